@@ -1,0 +1,324 @@
+"""Review scorer: type a review, or upload a spreadsheet of them, and see what a trained model thinks.
+
+Run: streamlit run app.py   (models are read from models/, or $PREDICTOR_MODELS_DIR)
+"""
+import hashlib
+from pathlib import Path
+
+import predictor  # noqa: F401  (sets up TensorFlow before anything imports it)
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from streamlit import config as st_config
+
+from predictor import export, models, scoring, tables
+from predictor.errors import UserError
+
+# Upload cap when nobody configured one. Set server.maxUploadSize (MB) in .streamlit/config.toml, the
+# STREAMLIT_SERVER_MAX_UPLOAD_SIZE variable or --server.maxUploadSize to change it; the page reads that same value.
+DEFAULT_UPLOAD_LIMIT_MB = 50
+BYTES_PER_MB = 1024 * 1024  # Streamlit's MB, and the unit tables.MAX_TABLE_BYTES is written in
+UPLOAD_TYPES = ["xlsx", "xls", "csv", "tsv"]
+PREVIEW_ROWS = 200  # enough to eyeball the result; the download holds every row
+THRESHOLD_STEP = 0.05
+TRAIN_COMMAND = "python train.py"
+TRAIN_OWN_DATA_COMMAND = "python train.py --data my_reviews.xlsx --text-column review --label-column sentiment"
+
+
+def main():
+    st.set_page_config(page_title="Review scorer", page_icon=":bar_chart:", layout="wide")
+    st.title("Review scorer")
+    available = models.list_models()
+    if not available:
+        no_model_ui()
+        return
+    info = model_picker_ui(available)
+    scorer = load_scorer_ui(info)
+    if scorer is None:
+        return
+    threshold = threshold_ui(info)
+    one_review_tab, spreadsheet_tab = st.tabs(["One review", "A spreadsheet"])
+    with one_review_tab:
+        one_review_ui(scorer, threshold)
+    with spreadsheet_tab:
+        spreadsheet_ui(scorer, threshold)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Model
+
+
+def no_model_ui():
+    st.warning(f"There is no trained model yet in `{models.MODELS_DIR}`, so there is nothing to score with.")
+    st.markdown("Train one on the bundled sample reviews (a few minutes on a laptop) from the project folder:")
+    st.code(TRAIN_COMMAND, language="bash")
+    st.markdown("or on your own labelled file:")
+    st.code(TRAIN_OWN_DATA_COMMAND, language="bash")
+    st.markdown("Then reload this page.")
+
+
+def model_picker_ui(available):
+    """Sidebar: choose a model (newest first) and show what it is and how well it did on validation data."""
+    by_name = {info.name: info for info in available}
+    with st.sidebar:
+        st.header("Model")
+        name = st.selectbox("Model", list(by_name), key="model_name",
+                            format_func=lambda n: f"{n} ({_date(by_name[n].created)})",
+                            help=f"Models found in {models.MODELS_DIR}, newest first.")
+        info = by_name[name]
+        model_card_ui(info)
+    return info
+
+
+def model_card_ui(info):
+    kind = "multi-label (any number of labels per review)" if info.multilabel else "single-label (one class per review)"
+    st.markdown(f"**{'Labels' if info.multilabel else 'Classes'}:** {', '.join(info.classes)}  \n"
+                f"**Type:** {kind}  \n**Trained:** {_date(info.created)}  \n"
+                f"**Reads:** the first {info.maxlen} word pieces of a review")
+    metrics = info.metrics
+    shown = [("Accuracy", "accuracy"), ("Macro F1", "macro_f1"), ("Micro F1", "micro_f1")]
+    values = [(label, metrics[key]) for label, key in shown if isinstance(metrics.get(key), (int, float))]
+    if values:
+        columns = st.columns(len(values))
+        for column, (label, value) in zip(columns, values):
+            column.metric(label, f"{value:.1%}")
+        rows = metrics.get("rows")
+        st.caption(f"On {rows:,} validation reviews held out from training." if isinstance(rows, int)
+                   else "On validation reviews held out from training.")
+    else:
+        st.caption("No validation metrics were saved with this model.")
+    per_class = metrics.get("per_class") or metrics.get("per_label")
+    if isinstance(per_class, dict) and per_class:
+        with st.expander("Per class"):
+            table = pd.DataFrame(per_class).T
+            keep = [c for c in ("precision", "recall", "f1", "support") if c in table.columns]
+            st.dataframe(table[keep], width="stretch")
+            picture = info.path / "confusion_matrix.png"
+            if picture.is_file():
+                st.image(str(picture))
+
+
+def load_scorer_ui(info):
+    """The loaded model (shared by all sessions), or an error and None if the folder cannot be loaded."""
+    try:
+        return cached_scorer(str(info.path), info.created)
+    except UserError as err:
+        st.error(str(err))
+    except Exception as err:  # a damaged model folder must not take the page down with a traceback
+        st.error(f"Could not load model {info.name} ({type(err).__name__}: {str(err)[:200]}). "
+                 f"Pick another model in the sidebar, or train this one again: {TRAIN_COMMAND}")
+    return None
+
+
+@st.cache_resource(show_spinner="Loading the model (once; it takes a few seconds)...", max_entries=4)
+def cached_scorer(model_dir, created):
+    """Load a model once per folder and training run (`created` makes a retrained folder load afresh)."""
+    return models.load_scorer(model_dir)
+
+
+def threshold_ui(info):
+    """Sidebar slider for multi-label models: a label is assigned when its probability reaches the threshold."""
+    if not info.multilabel:
+        return scoring.DEFAULT_THRESHOLD
+    with st.sidebar:
+        return st.slider("Label threshold", min_value=THRESHOLD_STEP, max_value=1 - THRESHOLD_STEP,
+                         value=scoring.DEFAULT_THRESHOLD, step=THRESHOLD_STEP, key="threshold",
+                         help="A label is given to a review when its probability is at least this. Lower it to "
+                              "catch more reviews per label, raise it to be stricter. Applies to both tabs.")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# One review
+
+
+def one_review_ui(scorer, threshold):
+    text = st.text_area("Review", height=150, key="review_text",
+                        placeholder="Paste or type a review, then press Score review.")
+    if st.button("Score review", type="primary", key="score_review"):
+        result = scoring.score_text(scorer, text, threshold)
+        if result is None:
+            st.session_state.pop("review_result", None)
+            st.info("Type or paste a review in the box above first: it is empty.")
+            return
+        st.session_state["review_result"] = {"model": scorer.info.name, "text": text, "score": result}
+    stored = st.session_state.get("review_result")
+    # Only show a result that belongs to what is on screen now (same text, same model).
+    if stored and stored["model"] == scorer.info.name and stored["text"] == text:
+        review_result_ui(stored["score"].with_threshold(threshold))
+
+
+def review_result_ui(score):
+    if score.multilabel:
+        headline = score.label or f"no label reaches the threshold of {score.threshold:.2f}"
+        st.metric("Predicted labels", headline)
+    else:
+        st.metric("Predicted class", score.label)
+        st.caption(f"with {score.probabilities[score.label]:.1%} probability")
+    if score.truncated:
+        st.warning(f"This review is long ({score.token_count:,} word pieces): the model reads only the first "
+                   f"{score.maxlen}, so only the first part was scored.")
+    table = pd.DataFrame({"class": list(score.probabilities), "probability": list(score.probabilities.values())})
+    if score.multilabel:
+        table["assigned"] = table["probability"] >= score.threshold
+    chart_column, numbers_column = st.columns([3, 2])
+    chart_column.altair_chart(probability_chart(table, score.threshold if score.multilabel else None),
+                              width="stretch")
+    numbers = table.assign(probability=table["probability"].map("{:.2%}".format))
+    numbers_column.dataframe(numbers, hide_index=True, width="stretch")
+    if score.multilabel:
+        numbers_column.caption("Each label is judged on its own, so the probabilities need not add up to 100%.")
+
+
+def probability_chart(table, threshold=None):
+    """Horizontal bars, highest first, on a fixed 0-100% axis; a rule marks the multi-label threshold."""
+    bars = alt.Chart(table).mark_bar().encode(
+        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="Probability"),
+        y=alt.Y("class:N", sort="-x", title=None),
+        tooltip=["class", alt.Tooltip("probability:Q", format=".2%")])
+    if threshold is None:
+        return bars
+    rule = alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(color="red", strokeDash=[4, 4]).encode(
+        x="threshold:Q")
+    return bars + rule
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# A spreadsheet
+
+
+def spreadsheet_ui(scorer, threshold):
+    limit_bytes = upload_limit_mb() * BYTES_PER_MB
+    uploaded = st.file_uploader("Upload a table of reviews", type=UPLOAD_TYPES, key="upload",
+                                help=f"Excel (.xlsx, .xls) or CSV, up to {upload_limit_mb()} MB. Every row comes back "
+                                     "in the same order with all its columns, plus the model's scores.")
+    if uploaded is None:
+        st.caption("Each row is scored; rows without text are kept and flagged, never dropped.")
+        return
+    data = uploaded.getvalue()
+    if len(data) > limit_bytes:
+        st.error(f"{uploaded.name} is {len(data) / BYTES_PER_MB:.1f} MB, over this page's {upload_limit_mb()} MB "
+                 "limit. Split it into smaller files or save just the needed columns as .csv, or ask whoever runs "
+                 "the page to raise server.maxUploadSize in .streamlit/config.toml.")
+        return
+    table_id = hashlib.sha256(data).hexdigest()[:16]
+    try:
+        sheet = sheet_picker_ui(data, uploaded.name, table_id, limit_bytes)
+        df = read_uploaded_table(data, uploaded.name, sheet, table_id, limit_bytes)
+        guessed = scoring.default_text_column(df, uploaded.name)
+    except UserError as err:
+        st.error(str(err))
+        return
+    columns = list(df.columns)
+    text_column = st.selectbox("Column with the review text", columns, index=columns.index(guessed),
+                               key=f"text_column-{table_id}-{sheet}",
+                               help="Guessed as the column with the longest text on average; change it if wrong.")
+    st.caption(f"{len(df):,} rows and {len(columns)} columns read from {uploaded.name}"
+               + (f', sheet "{sheet}"' if sheet else "") + ".")
+    try:
+        scoring.check_text_column(df, text_column)
+    except UserError as err:
+        st.error(str(err))
+        return
+
+    job = {"table": table_id, "sheet": sheet, "column": text_column, "model": scorer.info.name}
+    if st.button(f"Score {len(df):,} rows", type="primary", key="score_table"):
+        scored = score_table_ui(scorer, df, text_column, threshold)
+        st.session_state["bulk_result"] = {**job, "scored": scored, "downloads": {}}
+    stored = st.session_state.get("bulk_result")
+    if stored and all(stored[key] == value for key, value in job.items()):
+        bulk_result_ui(stored, threshold, Path(uploaded.name).stem)
+
+
+def upload_limit_mb():
+    """server.maxUploadSize if anyone set it, else our default (Streamlit's own default of 200 MB is too much here)."""
+    if st_config.get_where_defined("server.maxUploadSize") == st_config.ConfigOption.DEFAULT_DEFINITION:
+        return DEFAULT_UPLOAD_LIMIT_MB
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def sheet_picker_ui(data, filename, table_id, limit_bytes):
+    """The sheet to read: a choice when the workbook has several, else the only one (None for CSV)."""
+    sheets = st.session_state.get(f"sheets-{table_id}")
+    if sheets is None:
+        sheets = tables.list_sheets(data, filename=filename, max_bytes=limit_bytes)
+        st.session_state[f"sheets-{table_id}"] = sheets
+    if len(sheets) <= 1:
+        return sheets[0] if sheets else None
+    return st.selectbox("Sheet", sheets, key=f"sheet-{table_id}")
+
+
+def read_uploaded_table(data, filename, sheet, table_id, limit_bytes):
+    """Parse the upload once per file and sheet; widget changes rerun the page and must not parse it again."""
+    cache = st.session_state.setdefault("parsed_table", {})
+    if cache.get("key") != (table_id, sheet):
+        cache.clear()  # one table at a time: a big upload must not pile up in memory
+        cache.update(key=(table_id, sheet), df=tables.read_table(data, filename=filename, sheet=sheet,
+                                                                 max_bytes=limit_bytes))
+    return cache["df"]
+
+
+def score_table_ui(scorer, df, text_column, threshold):
+    progress = st.progress(0.0, text=f"Scoring 0 of {len(df):,} rows...")
+
+    def show_progress(rows_done, rows_total):
+        progress.progress(rows_done / rows_total, text=f"Scored {rows_done:,} of {rows_total:,} rows")
+
+    scored = scoring.score_frame(scorer, df, text_column, threshold=threshold, on_progress=show_progress)
+    progress.empty()
+    return scored
+
+
+def bulk_result_ui(stored, threshold, stem):
+    scored = scoring.apply_threshold(stored["scored"], threshold)
+    summary = scoring.summarise(scored)
+    meta = scored.attrs["scoring"]
+    flagged = summary["rows"] - summary["scored"]
+    st.success(f"Scored {summary['scored']:,} of {summary['rows']:,} rows"
+               + (f"; {flagged:,} not scored (kept, and flagged in {meta['status_column']})." if flagged else "."))
+
+    chart_column, status_column = st.columns([3, 2])
+    with chart_column:
+        st.markdown("**Predicted labels**" + (f" (threshold {threshold:.2f}; a review may have several, or none)"
+                                              if meta["multilabel"] else ""))
+        st.altair_chart(label_count_chart(summary["label_counts"]), width="stretch")
+    with status_column:
+        st.markdown(f"**{meta['status_column']}**")
+        statuses = pd.DataFrame({"status": list(summary["status_counts"]),
+                                 "rows": list(summary["status_counts"].values())})
+        statuses["meaning"] = statuses["status"].map(scoring.STATUS_MEANINGS).fillna("")
+        st.dataframe(statuses, hide_index=True, width="stretch")
+
+    downloads = stored["downloads"]
+    if threshold not in downloads:  # built once per threshold: a download click reruns the page
+        downloads[threshold] = {"xlsx": export.to_xlsx_bytes(scored), "csv": export.to_csv_bytes(scored)}
+    xlsx_column, csv_column, _ = st.columns([1, 1, 3])
+    xlsx_column.download_button("Download .xlsx", downloads[threshold]["xlsx"], file_name=f"{stem}_scored.xlsx",
+                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                key="download_xlsx", on_click="ignore", type="primary")
+    csv_column.download_button("Download .csv", downloads[threshold]["csv"], file_name=f"{stem}_scored.csv",
+                               mime="text/csv", key="download_csv", on_click="ignore")
+
+    st.markdown(f"**Preview** (first {min(PREVIEW_ROWS, len(scored)):,} of {len(scored):,} rows)")
+    st.dataframe(scored.head(PREVIEW_ROWS), width="stretch")
+    if flagged:
+        with st.expander(f"Rows not scored ({flagged:,})"):
+            not_scored = scored[~scored[meta["status_column"]].isin(scoring.SCORED_STATUSES)]
+            st.dataframe(not_scored.head(PREVIEW_ROWS), width="stretch")
+
+
+def label_count_chart(label_counts):
+    return alt.Chart(label_counts).mark_bar().encode(
+        x=alt.X("rows:Q", title="Rows"), y=alt.Y("label:N", sort="-x", title=None), tooltip=["label", "rows"])
+
+
+def _date(iso_timestamp):
+    """'2026-11-23T10:00:00' -> '2026-11-23 10:00' for people; anything unparsable is shown as is."""
+    try:
+        return pd.Timestamp(iso_timestamp).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, TypeError):
+        return iso_timestamp or "unknown date"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Saved models: where they live, what they are, and loading one to score texts."""
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from predictor.errors import UserError
+
+# Every model folder lives here; the app never loads anything from elsewhere (a predictor is a pickle).
+MODELS_DIR = Path(os.environ.get("PREDICTOR_MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
+PREDICTOR_FILES = ("tf_model.h5", "tf_model.preproc")  # what ktrain's predictor.save writes
+TRAINING_FILE = "training.json"
+METRICS_FILE = "metrics.json"
+# Rows per forward pass: big enough to keep both cores busy, small enough for steady progress reports.
+SCORE_BATCH_SIZE = 32
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a saved model folder says about itself."""
+
+    path: Path
+    classes: list
+    multilabel: bool
+    maxlen: int
+    created: str
+    training: dict = field(repr=False)
+    metrics: dict = field(repr=False)
+
+    @property
+    def name(self):
+        return self.path.name
+
+
+def read_model_info(model_dir):
+    """Read a model folder's training.json and metrics.json, or say why it is not a usable model."""
+    model_dir = Path(model_dir)
+    missing = [name for name in (*PREDICTOR_FILES, TRAINING_FILE) if not (model_dir / name).is_file()]
+    if missing:
+        raise UserError(f"{model_dir} is not a complete model folder (missing {', '.join(missing)}). "
+                        "Train one with: python train.py")
+    training = json.loads((model_dir / TRAINING_FILE).read_text())
+    metrics_path = model_dir / METRICS_FILE
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    return ModelInfo(path=model_dir, classes=list(training["classes"]), multilabel=bool(training["multilabel"]),
+                     maxlen=int(training["settings"]["maxlen"]), created=training.get("finished_at", ""),
+                     training=training, metrics=metrics)
+
+
+def list_models(models_dir=None):
+    """Usable models under the models folder, newest first; half-written or foreign folders are skipped."""
+    root = Path(models_dir or MODELS_DIR)
+    infos = []
+    for child in sorted(root.iterdir()) if root.is_dir() else []:
+        if child.is_dir() and not child.name.startswith("."):
+            try:
+                infos.append(read_model_info(child))
+            except (UserError, ValueError, KeyError):
+                continue
+    return sorted(infos, key=lambda info: info.created, reverse=True)
+
+
+def model_dir_inside(name_or_path, models_dir=None):
+    """Resolve a model name or path, refusing anything outside the models folder."""
+    root = Path(models_dir or MODELS_DIR).resolve()
+    candidate = Path(name_or_path)
+    candidate = (candidate if candidate.is_absolute() or candidate.exists() else root / candidate).resolve()
+    if candidate.parent != root:
+        raise UserError(f"Models are only loaded from {root}; {name_or_path} is not a folder directly inside it. "
+                        "Copy or train the model there (python train.py --out models/NAME).")
+    return candidate
+
+
+class Scorer:
+    """A loaded model that turns texts into class probabilities; safe to share between threads."""
+
+    def __init__(self, model_dir):
+        import ktrain
+
+        self.info = read_model_info(model_dir)
+        self._predictor = ktrain.load_predictor(str(self.info.path))
+        self._tokenizer = self._predictor.preproc.get_tokenizer()
+        # Keras models are not safe to call from several threads at once (Streamlit runs a thread per session).
+        self._lock = threading.Lock()
+
+    @property
+    def classes(self):
+        return self.info.classes
+
+    @property
+    def multilabel(self):
+        return self.info.multilabel
+
+    def token_count(self, text):
+        """Word pieces in `text` plus BERT's two markers; more than maxlen means only the start is read."""
+        return len(self._tokenizer.tokenize(text))
+
+    def predict_proba(self, texts, batch_size=SCORE_BATCH_SIZE):
+        """Probabilities, shape (len(texts), len(classes)): softmax rows, or one sigmoid per label if multi-label."""
+        texts = [str(text) for text in texts]
+        if not texts:
+            return np.zeros((0, len(self.classes)), np.float32)
+        ids, segments = self._predictor.preproc.preprocess_test(texts, verbose=0)[0]
+        with self._lock:
+            batches = [self._predictor.model.predict_on_batch([ids[i:i + batch_size], segments[i:i + batch_size]])
+                       for i in range(0, len(texts), batch_size)]
+        return np.concatenate([np.asarray(batch) for batch in batches]).astype(np.float32)
+
+
+def load_scorer(name_or_path, models_dir=None):
+    """Load a model from the models folder (never from anywhere else) for scoring."""
+    return Scorer(model_dir_inside(name_or_path, models_dir))

@@ -1,0 +1,113 @@
+"""Score a spreadsheet from the command line, exactly as the app's bulk path does.
+
+    python -m predictor.score IN.xlsx --text-column COL --out OUT.xlsx [--model NAME_OR_DIR] [--sheet NAME]
+"""
+import argparse
+import sys
+import time
+
+import predictor  # noqa: F401  (sets up TensorFlow before anything imports it)
+from predictor.errors import UserError
+
+# Exit codes: 2 is what argparse uses for bad usage, and bad input is the same kind of problem.
+EXIT_BAD_INPUT = 2
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m predictor.score",
+        description="Score every row of a spreadsheet with a trained model. The output keeps every row and column of "
+                    "the input and adds the predicted label, one probability per class and a scoring_status column.")
+    parser.add_argument("input", help="table to score: .xlsx, .xls, .csv or .tsv")
+    parser.add_argument("--text-column", help="column holding the reviews (default: the column with the longest "
+                                              "average text)")
+    parser.add_argument("--out", required=True, help="where to write the scored table (.xlsx or .csv)")
+    parser.add_argument("--model", help="model folder name (or path) inside the models folder (default: the newest)")
+    parser.add_argument("--sheet", help="worksheet to read (default: the first)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="multi-label models: assign every label with at least this probability (default: 0.5)")
+    parser.add_argument("--models-dir", help="models folder (default: models/ or $PREDICTOR_MODELS_DIR)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Run the CLI; returns the process exit code."""
+    args = parse_args(argv)
+    try:
+        run(args)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+def run(args):
+    """Read, score, write and report; raises UserError on anything the user can fix."""
+    from pathlib import Path
+
+    from predictor import export, scoring, tables
+
+    out_path = Path(args.out)
+    if out_path.suffix.lower() not in export.WRITERS_BY_EXTENSION:  # checked now, not after minutes of scoring
+        raise UserError(f"--out {args.out}: use a file name ending in .xlsx or .csv so the format is clear.")
+    if not out_path.parent.is_dir():
+        raise UserError(f"--out {args.out}: the folder {out_path.parent} does not exist. Create it or pick another.")
+    if args.threshold is not None and not 0 < args.threshold < 1:
+        raise UserError(f"--threshold {args.threshold}: use a probability between 0 and 1, e.g. 0.5.")
+
+    df = tables.read_table(args.input, sheet=args.sheet)
+    text_column = args.text_column or scoring.default_text_column(df, Path(args.input).name)
+    scoring.check_text_column(df, text_column)
+    scorer = load_model(args.model, args.models_dir)
+    threshold = scoring.DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+
+    print(f"Scoring {len(df):,} rows of column \"{text_column}\" with model {scorer.info.name} ...", flush=True)
+    started = time.monotonic()
+    scored = scoring.score_frame(scorer, df, text_column, threshold=threshold, on_progress=ProgressPrinter())
+    export.write_table(scored, out_path)
+    print_summary(scoring.summarise(scored), time.monotonic() - started)
+    print(f"Wrote {out_path}")
+
+
+def load_model(name_or_path, models_dir):
+    """The chosen model, or the newest one; UserError when there is none."""
+    from predictor import models
+
+    if name_or_path is None:
+        available = models.list_models(models_dir)
+        if not available:
+            where = models_dir or models.MODELS_DIR
+            raise UserError(f"There is no trained model in {where}. Train one first: python train.py")
+        name_or_path = available[0].path
+    return models.load_scorer(name_or_path, models_dir)
+
+
+class ProgressPrinter:
+    """Prints "rows done / total" at most every few seconds, so logs stay short on big files."""
+
+    INTERVAL_S = 5  # often enough to see it is alive, rare enough for a log file
+
+    def __init__(self):
+        self._last = 0.0
+
+    def __call__(self, rows_done, rows_total):
+        now = time.monotonic()
+        if rows_done == rows_total or now - self._last >= self.INTERVAL_S:
+            self._last = now
+            print(f"  {rows_done:,} / {rows_total:,} rows", flush=True)
+
+
+def print_summary(summary, seconds):
+    print(f"Done in {seconds:.1f} s: {summary['scored']:,} of {summary['rows']:,} rows scored.")
+    print("Predicted labels:")
+    for label, rows in summary["label_counts"].itertuples(index=False):
+        print(f"  {label}: {rows:,}")
+    if "no_label" in summary:
+        print(f"  (no label above the threshold): {summary['no_label']:,}")
+    print("Status:")
+    for status, rows in summary["status_counts"].items():
+        print(f"  {status}: {rows:,}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,519 @@
+"""Read analysts' spreadsheets (.csv, .tsv, .xlsx, .xls) defensively into pandas DataFrames.
+
+Conventions shared by every format: the first non-empty row is the header; blank header
+cells become "column_<n>"; duplicate headers get ".1", ".2" suffixes like pandas; empty
+cells are ""; fully empty trailing rows and columns are dropped. CSV/TSV cells stay the
+exact strings written; Excel cells keep their native types (numbers, datetimes, bools).
+Every problem with the input raises UserError with a message saying how to fix it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import warnings
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+from predictor.errors import UserError
+
+SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".xlsx", ".xls")
+
+# Uploads are held in memory and parsing expands them several times over (Python objects
+# per cell), so cap the raw size to keep one upload from exhausting the server's RAM.
+MAX_TABLE_BYTES = 50 * 1024 * 1024
+
+# An .xlsx is a zip: a few MB can unpack to many GB (a "zip bomb"). Both bounds are checked
+# from the zip directory before any parsing. Python's zipfile never inflates a member past
+# its declared size, so a lying directory cannot get around them.
+MAX_XLSX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024
+# Real sheet XML compresses about 5-50x; deflate tops out near 1000x on filler like zeros.
+MAX_COMPRESSION_RATIO = 200
+# Members smaller than this cannot hurt whatever their ratio (tiny repetitive XML is normal).
+RATIO_CHECK_MIN_BYTES = 1024 * 1024
+
+# Excel cells can sit far apart (A1 and XFD1048576), so a small file can still describe a
+# huge grid; bound the grid we materialise (about 1M rows x 20 columns).
+MAX_CELLS = 20_000_000
+
+# Encrypted .xlsx files and old .xls files are OLE2/CFB containers, not zips.
+CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+ZIP_MAGIC = b"PK"
+CSV_DELIMITERS = ",;\t|"
+SNIFF_CHARS = 64 * 1024
+TEXT_SAMPLE_SIZE = 1000
+
+
+def read_table(source, *, filename=None, sheet=None, max_bytes=MAX_TABLE_BYTES) -> pd.DataFrame:
+    """Read a table from a path or uploaded bytes (`filename` then gives the extension).
+
+    `sheet` picks an Excel sheet by name (default: the first). Raises UserError on bad input.
+    """
+    data, ext, name = _load(source, filename, max_bytes)
+    if ext in (".csv", ".tsv"):
+        return _read_csv(data, name, "\t" if ext == ".tsv" else None)
+    if _is_legacy_xls(ext, data):
+        return _read_xls(data, name, sheet)
+    return _read_xlsx(data, name, sheet)
+
+
+def list_sheets(source, *, filename=None, max_bytes=MAX_TABLE_BYTES) -> list[str]:
+    """Names of the worksheets in an Excel file, in order; [] for CSV/TSV."""
+    data, ext, name = _load(source, filename, max_bytes)
+    if ext in (".csv", ".tsv"):
+        return []
+    if _is_legacy_xls(ext, data):
+        book = _open_xls(data, name)
+        try:
+            return book.sheet_names()
+        finally:
+            book.release_resources()
+    wb = _open_xlsx(data, name)
+    try:
+        return [ws.title for ws in wb.worksheets]
+    finally:
+        wb.close()
+
+
+def guess_text_column(df: pd.DataFrame) -> str | None:
+    """The column whose non-empty values are mostly text, with the longest average length."""
+    best, best_length = None, 0.0
+    for position, label in enumerate(df.columns):
+        texts = _text_values(df.iloc[:, position])
+        if texts:
+            length = sum(map(len, texts)) / len(texts)
+            if length > best_length:
+                best, best_length = label, length
+    return best
+
+
+def _is_legacy_xls(ext: str, data: bytes) -> bool:
+    # A zip named .xls is an .xlsx saved under the wrong name; it is read as what it is.
+    return ext == ".xls" and not data.startswith(ZIP_MAGIC)
+
+
+# ---------------------------------------------------------------- loading raw bytes
+
+
+def _load(source, filename, max_bytes) -> tuple[bytes, str, str]:
+    """Return (bytes, lower-case extension, display name) after the checks common to all formats."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if not filename:
+            raise ValueError("read_table: pass filename= with bytes so the file type is known")
+        name, data = Path(filename).name, bytes(source)
+        _check_extension(name)
+        _check_size(name, len(data), max_bytes)
+    elif isinstance(source, (str, Path)):
+        path = Path(source)
+        name = Path(filename).name if filename else path.name
+        data = _read_path(path, name, max_bytes)
+    else:
+        raise TypeError(f"read_table: source must be a path or bytes, not {type(source).__name__}")
+    if not data:
+        raise UserError(f"{name} is empty (0 bytes). Choose the file that holds the data, or export it again.")
+    return data, Path(name).suffix.lower(), name
+
+
+def _read_path(path: Path, name: str, max_bytes: int) -> bytes:
+    """Read a file after checking it exists, has a supported extension and is not too big."""
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "was not found"
+        raise UserError(f"{path} {what}. Check the path and file name, then try again.")
+    _check_extension(name)
+    _check_size(name, path.stat().st_size, max_bytes)
+    try:
+        with path.open("rb") as fh:
+            # Read at most one byte over the cap: the file may have grown since stat().
+            data = fh.read(max_bytes + 1)
+    except OSError as err:
+        raise UserError(
+            f"{path} cannot be read ({err.strerror or err}). Check its permissions, or copy it elsewhere."
+        ) from None
+    _check_size(name, len(data), max_bytes)
+    return data
+
+
+def _check_extension(name: str) -> None:
+    ext = Path(name).suffix.lower()
+    if ext not in SUPPORTED_EXTENSIONS:
+        shown = f'the extension "{ext}"' if ext else "no extension"
+        raise UserError(
+            f"{name} has {shown}, which is not a supported table type. "
+            f"Supported: {', '.join(SUPPORTED_EXTENSIONS)}. Save or export the data in one of these formats."
+        )
+
+
+def _check_size(name: str, size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise UserError(
+            f"{name} is {_human(size)}, over the {_human(max_bytes)} limit. Split it into smaller files, "
+            "or raise the limit (max_bytes=, default MAX_TABLE_BYTES in predictor/tables.py)."
+        )
+
+
+def _human(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+# ---------------------------------------------------------------- CSV / TSV
+
+
+def _read_csv(data: bytes, name: str, delimiter: str | None) -> pd.DataFrame:
+    """Parse delimited text, every cell kept as the exact string written."""
+    if data.startswith((CFB_MAGIC, b"PK\x03\x04")):
+        raise UserError(
+            f"{name} is an Excel workbook, not text. Rename it to .xlsx (or .xls), or Save As CSV in Excel."
+        )
+    text, encoding = _decode(data)
+    if "\x00" in text:
+        raise UserError(
+            f"{name} contains NUL characters, so it is not plain text (binary, or UTF-16 without a BOM). "
+            "Open it in Excel and Save As \"CSV UTF-8\"."
+        )
+    sep = delimiter or _sniff_delimiter(text)
+    try:
+        # header=None: we build the header ourselves so CSV and Excel name columns the same way.
+        raw = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise UserError(f"{name} has no header row: it contains only blank lines. Export the data again.") from None
+    except pd.errors.ParserError as err:
+        raise _csv_error(name, err) from None
+    rows = raw.fillna("").to_numpy(dtype=object).tolist()  # short rows were padded with NaN
+    df = _build_frame(_collect_rows(rows, name), name)
+    df.attrs["encoding"] = encoding
+    return df
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    """Decode text, trying the encodings spreadsheet tools commonly write, most specific first."""
+    encodings = ["utf-8-sig"]
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings.append("utf-16")
+    for encoding in encodings + ["cp1252"]:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1"), "latin-1"  # latin-1 maps every byte, so it cannot fail
+
+
+def _sniff_delimiter(text: str) -> str:
+    """Guess the delimiter among , ; tab | from the first chunk; ',' when unsure."""
+    sample = text[:SNIFF_CHARS]
+    if len(text) > SNIFF_CHARS and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]  # a cut-off last line would skew the counts
+    try:
+        found = csv.Sniffer().sniff(sample, delimiters=CSV_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+    # The Sniffer can be fooled by punctuation inside cells; a real delimiter is in the header.
+    return found if found in sample.split("\n", 1)[0] else ","
+
+
+def _csv_error(name: str, err: Exception) -> UserError:
+    """Explain a pandas ParserError in spreadsheet terms (rows counted from 1, header included)."""
+    detail = str(err).strip().replace("Error tokenizing data. C error: ", "")
+    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", detail)
+    unclosed = re.search(r"EOF inside string starting at row (\d+)", detail)
+    if fields:
+        expected, row, saw = fields.groups()
+        problem = f"line {row} has {saw} cells but the header has {expected}"
+    elif unclosed:  # pandas counts this one from 0
+        problem = f"a quoted cell starting at line {int(unclosed.group(1)) + 1} is never closed"
+    else:
+        problem = detail
+    return UserError(
+        f"{name} is not a well-formed CSV: {problem}. Usually a cell contains the delimiter or a stray "
+        "quote without being quoted. Fix that line, or open the file in Excel and Save As CSV again."
+    )
+
+
+# ---------------------------------------------------------------- XLSX
+
+
+def _read_xlsx(data: bytes, name: str, sheet: str | None) -> pd.DataFrame:
+    """Read one worksheet of an .xlsx with openpyxl, keeping native cell types."""
+    wb = _open_xlsx(data, name)
+    try:
+        title = _choose_sheet([ws.title for ws in wb.worksheets], sheet, name)
+        ws = wb[title]
+        # The stored dimensions can be wrong or huge; recompute them from the cells present.
+        ws.reset_dimensions()
+        rows = _collect_rows(ws.iter_rows(values_only=True), name)
+    except UserError:
+        raise
+    except Exception as err:  # any parse failure of an untrusted file is the file's fault
+        raise _damaged(name, err) from None
+    finally:
+        wb.close()
+    return _build_frame(rows, name, title)
+
+
+def _open_xlsx(data: bytes, name: str):
+    """Open an .xlsx read-only after checking the container is a sane, safe zip."""
+    _check_ooxml_container(data, name)
+    _require_defusedxml()
+    import openpyxl  # imported lazily: CSV-only callers need not pay for it
+
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about styles/extensions it ignores; irrelevant to the data.
+            warnings.simplefilter("ignore", UserWarning)
+            return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+    except Exception as err:  # any parse failure of an untrusted file is the file's fault
+        raise _damaged(name, err) from None
+
+
+def _check_ooxml_container(data: bytes, name: str) -> None:
+    """Reject encrypted, non-zip, corrupt and zip-bomb files before openpyxl parses anything."""
+    if data.startswith(CFB_MAGIC):
+        raise UserError(
+            f"{name} looks password-protected, or is an old-format Excel file renamed .xlsx: it is not a "
+            "plain .xlsx workbook. Open it in Excel, remove the password (File > Info > Protect Workbook > "
+            "Encrypt with Password, clear it), then File > Save As > Excel Workbook (.xlsx)."
+        )
+    if not data.startswith(ZIP_MAGIC):
+        raise UserError(
+            f"{name} is not a valid Excel workbook (an .xlsx file is a zip archive; this one is not, so it "
+            "may be a text or CSV file renamed). Open it in Excel and Save As Excel Workbook (.xlsx), or give it "
+            "its real extension."
+        )
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as err:
+        raise UserError(
+            f"{name} is corrupt or incomplete ({err}), maybe a partial download or upload. "
+            "Copy or download it again, or open it in Excel and Save As .xlsx."
+        ) from None
+    _check_inflation(members, name)
+
+
+def _check_inflation(members: list[zipfile.ZipInfo], name: str) -> None:
+    """Refuse zips that would unpack far beyond their size (zip bombs)."""
+    total = sum(m.file_size for m in members)
+    if total > MAX_XLSX_UNCOMPRESSED_BYTES:
+        raise UserError(
+            f"{name} would unpack to {_human(total)}, over the {_human(MAX_XLSX_UNCOMPRESSED_BYTES)} limit "
+            "for a workbook (this is how 'zip bombs' look). Split the data into smaller workbooks or save it as CSV."
+        )
+    for m in members:
+        if m.file_size > RATIO_CHECK_MIN_BYTES and m.file_size > MAX_COMPRESSION_RATIO * max(m.compress_size, 1):
+            raise UserError(
+                f"{name} contains a part ({m.filename}) that would unpack {m.file_size // max(m.compress_size, 1)}x "
+                f"larger than stored, far beyond real spreadsheets (over {MAX_COMPRESSION_RATIO}x; this is how "
+                "'zip bombs' look). Re-save it from Excel as .xlsx, or export it as CSV."
+            )
+
+
+def _require_defusedxml() -> None:
+    """openpyxl parses XML safely (no entity expansion, XXE) only when defusedxml is installed."""
+    from openpyxl.xml import DEFUSEDXML
+
+    if not DEFUSEDXML:
+        raise UserError(
+            "Reading .xlsx files is disabled because the defusedxml package is missing (or OPENPYXL_DEFUSEDXML "
+            "is not 'True'), so workbook XML could not be parsed safely. Run: pip install defusedxml"
+        )
+
+
+# ---------------------------------------------------------------- XLS
+
+
+def _read_xls(data: bytes, name: str, sheet: str | None) -> pd.DataFrame:
+    """Read one sheet of a legacy .xls with xlrd, keeping native cell types."""
+    book = _open_xls(data, name)
+    try:
+        title = _choose_sheet(book.sheet_names(), sheet, name)
+        sh = book.sheet_by_name(title)
+        rows = _collect_rows((_xls_row(sh.row(i), book.datemode) for i in range(sh.nrows)), name)
+    except UserError:
+        raise
+    except Exception as err:  # any parse failure of an untrusted file is the file's fault
+        raise _damaged(name, err) from None
+    finally:
+        book.release_resources()
+    return _build_frame(rows, name, title)
+
+
+def _open_xls(data: bytes, name: str):
+    try:
+        import xlrd
+    except ImportError:
+        raise UserError(
+            f"Reading old-format .xls files like {name} needs the xlrd package. Run: pip install \"xlrd>=2\" "
+            "(or open the file in Excel and Save As .xlsx)."
+        ) from None
+    try:
+        # xlrd writes warnings to stdout by default; keep them out of the app's output.
+        return xlrd.open_workbook(file_contents=data, on_demand=True, logfile=io.StringIO())
+    except Exception as err:  # any parse failure of an untrusted file is the file's fault
+        if "encrypt" in str(err).lower() or "EncryptedPackage".encode("utf-16-le") in data:
+            raise UserError(
+                f"{name} is password-protected. Open it in Excel, remove the password (File > Info > Protect "
+                "Workbook > Encrypt with Password, clear it), save, and try again."
+            ) from None
+        raise UserError(
+            f"{name} is not a readable .xls workbook ({_short(err)}). Files called .xls that come from websites "
+            "are often HTML or XML in disguise. Open it in Excel and Save As Excel Workbook (.xlsx) or CSV."
+        ) from None
+
+
+def _xls_row(cells, datemode: int) -> list:
+    return [_xls_value(cell, datemode) for cell in cells]
+
+
+def _xls_value(cell, datemode: int):
+    """Convert an xlrd cell to the Python value openpyxl would give for the same cell."""
+    import xlrd
+
+    if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+        return None
+    if cell.ctype == xlrd.XL_CELL_DATE:
+        try:
+            return xlrd.xldate.xldate_as_datetime(cell.value, datemode)
+        except (ValueError, OverflowError, xlrd.xldate.XLDateError):
+            return cell.value
+    if cell.ctype == xlrd.XL_CELL_BOOLEAN:
+        return bool(cell.value)
+    if cell.ctype == xlrd.XL_CELL_ERROR:
+        return xlrd.error_text_from_code.get(cell.value, "#ERROR")
+    if cell.ctype == xlrd.XL_CELL_NUMBER and cell.value.is_integer() and abs(cell.value) < 2**53:
+        return int(cell.value)  # .xls stores every number as a float; openpyxl gives ints for whole numbers
+    return cell.value
+
+
+# ---------------------------------------------------------------- shared frame building
+
+
+def _choose_sheet(names: list[str], sheet: str | None, name: str) -> str:
+    if not names:
+        raise UserError(f"{name} has no worksheets (only charts, or none at all). Add a sheet with the data.")
+    if sheet is None:
+        return names[0]
+    if sheet not in names:
+        listed = ", ".join(f'"{n}"' for n in names)
+        raise UserError(f'{name} has no sheet named "{sheet}". Sheets in this file: {listed}. Pick one of these.')
+    return sheet
+
+
+def _collect_rows(rows, name: str) -> list[list]:
+    """Keep rows with trailing empty cells trimmed, skip leading empty rows, drop trailing ones."""
+    kept, cells = [], 0
+    for row in rows:
+        row = _trim(row)
+        if row or kept:
+            kept.append(row)
+            cells += len(row)
+            if cells > MAX_CELLS:
+                raise _too_many_cells(name)
+    while kept and not kept[-1]:
+        kept.pop()
+    return kept
+
+
+def _trim(row) -> list:
+    end = len(row)
+    while end and (row[end - 1] is None or row[end - 1] == ""):
+        end -= 1
+    return list(row[:end])
+
+
+def _build_frame(rows: list[list], name: str, sheet: str | None = None) -> pd.DataFrame:
+    """Make an object-dtype frame: first row is the header, None becomes ""."""
+    if not rows:
+        where = f'Sheet "{sheet}" of {name}' if sheet else name
+        raise UserError(f"{where} is empty: there is no header row. Put column names in the first row, then the data.")
+    width = max(map(len, rows))
+    if width * len(rows) > MAX_CELLS:
+        raise _too_many_cells(name)
+    header = _column_names(rows[0] + [None] * (width - len(rows[0])))
+    body = [["" if v is None else v for v in row] + [""] * (width - len(row)) for row in rows[1:]]
+    df = pd.DataFrame(body, columns=header, dtype=object)
+    if sheet is not None:
+        df.attrs["sheet"] = sheet
+    return df
+
+
+def _column_names(header: list) -> list[str]:
+    """Name blank headers "column_<n>" (1-based) and make duplicates unique the way pandas does."""
+    names = [str(v).strip() if v is not None else "" for v in header]
+    names = [text or f"column_{i}" for i, text in enumerate(names, start=1)]
+    seen, unique = set(), []
+    for label in names:
+        candidate, n = label, 0
+        while candidate in seen:
+            n += 1
+            candidate = f"{label}.{n}"
+        seen.add(candidate)
+        unique.append(candidate)
+    return unique
+
+
+def _too_many_cells(name: str) -> UserError:
+    return UserError(
+        f"{name} spans more than {MAX_CELLS:,} cells (rows x columns). Delete unused rows/columns far from the "
+        "data, or split the table into smaller files."
+    )
+
+
+def _damaged(name: str, err: Exception) -> UserError:
+    from defusedxml import DefusedXmlException
+
+    root = _root_cause(err)
+    if isinstance(root, DefusedXmlException):
+        return UserError(
+            f"Refused to read {name}: its XML declares entities or a DTD ({_short(root)}), which real Excel "
+            "files never do and which can be used to attack the server. Open it in Excel and Save As .xlsx."
+        )
+    return UserError(
+        f"Could not read {name}: the workbook looks damaged or is not a real Excel file ({_short(root)}). "
+        "Open it in Excel, use File > Save As > Excel Workbook (.xlsx), and try again."
+    )
+
+
+def _root_cause(err: BaseException) -> BaseException:
+    """openpyxl wraps parse errors in vague ones; the innermost error says what actually failed."""
+    for _ in range(10):  # bounded: cause chains can in theory loop
+        inner = err.__cause__ or err.__context__
+        if inner is None:
+            break
+        err = inner
+    return err
+
+
+def _short(err: BaseException) -> str:
+    text = f"{type(err).__name__}: {err}"
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+# ---------------------------------------------------------------- text column guess
+
+
+def _text_values(column: pd.Series) -> list[str]:
+    """Text values of a column if most of its non-empty values are text, else []."""
+    non_empty, texts = 0, []
+    for value in column:
+        if _is_empty(value):
+            continue
+        non_empty += 1
+        # Numbers, dates and codes like "1,234.5" or "2024-01-31" have no letters; prose does.
+        if isinstance(value, str) and any(ch.isalpha() for ch in value):
+            texts.append(value)
+        if non_empty >= TEXT_SAMPLE_SIZE:  # a sample is enough and keeps big frames fast
+            break
+    return texts if non_empty and len(texts) * 2 > non_empty else []
+
+
+def _is_empty(value) -> bool:
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))

@@ -1,0 +1,459 @@
+"""Tests for predictor.tables: every fixture is built here, in memory or under tmp_path."""
+
+import datetime as dt
+import io
+import struct
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from openpyxl.styles import Font
+
+from predictor import tables
+from predictor.errors import UserError
+from predictor.tables import guess_text_column, list_sheets, read_table
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path, name, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def xlsx_bytes(sheets: dict) -> bytes:
+    """Build an .xlsx whose sheets are {title: [row, ...]} (rows appended in order)."""
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def error_text(source, **kwargs) -> str:
+    with pytest.raises(UserError) as info:
+        read_table(source, **kwargs)
+    return str(info.value)
+
+
+# ---------------------------------------------------------------- minimal BIFF8 (.xls) writer
+
+
+def _rec(rtype, data=b""):
+    return struct.pack("<HH", rtype, len(data)) + data
+
+
+def _bof(kind):
+    return _rec(0x0809, struct.pack("<HHHHII", 0x0600, kind, 0x0DBB, 0x07CC, 0, 6))
+
+
+def _xf(number_format):
+    return _rec(0x00E0, struct.pack("<HHHBBBBIIH", 0, number_format, 0xFFF0, 0x20, 0, 0, 0, 0, 0, 0x20C0))
+
+
+def _cell(r, c, v):
+    if isinstance(v, str):
+        return _rec(0x0204, struct.pack("<HHHHB", r, c, 0, len(v), 1) + v.encode("utf-16-le"))
+    if isinstance(v, dt.datetime):  # XF 16 uses built-in format 14 (a date), 1900 date system
+        serial = (v - dt.datetime(1899, 12, 30)).total_seconds() / 86400
+        return _rec(0x0203, struct.pack("<HHHd", r, c, 16, serial))
+    return _rec(0x0203, struct.pack("<HHHd", r, c, 0, v)) if v is not None else b""
+
+
+def xls_bytes(sheets: dict) -> bytes:
+    """Build a raw BIFF8 workbook stream (xlrd reads it without the OLE2 wrapper)."""
+    font = _rec(0x0031, struct.pack("<HHHHHBBBB", 200, 0, 0x7FFF, 400, 0, 0, 0, 0, 0) + b"\x05\x00Arial")
+    head = _bof(0x0005) + _rec(0x0042, struct.pack("<H", 1200)) + _rec(0x0022, b"\0\0") + font * 5
+    head += _xf(0) * 16 + _xf(14)
+    bodies = [
+        _bof(0x0010) + b"".join(_cell(r, c, v) for r, row in enumerate(rows) for c, v in enumerate(row)) + _rec(0x0A)
+        for rows in sheets.values()
+    ]
+
+    def boundsheets(offsets):
+        return b"".join(
+            _rec(0x0085, struct.pack("<IBBBB", off, 0, 0, len(name), 1) + name.encode("utf-16-le"))
+            for off, name in zip(offsets, sheets)
+        )
+
+    offsets = [len(head) + len(boundsheets([0] * len(sheets))) + 4]
+    for body in bodies[:-1]:
+        offsets.append(offsets[-1] + len(body))
+    return head + boundsheets(offsets) + _rec(0x0A) + b"".join(bodies)
+
+
+# ---------------------------------------------------------------- safety of the imports and XML parser
+
+
+def test_openpyxl_parses_with_defusedxml():
+    from openpyxl.xml import functions
+
+    assert openpyxl.xml.DEFUSEDXML is True
+    assert functions.iterparse.__module__.startswith("defusedxml")
+
+
+def test_xml_entity_expansion_is_refused(tmp_path):
+    original = xlsx_bytes({"S": [["text"], ["hi"]]})
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        b'<row r="1"><c r="A1" t="inlineStr"><is><t>&lol2;</t></is></c></row></sheetData></worksheet>'
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(original)) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, laughs if item.filename == "xl/worksheets/sheet1.xml" else src.read(item))
+    message = error_text(out.getvalue(), filename="lol.xlsx")
+    assert "Refused" in message and "entities" in message and "EntitiesForbidden" in message
+
+
+def test_import_pulls_in_neither_tensorflow_nor_streamlit():
+    code = (
+        "import sys, predictor.tables, predictor.export;"
+        "bad = [m for m in ('tensorflow', 'streamlit', 'ktrain') if m in sys.modules];"
+        "assert not bad, bad"
+    )
+    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+# ---------------------------------------------------------------- CSV / TSV
+
+
+def test_utf8_csv_keeps_accents_emoji_rtl(tmp_path):
+    path = write(tmp_path, "a.csv", "id,text\n1,Café crème 😀\n2,مرحبا بالعالم\n".encode("utf-8"))
+    df = read_table(path)
+    assert df["text"].tolist() == ["Café crème 😀", "مرحبا بالعالم"]
+    assert df.attrs["encoding"] == "utf-8-sig"
+
+
+def test_utf8_bom_is_not_part_of_first_header():
+    df = read_table("\ufeffid,text\n1,x\n".encode("utf-8"), filename="a.csv")
+    assert df.columns.tolist() == ["id", "text"]
+
+
+def test_cp1252_accents_are_decoded():
+    data = "id;text\n1;Crème brûlée à 5 €\n".encode("cp1252")
+    df = read_table(data, filename="legacy.csv")
+    assert df.attrs["encoding"] == "cp1252"
+    assert df.loc[0, "text"] == "Crème brûlée à 5 €"
+
+
+def test_latin1_is_last_resort():
+    df = read_table(b"id,text\n1,a\x81b\n", filename="odd.csv")  # 0x81 is undefined in cp1252
+    assert df.attrs["encoding"] == "latin-1"
+    assert df.loc[0, "text"] == "a\x81b"
+
+
+def test_utf16_with_bom():
+    df = read_table("id\ttext\n1\tnaïve\n".encode("utf-16"), filename="u16.csv")
+    assert df.attrs["encoding"] == "utf-16"
+    assert df.to_dict("records") == [{"id": "1", "text": "naïve"}]
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_delimiter_is_sniffed(sep):
+    data = sep.join(["id", "text", "label"]) + "\n" + sep.join(["1", "hello there", "pos"]) + "\n"
+    df = read_table(data.encode(), filename="d.csv")
+    assert df.columns.tolist() == ["id", "text", "label"]
+    assert df.loc[0, "text"] == "hello there"
+
+
+def test_semicolon_file_with_commas_in_prose():
+    data = "id;text\n1;Hello, world, again\n2;One, two\n3;No comma\n"
+    df = read_table(data.encode(), filename="s.csv")
+    assert df["text"].tolist() == ["Hello, world, again", "One, two", "No comma"]
+
+
+def test_single_column_falls_back_to_comma():
+    df = read_table(b"text\nhello\nworld\n", filename="one.csv")
+    assert df.columns.tolist() == ["text"] and df["text"].tolist() == ["hello", "world"]
+
+
+def test_tsv_splits_on_tabs_only():
+    df = read_table(b"a,b\tc\n1,2\t3\n", filename="t.tsv")
+    assert df.columns.tolist() == ["a,b", "c"]
+    assert df.loc[0, "a,b"] == "1,2"
+
+
+def test_quoted_newlines_stay_in_one_cell():
+    df = read_table(b'id,text\n1,"line one\nline two, still"\n2,"x\r\ny"\n', filename="n.csv")
+    assert df["text"].tolist() == ["line one\nline two, still", "x\r\ny"]
+
+
+def test_cells_are_exact_strings():
+    data = b"code,flag,empty,num\n00123,NA,,1.50\n007,N/A,, 7 \n"
+    df = read_table(data, filename="s.csv")
+    assert df.to_dict("records") == [
+        {"code": "00123", "flag": "NA", "empty": "", "num": "1.50"},
+        {"code": "007", "flag": "N/A", "empty": "", "num": " 7 "},
+    ]
+    assert all(isinstance(v, str) for v in df.to_numpy().ravel())
+
+
+def test_short_rows_are_padded_with_empty_strings():
+    df = read_table(b"a,b,c\n1\n2,3\n", filename="r.csv")
+    assert df.to_dict("records") == [{"a": "1", "b": "", "c": ""}, {"a": "2", "b": "3", "c": ""}]
+
+
+def test_csv_blank_and_duplicate_headers():
+    df = read_table(b"id,,id,id.1\n1,2,3,4\n", filename="h.csv")
+    assert df.columns.tolist() == ["id", "column_2", "id.1", "id.1.1"]
+
+
+def test_csv_trailing_empty_rows_and_columns_are_dropped():
+    df = read_table(b"a,b,\n1,2,\n,,\n,,\n", filename="e.csv")
+    assert df.columns.tolist() == ["a", "b"] and len(df) == 1
+
+
+def test_header_only_gives_zero_rows():
+    df = read_table(b"id,text\n", filename="h.csv")
+    assert df.columns.tolist() == ["id", "text"] and len(df) == 0
+
+
+def test_malformed_csv_names_the_line():
+    message = error_text(b"a,b\n1,2\n3,4,5\n", filename="bad.csv")
+    assert "line 3" in message and "3 cells" in message and "bad.csv" in message
+
+
+def test_unclosed_quote_names_the_line():
+    message = error_text(b'a,b\n1,2\n3,"4\n', filename="bad.csv")
+    assert "never closed" in message and "line 3" in message
+
+
+def test_empty_file(tmp_path):
+    message = error_text(write(tmp_path, "empty.csv", b""))
+    assert "empty" in message and "0 bytes" in message
+
+
+def test_blank_lines_only_have_no_header():
+    assert "no header" in error_text(b"\n\n   \n", filename="blank.csv")
+
+
+def test_nul_bytes_are_not_text():
+    assert "NUL" in error_text(b"a\x00b\x00\n", filename="bin.csv")
+
+
+def test_workbook_renamed_csv():
+    message = error_text(xlsx_bytes({"S": [["a"]]}), filename="book.csv")
+    assert "Excel workbook" in message and ".xlsx" in message
+
+
+# ---------------------------------------------------------------- generic input problems
+
+
+def test_missing_file(tmp_path):
+    message = error_text(tmp_path / "nope.csv")
+    assert "not found" in message and "nope.csv" in message
+
+
+def test_folder_is_not_a_file(tmp_path):
+    (tmp_path / "dir.csv").mkdir()
+    assert "folder" in error_text(tmp_path / "dir.csv")
+
+
+def test_unsupported_extension_lists_supported(tmp_path):
+    message = error_text(write(tmp_path, "notes.txt", b"a,b\n"))
+    assert "not a supported" in message
+    assert all(ext in message for ext in (".csv", ".tsv", ".xlsx", ".xls"))
+    assert "no extension" in error_text(b"a\n", filename="README")
+
+
+def test_bytes_need_a_filename():
+    with pytest.raises(ValueError):
+        read_table(b"a\n1\n")
+
+
+@pytest.mark.parametrize("as_path", [True, False])
+def test_too_big(tmp_path, as_path):
+    data = b"id,text\n" + b"1,hello\n" * 10
+    source = write(tmp_path, "big.csv", data) if as_path else data
+    message = error_text(source, filename="big.csv", max_bytes=50)
+    assert f"{len(data)} bytes" in message and "50 bytes limit" in message
+    assert "Split" in message and "max_bytes" in message
+
+
+def test_size_limit_is_50_mb():
+    assert tables.MAX_TABLE_BYTES == 50 * 1024 * 1024
+
+
+# ---------------------------------------------------------------- XLSX
+
+
+def test_xlsx_keeps_native_types():
+    when = dt.datetime(2024, 5, 17, 13, 45)
+    rows = [["id", "score", "when", "ok", "text"], [1, 2.5, when, True, "héllo"], [2, -3, None, False, "00123"]]
+    data = xlsx_bytes({"Data": rows})
+    df = read_table(data, filename="w.xlsx")
+    assert df.attrs["sheet"] == "Data"
+    assert df.to_dict("records") == [
+        {"id": 1, "score": 2.5, "when": when, "ok": True, "text": "héllo"},
+        {"id": 2, "score": -3, "when": "", "ok": False, "text": "00123"},
+    ]
+    assert type(df.loc[0, "id"]) is int and type(df.loc[0, "score"]) is float
+    assert isinstance(df.loc[0, "when"], dt.datetime)
+    assert all(dtype == object for dtype in df.dtypes)
+
+
+def test_xlsx_headers_and_padding_rows():
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Padded"
+    ws["A3"], ws["C3"], ws["D3"] = "id", "id", 2024  # header on row 3; B3 blank
+    ws["A4"], ws["B4"], ws["C4"], ws["D4"] = 1, "x", "y", "z"
+    for row in range(5, 30):  # formatted-but-empty trailing rows, as Excel often leaves
+        ws.cell(row=row, column=1).font = Font(bold=True)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    df = read_table(buffer.getvalue(), filename="p.xlsx")
+    assert df.columns.tolist() == ["id", "column_2", "id.1", "2024"]
+    assert df.to_dict("records") == [{"id": 1, "column_2": "x", "id.1": "y", "2024": "z"}]
+
+
+def test_xlsx_header_only_gives_zero_rows():
+    df = read_table(xlsx_bytes({"S": [["id", "text"]]}), filename="h.xlsx")
+    assert df.columns.tolist() == ["id", "text"] and len(df) == 0
+
+
+def test_xlsx_empty_sheet():
+    message = error_text(xlsx_bytes({"Blank": []}), filename="e.xlsx")
+    assert "empty" in message and "Blank" in message
+
+
+def test_sheets_listed_chosen_and_missing(tmp_path):
+    path = write(tmp_path, "multi.xlsx", xlsx_bytes({"First": [["a"], [1]], "Second": [["b"], [2]]}))
+    assert list_sheets(path) == ["First", "Second"]
+    df = read_table(path, sheet="Second")
+    assert df.attrs["sheet"] == "Second" and df.to_dict("records") == [{"b": 2}]
+    message = error_text(path, sheet="Third")
+    assert '"Third"' in message and '"First"' in message and '"Second"' in message
+
+
+def test_list_sheets_of_csv_is_empty(tmp_path):
+    assert list_sheets(write(tmp_path, "a.csv", b"a\n1\n")) == []
+
+
+def test_text_file_renamed_xlsx(tmp_path):
+    message = error_text(write(tmp_path, "fake.xlsx", b"id,text\n1,hello\n"))
+    assert "not a valid Excel workbook" in message and "renamed" in message
+
+
+def test_truncated_xlsx():
+    data = xlsx_bytes({"S": [["a"], [1]]})
+    message = error_text(data[: len(data) // 2], filename="cut.xlsx")
+    assert "corrupt" in message and "again" in message
+
+
+def test_zip_that_is_not_a_workbook():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("word/document.xml", "<w/>")
+    assert "damaged" in error_text(buffer.getvalue(), filename="doc.xlsx")
+
+
+def test_password_protected_xlsx(tmp_path):
+    fake = tables.CFB_MAGIC + bytes(504) + "EncryptedPackage".encode("utf-16-le") + bytes(1024)
+    message = error_text(write(tmp_path, "secret.xlsx", fake))
+    assert "password" in message and "Save As" in message
+    with pytest.raises(UserError, match="password"):
+        list_sheets(fake, filename="secret.xlsx")
+
+
+def test_zip_bomb_total_size():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as member:
+            zeros = bytes(1 << 20)
+            for _ in range(600):  # 600 MB of zeros, streamed, about 3 MB compressed
+                member.write(zeros)
+    assert len(buffer.getvalue()) < 5 * 1024 * 1024
+    message = error_text(buffer.getvalue(), filename="bomb.xlsx")
+    assert "unpack to 600.0 MB" in message and "500.0 MB limit" in message and "zip bomb" in message
+
+
+def test_zip_bomb_compression_ratio():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/sharedStrings.xml", bytes(20 << 20))  # ~1000x, far beyond real XML
+    message = error_text(buffer.getvalue(), filename="ratio.xlsx")
+    assert "xl/sharedStrings.xml" in message and "zip bomb" in message
+
+
+def test_xlsx_too_big():
+    data = xlsx_bytes({"S": [["a"], [1]]})
+    assert "limit" in error_text(data, filename="w.xlsx", max_bytes=100)
+
+
+# ---------------------------------------------------------------- XLS
+
+
+def test_xls_keeps_native_types_and_sheets(tmp_path):
+    when = dt.datetime(2024, 3, 1, 12, 0)
+    data = xls_bytes({"Données": [["id", "text", "when"], [1, "héllo", when], [2.5, "x", None]], "Other": [["a"]]})
+    path = write(tmp_path, "old.xls", data)
+    assert list_sheets(path) == ["Données", "Other"]
+    df = read_table(path)
+    assert df.attrs["sheet"] == "Données"
+    assert df.to_dict("records") == [{"id": 1, "text": "héllo", "when": when}, {"id": 2.5, "text": "x", "when": ""}]
+    assert type(df.loc[0, "id"]) is int
+    assert read_table(path, sheet="Other").columns.tolist() == ["a"]
+    assert '"Données"' in error_text(path, sheet="Missing")
+
+
+def test_xlsx_saved_as_xls_is_read():
+    df = read_table(xlsx_bytes({"S": [["a"], [1]]}), filename="misnamed.xls")
+    assert df.to_dict("records") == [{"a": 1}]
+
+
+def test_html_disguised_as_xls():
+    message = error_text(b"<html><table><tr><td>a</td></tr></table></html>", filename="export.xls")
+    assert "not a readable .xls" in message and "HTML" in message
+
+
+def test_encrypted_workbook_named_xls():
+    fake = tables.CFB_MAGIC + bytes(504) + "EncryptedPackage".encode("utf-16-le") + bytes(1024)
+    assert "password" in error_text(fake, filename="secret.xls")
+
+
+def test_missing_xlrd_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "xlrd", None)  # makes `import xlrd` raise ImportError
+    assert "pip install" in error_text(xls_bytes({"S": [["a"]]}), filename="old.xls")
+
+
+# ---------------------------------------------------------------- guess_text_column
+
+
+def test_guess_text_column_prefers_long_prose():
+    df = pd.DataFrame(
+        {
+            "id": ["1", "2", "3"],
+            "amount": ["1,234.50", "12%", "-7"],
+            "date": ["2024-01-31", "31/01/2024", "2024-02-01 10:00"],
+            "label": ["pos", "neg", "pos"],
+            "comment": ["Great service, thanks!", "", "Arrived late and broken."],
+            "mixed": ["a much longer sentence than any comment here", "5", "6"],
+        }
+    )
+    assert guess_text_column(df) == "comment"
+
+
+def test_guess_text_column_none_without_text():
+    df = pd.DataFrame({"n": [1, 2.5, None], "d": [dt.datetime(2024, 1, 1)] * 3, "s": ["1", "2", ""]})
+    assert guess_text_column(df) is None
+    assert guess_text_column(pd.DataFrame()) is None
+
+
+def test_guess_text_column_on_read_xlsx():
+    data = xlsx_bytes({"S": [["id", "review", "when"], [1, "Loved it, would buy again", dt.datetime(2024, 1, 1)]]})
+    assert guess_text_column(read_table(data, filename="r.xlsx")) == "review"
