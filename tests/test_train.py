@@ -1,0 +1,142 @@
+"""train.py end to end on a tiny random-weight BERT: the real ktrain path, what it saves, and how it refuses bad input."""
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import REPO, TOPIC_WORDS, read_json, sentiment_rows, topic_rows, train_tiny
+from train import main
+
+
+def load_predictor(folder):
+    import ktrain
+
+    return ktrain.load_predictor(str(folder))
+
+
+def test_multiclass_round_trip_learns_and_saves_everything(tiny_bert_dir, tmp_path):
+    sentiment_rows(40).to_csv(tmp_path / "reviews.csv", index=False)
+    out = tmp_path / "model"
+
+    # A learnable task and a bold rate: a pipeline that scrambles labels or texts cannot reach the bound.
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, "--text-column", "review",
+                      "--label-column", "sentiment", "--epochs", "10", "--lr", "3e-3") == 0
+
+    scores, record = read_json(out / "metrics.json"), read_json(out / "training.json")
+    assert scores["accuracy"] >= 0.9
+    assert set(scores["per_class"]) == {"negative", "neutral", "positive"}
+    assert np.array(scores["confusion_matrix"]["matrix"]).sum() == record["rows"]["validation"] == 12
+    assert record["rows"] == {"read": 120, "dropped": {}, "train": 108, "validation": 12}
+    assert record["classes"] == ["negative", "neutral", "positive"] and record["multilabel"] is False
+    assert record["settings"]["maxlen"] == 32 and record["settings"]["lr"] == 3e-3
+    assert record["data"]["sha256"] == hashlib.sha256((tmp_path / "reviews.csv").read_bytes()).hexdigest()
+    assert record["device"]["kind"] == "cpu" and record["versions"]["ktrain"] == "0.41.4"
+    assert record["reload_check"]["max_difference"] <= 1e-5
+    assert {"read", "fit", "evaluate", "save"} <= set(record["durations_s"])
+    assert (out / "confusion_matrix.png").stat().st_size > 1000
+
+    probabilities = load_predictor(out).predict(["great film", "awful phone", "plain plot"], return_proba=True)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    assert load_predictor(out).predict(["i love it", "broken and bad"]) == ["positive", "negative"]
+
+
+def test_binary_with_integer_labels_and_auto_lr(tiny_bert_dir, tmp_path):
+    rows = sentiment_rows(10, classes=("negative", "positive"))
+    rows["stars"] = (rows.pop("sentiment") == "positive").astype(int)
+    rows.to_excel(tmp_path / "reviews.xlsx", sheet_name="scores", index=False)
+    out = tmp_path / "model"
+
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.xlsx", out, "--text-column", "review",
+                      "--label-column", "stars", "--sheet", "scores", "--epochs", "1") == 0
+
+    record = read_json(out / "training.json")
+    assert record["classes"] == ["0", "1"] and record["data"]["sheet"] == "scores"
+    assert record["lr"]["source"].startswith("lr_find") and 1e-5 <= record["lr"]["chosen"] <= 1e-4
+    assert set(record["lr"]["estimates"]) == {"min_numerical_gradient", "min_loss_div_10", "longest_valley"}
+    assert (out / "lr_find.png").stat().st_size > 1000
+    assert load_predictor(out).predict(["good film"], return_proba=True).shape == (1, 2)
+
+
+def test_multilabel_round_trip(tiny_bert_dir, tmp_path):
+    topic_rows(40).to_csv(tmp_path / "topics.csv", index=False)
+    out = tmp_path / "model"
+    labels = [arg for topic in TOPIC_WORDS for arg in ("--label-column", topic)]
+
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "topics.csv", out, "--text-column", "text", *labels,
+                      "--epochs", "1") == 0
+
+    scores, record = read_json(out / "metrics.json"), read_json(out / "training.json")
+    assert record["multilabel"] is True and record["classes"] == list(TOPIC_WORDS)
+    assert scores["task"] == "multi-label" and set(scores["per_label"]) == set(TOPIC_WORDS)
+    assert all({"f1", "roc_auc", "precision", "recall"} <= set(v) for v in scores["per_label"].values())
+    probabilities = load_predictor(out).predict(["battery and screen"], return_proba=True)
+    assert probabilities.shape == (1, 3) and ((probabilities >= 0) & (probabilities <= 1)).all()
+
+
+def test_awkward_texts_are_cast_counted_and_truncated(tiny_bert_dir, tmp_path):
+    rows = sentiment_rows(8)
+    rows.loc[0, "review"] = 12345  # a number where text was expected: read as "12345"
+    rows.loc[1, "review"] = "   "  # blank: dropped and counted
+    rows.loc[2, "review"] = "good " * 5000  # far past maxlen: truncated, not refused
+    rows.loc[3, "sentiment"] = None  # blank label: dropped and counted, never trained on
+    rows.to_csv(tmp_path / "reviews.csv", index=False)
+
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", tmp_path / "model", "--text-column", "review",
+                      "--label-column", "sentiment", "--epochs", "1", "--lr", "1e-4") == 0
+
+    counts = read_json(tmp_path / "model" / "training.json")["rows"]
+    assert counts["read"] == 24 and counts["dropped"] == {"empty text": 1, "blank label": 1}
+    assert counts["train"] + counts["validation"] == 22
+
+
+def file_hashes(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("disk full"), KeyboardInterrupt()])
+def test_failed_retraining_leaves_the_previous_model_byte_identical(tiny_bert_dir, tmp_path, monkeypatch, failure):
+    import predictor.training
+
+    sentiment_rows(6).to_csv(tmp_path / "reviews.csv", index=False)
+    out = tmp_path / "models" / "keep-me"
+    args = ["--text-column", "review", "--label-column", "sentiment", "--epochs", "1", "--lr", "1e-4"]
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, *args) == 0
+    before = file_hashes(out)
+
+    def fail_after_saving(folder, *rest, **kwargs):  # the new model is fully written when this strikes
+        real_write_model(folder, *rest, **kwargs)
+        raise failure
+
+    real_write_model = predictor.training.write_model
+    monkeypatch.setattr(predictor.training, "write_model", fail_after_saving)
+    if isinstance(failure, KeyboardInterrupt):
+        assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, *args, "--force") == 130
+    else:
+        with pytest.raises(RuntimeError, match="disk full"):
+            train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, *args, "--force")
+
+    assert file_hashes(out) == before
+    assert [p.name for p in out.parent.iterdir()] == ["keep-me"]  # no staging folder left behind
+
+
+def test_force_replaces_a_model_only_after_the_new_one_checks_out(tiny_bert_dir, tmp_path):
+    sentiment_rows(6).to_csv(tmp_path / "reviews.csv", index=False)
+    out = tmp_path / "model"
+    args = ["--text-column", "review", "--label-column", "sentiment", "--epochs", "1", "--lr", "1e-4"]
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, *args) == 0
+    first = read_json(out / "training.json")["finished_at"], read_json(out / "training.json")["settings"]["seed"]
+
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, *args, "--force", "--seed", "7") == 0
+
+    assert read_json(out / "training.json")["settings"]["seed"] == 7 != first[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "reviews.csv"]
+
+
+def test_train_py_runs_as_a_script_and_reports_bad_input_without_traceback(tmp_path):
+    result = subprocess.run([sys.executable, str(REPO / "train.py"), "--data", str(tmp_path / "missing.csv"),
+                             "--text-column", "a", "--label-column", "b"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "missing.csv" in result.stderr and "Traceback" not in result.stderr + result.stdout
