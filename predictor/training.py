@@ -94,8 +94,9 @@ def train(settings, log=print):
     maxlen = settings.maxlen or auto_maxlen(train_rows.frame[dataset.TEXT], weights.path, device.maxlen_cap)
     log(f"Device: {device.kind.upper()} ({device.name}). BERT: {weights.name}. "
         f"maxlen {maxlen}{'' if settings.maxlen else ' (auto)'}, batch size {batch_size}, epochs {settings.epochs}.")
-    log(f"Rows: {report.facts['rows']['read']} read, {sum(report.facts['rows']['dropped'].values())} dropped "
-        f"{dict(report.facts['rows']['dropped']) or ''}, {len(train_rows.frame)} train, {len(val_rows.frame)} validation.")
+    rows = report.facts["rows"]
+    dropped = ", ".join(f"{n} {reason}" for reason, n in rows["dropped"].items()) or "none"
+    log(f"Rows: {rows['read']} read, dropped: {dropped}; {rows['train']} train, {rows['validation']} validation.")
 
     import ktrain
     from ktrain import text
