@@ -91,12 +91,16 @@ def train(settings, log=print):
     device = detect_device()
     weights = resolve_bert(settings.bert, settings.bert_dir)
     batch_size = settings.batch_size or device.batch_size
-    maxlen = settings.maxlen or auto_maxlen(train_rows.frame[dataset.TEXT], weights.path, device.maxlen_cap)
+    lengths = sampled_token_lengths(train_rows.frame[dataset.TEXT], weights.path)
+    maxlen = settings.maxlen or auto_maxlen(lengths, device.maxlen_cap)
+    report.facts["rows"]["longer_than_maxlen"] = {"share": round(float((lengths > maxlen).mean()), 4),
+                                                  "of_sampled_train_rows": len(lengths)}
     log(f"Device: {device.kind.upper()} ({device.name}). BERT: {weights.name}. "
         f"maxlen {maxlen}{'' if settings.maxlen else ' (auto)'}, batch size {batch_size}, epochs {settings.epochs}.")
     rows = report.facts["rows"]
     dropped = ", ".join(f"{n} {reason}" for reason, n in rows["dropped"].items()) or "none"
-    log(f"Rows: {rows['read']} read, dropped: {dropped}; {rows['train']} train, {rows['validation']} validation.")
+    log(f"Rows: {rows['read']} read, dropped: {dropped}; {rows['train']} train, {rows['validation']} validation; "
+        f"{rows['longer_than_maxlen']['share']:.0%} of texts longer than maxlen (only their start is read).")
 
     import ktrain
     from ktrain import text
@@ -205,14 +209,18 @@ def label_columns_of(rows):
     return rows.label_columns if rows.multilabel else [dataset.LABEL]
 
 
-def auto_maxlen(texts, bert_path, cap):
-    """Shortest multiple of MAXLEN_STEP that reads MAXLEN_PERCENTILE% of texts whole, within the device's cap."""
+def sampled_token_lengths(texts, bert_path):
+    """Word pieces (with BERT's two markers) in up to MAXLEN_SAMPLE of the texts."""
     import keras_bert
 
     vocab = (Path(bert_path) / "vocab.txt").read_text(encoding="utf-8").splitlines()
     tokenizer = keras_bert.Tokenizer({token: i for i, token in enumerate(vocab)})
     sample = texts.sample(min(len(texts), MAXLEN_SAMPLE), random_state=0)
-    lengths = [len(tokenizer.tokenize(t)) for t in sample]
+    return np.array([len(tokenizer.tokenize(text)) for text in sample])
+
+
+def auto_maxlen(lengths, cap):
+    """Shortest multiple of MAXLEN_STEP that reads MAXLEN_PERCENTILE% of texts whole, within the device's cap."""
     wanted = MAXLEN_STEP * math.ceil(np.percentile(lengths, MAXLEN_PERCENTILE) / MAXLEN_STEP)
     return int(min(max(wanted, MAXLEN_STEP), cap))
 

@@ -29,7 +29,8 @@ def test_multiclass_round_trip_learns_and_saves_everything(tiny_bert_dir, tmp_pa
     assert scores["accuracy"] >= 0.9
     assert set(scores["per_class"]) == {"negative", "neutral", "positive"}
     assert np.array(scores["confusion_matrix"]["matrix"]).sum() == record["rows"]["validation"] == 12
-    assert record["rows"] == {"read": 120, "dropped": {}, "train": 108, "validation": 12}
+    assert record["rows"] == {"read": 120, "dropped": {}, "train": 108, "validation": 12,
+                              "longer_than_maxlen": {"share": 0.0, "of_sampled_train_rows": 108}}
     assert record["classes"] == ["negative", "neutral", "positive"] and record["multilabel"] is False
     assert record["settings"]["maxlen"] == 32 and record["settings"]["lr"] == 3e-3
     assert record["data"]["sha256"] == hashlib.sha256((tmp_path / "reviews.csv").read_bytes()).hexdigest()
@@ -90,6 +91,7 @@ def test_awkward_texts_are_cast_counted_and_truncated(tiny_bert_dir, tmp_path):
     counts = read_json(tmp_path / "model" / "training.json")["rows"]
     assert counts["read"] == 24 and counts["dropped"] == {"empty text": 1, "blank label": 1}
     assert counts["train"] + counts["validation"] == 22
+    assert 0 < counts["longer_than_maxlen"]["share"] <= 1 / counts["train"] + 1e-4
 
 
 def file_hashes(folder):
