@@ -64,7 +64,7 @@ def plot_confusion(metrics, path):
         rows, cols = list(metrics["per_label"]), ["tp", "fp", "fn", "tn"]
         matrix = np.array([[metrics["per_label"][r]["counts"][c] for c in cols] for r in rows])
         xlabel, ylabel, title = "outcome", "label", f"Validation outcomes per label (micro-F1 {metrics['micro_f1']:.3f})"
-    size = max(4.0, 0.6 * max(len(rows), len(cols)) + 2)
+    size = max(5.0, 0.6 * max(len(rows), len(cols)) + 2)
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right")
@@ -74,7 +74,7 @@ def plot_confusion(metrics, path):
                 color="white" if value > matrix.max() / 2 else "black")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -236,9 +236,9 @@ def find_learning_rate(model, trn, batch_size, seed, report, plot_dir):
     finder.lr_find(max_epochs=max(1, math.ceil(LR_FIND_BATCHES / math.ceil(rows / batch_size))), verbose=1)
     if not finder.lr_finder.find_called():
         raise KeyboardInterrupt  # ktrain swallows Ctrl-C inside lr_find; honour it
-    finder.lr_plot(suggest=True, return_fig=True).savefig(plot_dir / "lr_find.png", dpi=100)
     min_gradient, min_loss_over_10, valley = finder.lr_estimate()
     chosen = float(np.clip(min_loss_over_10, *LR_BOUNDS))
+    save_lr_plot(finder, chosen, plot_dir / "lr_find.png")
     report.facts["lr"] = {
         "chosen": chosen,
         "source": "lr_find: min loss / 10" + ("" if chosen == min_loss_over_10 else f", clipped to {LR_BOUNDS}"),
@@ -251,6 +251,19 @@ def find_learning_rate(model, trn, batch_size, seed, report, plot_dir):
     }
     # lr_find reloads the model it started from into finder.model; the old object holds the sweep's wrecked weights.
     return finder.model, chosen
+
+
+def save_lr_plot(finder, chosen, path):
+    """ktrain's loss-vs-rate curve (its suggestions in red and purple) with the rate we chose as a green line."""
+    import matplotlib.pyplot as plt
+
+    figure = finder.lr_plot(suggest=True, return_fig=True)
+    axes = figure.axes[0]
+    axes.axvline(chosen, color="green", linestyle="--")
+    axes.set_title(f"lr_find: chosen rate {chosen:.1e} (green); ktrain's valley (red), min gradient (purple)",
+                   fontsize=9)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
 
 
 def _float(value):
