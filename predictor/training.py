@@ -81,6 +81,16 @@ class _Timer:
         self.sink[self.name] = round(time.perf_counter() - self.start, 2)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """Choices made from the settings, the data and the machine."""
+
+    device: object
+    weights: object
+    maxlen: int
+    batch_size: int
+
+
 def train(settings, log=print):
     """Run the whole pipeline and return the saved model's folder."""
     report = Report()
@@ -88,65 +98,84 @@ def train(settings, log=print):
     check_settings(settings)
     with report.timed("read"):
         train_rows, val_rows = read_labelled(settings, report)
-    device = detect_device()
-    weights = resolve_bert(settings.bert, settings.bert_dir)
-    batch_size = settings.batch_size or device.batch_size
-    lengths = sampled_token_lengths(train_rows.frame[dataset.TEXT], weights.path)
-    maxlen = settings.maxlen or auto_maxlen(lengths, device.maxlen_cap)
-    report.facts["rows"]["longer_than_maxlen"] = {"share": round(float((lengths > maxlen).mean()), 4),
-                                                  "of_sampled_train_rows": len(lengths)}
-    log(f"Device: {device.kind.upper()} ({device.name}). BERT: {weights.name}. "
-        f"maxlen {maxlen}{'' if settings.maxlen else ' (auto)'}, batch size {batch_size}, epochs {settings.epochs}.")
-    rows = report.facts["rows"]
-    dropped = ", ".join(f"{n} {reason}" for reason, n in rows["dropped"].items()) or "none"
-    log(f"Rows: {rows['read']} read, dropped: {dropped}; {rows['train']} train, {rows['validation']} validation; "
-        f"{rows['longer_than_maxlen']['share']:.0%} of texts longer than maxlen (only their start is read).")
+    plan = make_plan(settings, train_rows, report)
+    log(describe(plan, settings, report))
+    trn, val, preproc, model = build_classifier(train_rows, val_rows, plan, settings.seed)
+    import ktrain  # after build_classifier, so TensorFlow loads only once the input has passed every check
 
-    import ktrain
-    from ktrain import text
-
-    import tensorflow as tf
-
-    # Layer names restart from scratch, or a second model trained in one process saves clashing HDF5 weight names.
-    tf.keras.backend.clear_session()
-    tf.keras.utils.set_random_seed(settings.seed)
-    with use_bert(weights):
-        trn, val, preproc = text.texts_from_df(
-            train_rows.frame, dataset.TEXT, label_columns=label_columns_of(train_rows), val_df=val_rows.frame,
-            maxlen=maxlen, preprocess_mode="bert", lang="en", verbose=0)  # our weights fix the language
-        model = text.text_classifier("bert", trn, preproc=preproc, multilabel=train_rows.multilabel, verbose=0)
-    # ktrain compiles every model with one shared Adam instance, whose slots from an earlier run in this process
-    # would be saved again under clashing names.
-    model = with_fresh_optimizer(model, train_rows.multilabel)
     classes = list(preproc.get_classes())
     staging = staging_dir(out)
     try:
         if settings.lr is None:
             with report.timed("lr_find"):
-                model, lr = find_learning_rate(model, trn, batch_size, settings.seed, report, staging)
+                model, lr = find_learning_rate(model, trn, plan.batch_size, settings.seed, report, staging)
         else:
             lr = settings.lr
             report.facts["lr"] = {"chosen": lr, "source": "--lr"}
         log(f"Training with learning rate {lr:.2e} ({report.facts['lr']['source']}).")
-        learner = ktrain.get_learner(model, train_data=trn, val_data=val, batch_size=batch_size)
+        learner = ktrain.get_learner(model, train_data=trn, val_data=val, batch_size=plan.batch_size)
         with report.timed("fit"):
             learner.fit_onecycle(lr, settings.epochs)
         with report.timed("evaluate"):
-            probabilities = learner.model.predict(val[0], batch_size=batch_size, verbose=0)
+            probabilities = learner.model.predict(val[0], batch_size=plan.batch_size, verbose=0)
             scores = evaluate(val[1], probabilities, classes, train_rows.multilabel)
-        # Dropping Adam's state shrinks the saved file about threefold (272 -> 90 MB for MiniLM), same outputs.
-        slim_model = with_fresh_optimizer(learner.model, train_rows.multilabel)
-        predictor = ktrain.get_predictor(slim_model, preproc, batch_size=batch_size)
-        facts = {**report.facts, "classes": classes, "multilabel": train_rows.multilabel, "device": asdict(device),
-                 "bert": {"name": weights.name, "path": str(weights.path)},
-                 "settings": {**settings_record(settings), "maxlen": maxlen, "batch_size": batch_size, "lr": lr}}
-        write_model(staging, predictor, val_rows.frame[dataset.TEXT][:RELOAD_CHECK_ROWS].tolist(), scores, report,
-                    facts)
+        facts = {**report.facts, "classes": classes, "multilabel": train_rows.multilabel,
+                 "device": asdict(plan.device), "bert": {"name": plan.weights.name, "path": str(plan.weights.path)},
+                 "settings": {**settings_record(settings), "maxlen": plan.maxlen, "batch_size": plan.batch_size,
+                              "lr": lr}}
+        check_texts = val_rows.frame[dataset.TEXT][:RELOAD_CHECK_ROWS].tolist()
+        write_model(staging, saved_predictor(learner.model, preproc, plan, train_rows.multilabel), check_texts, scores,
+                    report, facts)
         replace_dir(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # gone already if the model moved into place
     log(summary(out, scores, report))
     return out
+
+
+def make_plan(settings, train_rows, report):
+    """Device, weights, maxlen and batch size: the user's where given, else what suits the data and machine."""
+    device = detect_device()
+    weights = resolve_bert(settings.bert, settings.bert_dir)
+    lengths = sampled_token_lengths(train_rows.frame[dataset.TEXT], weights.path)
+    maxlen = settings.maxlen or auto_maxlen(lengths, device.maxlen_cap)
+    report.facts["rows"]["longer_than_maxlen"] = {"share": round(float((lengths > maxlen).mean()), 4),
+                                                  "of_sampled_train_rows": len(lengths)}
+    return Plan(device, weights, maxlen, settings.batch_size or device.batch_size)
+
+
+def describe(plan, settings, report):
+    rows = report.facts["rows"]
+    dropped = ", ".join(f"{n} {reason}" for reason, n in rows["dropped"].items()) or "none"
+    return (f"Device: {plan.device.kind.upper()} ({plan.device.name}). BERT: {plan.weights.name}. maxlen {plan.maxlen}"
+            f"{'' if settings.maxlen else ' (auto)'}, batch size {plan.batch_size}, epochs {settings.epochs}.\n"
+            f"Rows: {rows['read']} read, dropped: {dropped}; {rows['train']} train, {rows['validation']} validation; "
+            f"{rows['longer_than_maxlen']['share']:.0%} of texts longer than maxlen (only their start is read).")
+
+
+def build_classifier(train_rows, val_rows, plan, seed):
+    """ktrain's 'bert' preprocessing and classifier on the planned weights: (trn, val, preproc, model)."""
+    import tensorflow as tf
+    from ktrain import text
+
+    # Layer names restart from scratch, or a second model trained in one process saves clashing HDF5 weight names.
+    tf.keras.backend.clear_session()
+    tf.keras.utils.set_random_seed(seed)
+    with use_bert(plan.weights):
+        trn, val, preproc = text.texts_from_df(
+            train_rows.frame, dataset.TEXT, label_columns=label_columns_of(train_rows), val_df=val_rows.frame,
+            maxlen=plan.maxlen, preprocess_mode="bert", lang="en", verbose=0)  # our weights fix the language
+        model = text.text_classifier("bert", trn, preproc=preproc, multilabel=train_rows.multilabel, verbose=0)
+    # ktrain compiles every model with one shared Adam instance, whose slots from an earlier run in this process
+    # would be saved again under clashing names.
+    return trn, val, preproc, with_fresh_optimizer(model, train_rows.multilabel)
+
+
+def saved_predictor(model, preproc, plan, multilabel):
+    """The predictor to save; dropping Adam's state shrinks its file threefold (272 -> 90 MB for MiniLM)."""
+    import ktrain
+
+    return ktrain.get_predictor(with_fresh_optimizer(model, multilabel), preproc, batch_size=plan.batch_size)
 
 
 def check_settings(settings):
