@@ -98,11 +98,11 @@ def train(settings, log=print):
     check_settings(settings)
     with report.timed("read"):
         train_rows, val_rows = read_labelled(settings, report)
+    import ktrain  # only now: --help and bad-input messages should not wait seconds for TensorFlow
+
     plan = make_plan(settings, train_rows, report)
     log(describe(plan, settings, report))
     trn, val, preproc, model = build_classifier(train_rows, val_rows, plan, settings.seed)
-    import ktrain  # after build_classifier, so TensorFlow loads only once the input has passed every check
-
     classes = list(preproc.get_classes())
     staging = staging_dir(out)
     try:
