@@ -3,6 +3,7 @@
 Run: streamlit run app.py   (models are read from models/, or $PREDICTOR_MODELS_DIR)
 """
 import hashlib
+import time
 from pathlib import Path
 
 import predictor  # noqa: F401  (sets up TensorFlow before anything imports it)
@@ -21,7 +22,10 @@ DEFAULT_UPLOAD_LIMIT_MB = 50
 BYTES_PER_MB = 1024 * 1024  # Streamlit's MB, and the unit tables.MAX_TABLE_BYTES is written in
 UPLOAD_TYPES = ["xlsx", "xls", "csv", "tsv"]
 PREVIEW_ROWS = 200  # enough to eyeball the result; the download holds every row
+ETA_AFTER_S = 3  # a time-left estimate from the first batch or two is noise
 THRESHOLD_STEP = 0.05
+CHART_BAR_PX, CHART_AXIS_PX = 34, 50  # bar charts grow with their number of bars, so labels never overlap
+NO_LABEL_BAR = "(no label)"  # multi-label rows with no label at or above the threshold
 TRAIN_COMMAND = "python train.py"
 TRAIN_OWN_DATA_COMMAND = "python train.py --data my_reviews.xlsx --text-column review --label-column sentiment"
 
@@ -51,7 +55,7 @@ def main():
 
 def no_model_ui():
     st.warning(f"There is no trained model yet in `{models.MODELS_DIR}`, so there is nothing to score with.")
-    st.markdown("Train one on the bundled sample reviews (a few minutes on a laptop) from the project folder:")
+    st.markdown("Train one on the bundled sample reviews (a minute or two on a laptop) from the project folder:")
     st.code(TRAIN_COMMAND, language="bash")
     st.markdown("or on your own labelled file:")
     st.code(TRAIN_OWN_DATA_COMMAND, language="bash")
@@ -63,8 +67,8 @@ def model_picker_ui(available):
     by_name = {info.name: info for info in available}
     with st.sidebar:
         st.header("Model")
-        name = st.selectbox("Model", list(by_name), key="model_name",
-                            format_func=lambda n: f"{n} ({_date(by_name[n].created)})",
+        name = st.selectbox("Model", list(by_name), key="model_name", label_visibility="collapsed",
+                            format_func=lambda n: f"{n} ({_date(by_name[n].created)[:10]})",
                             help=f"Models found in {models.MODELS_DIR}, newest first.")
         info = by_name[name]
         model_card_ui(info)
@@ -106,7 +110,8 @@ def load_scorer_ui(info):
     except UserError as err:
         st.error(str(err))
     except Exception as err:  # a damaged model folder must not take the page down with a traceback
-        st.error(f"Could not load model {info.name} ({type(err).__name__}: {str(err)[:200]}). "
+        detail = " ".join(str(err).split())[:200]  # one line, however chatty the loader's message
+        st.error(f"Could not load model {info.name} ({type(err).__name__}: {detail}). "
                  f"Pick another model in the sidebar, or train this one again: {TRAIN_COMMAND}")
     return None
 
@@ -165,22 +170,24 @@ def review_result_ui(score):
     chart_column.altair_chart(probability_chart(table, score.threshold if score.multilabel else None),
                               width="stretch")
     numbers = table.assign(probability=table["probability"].map("{:.2%}".format))
-    numbers_column.dataframe(numbers, hide_index=True, width="stretch")
+    if score.multilabel:
+        numbers["assigned"] = numbers["assigned"].map({True: "yes", False: "no"})
+    numbers_column.table(numbers.set_index("class"))  # plain text: a handful of rows, readable and copyable
     if score.multilabel:
         numbers_column.caption("Each label is judged on its own, so the probabilities need not add up to 100%.")
 
 
 def probability_chart(table, threshold=None):
     """Horizontal bars, highest first, on a fixed 0-100% axis; a rule marks the multi-label threshold."""
-    bars = alt.Chart(table).mark_bar().encode(
+    base = alt.Chart(table).encode(
         x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="Probability"),
         y=alt.Y("class:N", sort="-x", title=None),
         tooltip=["class", alt.Tooltip("probability:Q", format=".2%")])
-    if threshold is None:
-        return bars
-    rule = alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(color="red", strokeDash=[4, 4]).encode(
-        x="threshold:Q")
-    return bars + rule
+    chart = base.mark_bar() + base.mark_text(align="left", dx=4).encode(text=alt.Text("probability:Q", format=".1%"))
+    if threshold is not None:
+        chart += alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(color="red", strokeDash=[4, 4]).encode(
+            x="threshold:Q")
+    return chart.properties(height=bar_chart_height(len(table)))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -193,6 +200,8 @@ def spreadsheet_ui(scorer, threshold):
                                 help=f"Excel (.xlsx, .xls) or CSV, up to {upload_limit_mb()} MB. Every row comes back "
                                      "in the same order with all its columns, plus the model's scores.")
     if uploaded is None:
+        for key in ("parsed_upload", "bulk_result"):  # the file was removed: free its memory
+            st.session_state.pop(key, None)
         st.caption("Each row is scored; rows without text are kept and flagged, never dropped.")
         return
     data = uploaded.getvalue()
@@ -205,7 +214,7 @@ def spreadsheet_ui(scorer, threshold):
     try:
         sheet = sheet_picker_ui(data, uploaded.name, table_id, limit_bytes)
         df = read_uploaded_table(data, uploaded.name, sheet, table_id, limit_bytes)
-        guessed = scoring.default_text_column(df, uploaded.name)
+        guessed = scoring.default_text_column(df, f'Sheet "{sheet}" of {uploaded.name}' if sheet else uploaded.name)
     except UserError as err:
         st.error(str(err))
         return
@@ -221,7 +230,7 @@ def spreadsheet_ui(scorer, threshold):
         st.error(str(err))
         return
 
-    job = {"table": table_id, "sheet": sheet, "column": text_column, "model": scorer.info.name}
+    job = {"table": table_id, "sheet": sheet, "column": text_column, "model": (scorer.info.name, scorer.info.created)}
     if st.button(f"Score {len(df):,} rows", type="primary", key="score_table"):
         scored = score_table_ui(scorer, df, text_column, threshold)
         st.session_state["bulk_result"] = {**job, "scored": scored, "downloads": {}}
@@ -239,30 +248,46 @@ def upload_limit_mb():
 
 def sheet_picker_ui(data, filename, table_id, limit_bytes):
     """The sheet to read: a choice when the workbook has several, else the only one (None for CSV)."""
-    sheets = st.session_state.get(f"sheets-{table_id}")
-    if sheets is None:
-        sheets = tables.list_sheets(data, filename=filename, max_bytes=limit_bytes)
-        st.session_state[f"sheets-{table_id}"] = sheets
+    sheets = parsed_once(table_id, "sheets", lambda: tables.list_sheets(data, filename=filename, max_bytes=limit_bytes))
     if len(sheets) <= 1:
         return sheets[0] if sheets else None
     return st.selectbox("Sheet", sheets, key=f"sheet-{table_id}")
 
 
 def read_uploaded_table(data, filename, sheet, table_id, limit_bytes):
-    """Parse the upload once per file and sheet; widget changes rerun the page and must not parse it again."""
-    cache = st.session_state.setdefault("parsed_table", {})
-    if cache.get("key") != (table_id, sheet):
-        cache.clear()  # one table at a time: a big upload must not pile up in memory
-        cache.update(key=(table_id, sheet), df=tables.read_table(data, filename=filename, sheet=sheet,
-                                                                 max_bytes=limit_bytes))
-    return cache["df"]
+    return parsed_once(table_id, ("table", sheet),
+                       lambda: tables.read_table(data, filename=filename, sheet=sheet, max_bytes=limit_bytes))
+
+
+def parsed_once(table_id, what, parse):
+    """`parse()`'s result, or its UserError, remembered for this upload: every click reruns the page, and parsing a
+    big file again each time would make the page crawl. Only the latest upload and sheet are kept in memory."""
+    cache = st.session_state.setdefault("parsed_upload", {})
+    if cache.get("table_id") != table_id:
+        cache.clear()
+        cache["table_id"] = table_id
+    if what not in cache:
+        if isinstance(what, tuple):  # one parsed sheet at a time
+            for key in [key for key in cache if isinstance(key, tuple)]:
+                del cache[key]
+        try:
+            cache[what] = parse()
+        except UserError as err:
+            cache[what] = err
+    if isinstance(cache[what], UserError):
+        raise cache[what]
+    return cache[what]
 
 
 def score_table_ui(scorer, df, text_column, threshold):
     progress = st.progress(0.0, text=f"Scoring 0 of {len(df):,} rows...")
+    started = time.monotonic()
 
     def show_progress(rows_done, rows_total):
-        progress.progress(rows_done / rows_total, text=f"Scored {rows_done:,} of {rows_total:,} rows")
+        elapsed = time.monotonic() - started
+        left = elapsed / rows_done * (rows_total - rows_done) if rows_done else 0
+        eta = f" (about {_duration(left)} left)" if rows_done < rows_total and elapsed > ETA_AFTER_S else ""
+        progress.progress(rows_done / rows_total, text=f"Scored {rows_done:,} of {rows_total:,} rows{eta}")
 
     scored = scoring.score_frame(scorer, df, text_column, threshold=threshold, on_progress=show_progress)
     progress.empty()
@@ -274,42 +299,81 @@ def bulk_result_ui(stored, threshold, stem):
     summary = scoring.summarise(scored)
     meta = scored.attrs["scoring"]
     flagged = summary["rows"] - summary["scored"]
+    truncated = summary["status_counts"].get(scoring.STATUS_TRUNCATED, 0)
     st.success(f"Scored {summary['scored']:,} of {summary['rows']:,} rows"
-               + (f"; {flagged:,} not scored (kept, and flagged in {meta['status_column']})." if flagged else "."))
+               + (f"; {flagged:,} not scored (kept, and flagged in {meta['status_column']})" if flagged else "")
+               + (f"; {truncated:,} longer than the model reads, so only their first part was scored" if truncated
+                  else "") + ".")
 
     chart_column, status_column = st.columns([3, 2])
     with chart_column:
         st.markdown("**Predicted labels**" + (f" (threshold {threshold:.2f}; a review may have several, or none)"
                                               if meta["multilabel"] else ""))
-        st.altair_chart(label_count_chart(summary["label_counts"]), width="stretch")
+        counts = summary["label_counts"]
+        if summary.get("no_label"):
+            counts = pd.concat([counts, pd.DataFrame({"label": [NO_LABEL_BAR], "rows": [summary["no_label"]]})])
+        st.altair_chart(label_count_chart(counts), width="stretch")
     with status_column:
         st.markdown(f"**{meta['status_column']}**")
         statuses = pd.DataFrame({"status": list(summary["status_counts"]),
                                  "rows": list(summary["status_counts"].values())})
         statuses["meaning"] = statuses["status"].map(scoring.STATUS_MEANINGS).fillna("")
-        st.dataframe(statuses, hide_index=True, width="stretch")
+        st.table(statuses.set_index("status"))
 
     downloads = stored["downloads"]
     if threshold not in downloads:  # built once per threshold: a download click reruns the page
         downloads[threshold] = {"xlsx": export.to_xlsx_bytes(scored), "csv": export.to_csv_bytes(scored)}
-    xlsx_column, csv_column, _ = st.columns([1, 1, 3])
-    xlsx_column.download_button("Download .xlsx", downloads[threshold]["xlsx"], file_name=f"{stem}_scored.xlsx",
-                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                key="download_xlsx", on_click="ignore", type="primary")
-    csv_column.download_button("Download .csv", downloads[threshold]["csv"], file_name=f"{stem}_scored.csv",
-                               mime="text/csv", key="download_csv", on_click="ignore")
+    buttons = st.container(horizontal=True)
+    buttons.download_button("Download .xlsx", downloads[threshold]["xlsx"], file_name=f"{stem}_scored.xlsx",
+                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                            key="download_xlsx", on_click="ignore", type="primary")
+    buttons.download_button("Download .csv", downloads[threshold]["csv"], file_name=f"{stem}_scored.csv",
+                            mime="text/csv", key="download_csv", on_click="ignore")
 
     st.markdown(f"**Preview** (first {min(PREVIEW_ROWS, len(scored)):,} of {len(scored):,} rows)")
-    st.dataframe(scored.head(PREVIEW_ROWS), width="stretch")
+    preview_table_ui(scored, range(min(PREVIEW_ROWS, len(scored))))
     if flagged:
         with st.expander(f"Rows not scored ({flagged:,})"):
-            not_scored = scored[~scored[meta["status_column"]].isin(scoring.SCORED_STATUSES)]
-            st.dataframe(not_scored.head(PREVIEW_ROWS), width="stretch")
+            positions = (~scored[meta["status_column"]].isin(scoring.SCORED_STATUSES)).to_numpy().nonzero()[0]
+            preview_table_ui(scored, positions[:PREVIEW_ROWS])
+
+
+def for_display(scored, positions):
+    """The rows at `positions` for the preview table: numbered from 1 as data rows under the header, mixed columns
+    (text next to numbers or dates, as Excel allows) shown as text, blank probabilities for rows not scored."""
+    shown = scored.iloc[list(positions)].copy()
+    shown.index = pd.Index([position + 1 for position in positions], name="row")
+    probability_columns = set(scored.attrs["scoring"]["probability_columns"].values())
+    for position, (name, dtype) in enumerate(zip(shown.columns, shown.dtypes)):
+        if name in probability_columns:  # the widget would write "None" where the file has an empty cell
+            shown.isetitem(position, shown.iloc[:, position].map(
+                lambda p: "" if pd.isna(p) else f"{p:.{scoring.PROBABILITY_DECIMALS}f}"))
+        elif dtype == object:  # the widget needs one type per column
+            shown.isetitem(position, shown.iloc[:, position].map(lambda value: "" if value is None else str(value)))
+    return shown
+
+
+def preview_table_ui(scored, positions):
+    probability_columns = scored.attrs["scoring"]["probability_columns"].values()
+    st.dataframe(for_display(scored, positions), width="stretch",
+                 column_config={name: st.column_config.TextColumn(alignment="right") for name in probability_columns})
 
 
 def label_count_chart(label_counts):
-    return alt.Chart(label_counts).mark_bar().encode(
-        x=alt.X("rows:Q", title="Rows"), y=alt.Y("label:N", sort="-x", title=None), tooltip=["label", "rows"])
+    """Horizontal bars of rows per label, most first, each with its count written at its end."""
+    base = alt.Chart(label_counts).encode(
+        x=alt.X("rows:Q", title="Rows", axis=alt.Axis(format="d", tickMinStep=1)),
+        y=alt.Y("label:N", sort="-x", title=None), tooltip=["label", "rows"])
+    chart = base.mark_bar() + base.mark_text(align="left", dx=4).encode(text=alt.Text("rows:Q", format=","))
+    return chart.properties(height=bar_chart_height(len(label_counts)))
+
+
+def bar_chart_height(bars):
+    return CHART_AXIS_PX + CHART_BAR_PX * bars
+
+
+def _duration(seconds):
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def _date(iso_timestamp):

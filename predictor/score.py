@@ -5,6 +5,7 @@
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import predictor  # noqa: F401  (sets up TensorFlow before anything imports it)
 from predictor.errors import UserError
@@ -43,9 +44,7 @@ def main(argv=None):
 
 def run(args):
     """Read, score, write and report; raises UserError on anything the user can fix."""
-    from pathlib import Path
-
-    from predictor import export, scoring, tables
+    from predictor import export, scoring, tables  # after argparse, so --help is instant
 
     out_path = Path(args.out)
     if out_path.suffix.lower() not in export.WRITERS_BY_EXTENSION:  # checked now, not after minutes of scoring

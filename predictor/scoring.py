@@ -1,8 +1,9 @@
 """Scoring texts with a loaded model: the one path the app, the CLI and any other caller use.
 
 Which cells are scored: strings with at least one letter or symbol (emoji count). Numbers, booleans and dates
-(Excel keeps their native types) and strings without letters such as "12345", "2024-01-31" or "---" are flagged
-"not text (...)" and left unscored: a model trained on reviews has nothing to say about them.
+(Excel keeps their native types), strings without letters such as "12345", "2024-01-31" or "---", and Excel error
+values such as "#N/A" are flagged "not text (...)" and left unscored: a model trained on reviews has nothing to say
+about them. Blank cells are flagged "empty text". Flagged rows are kept, with blank predictions.
 """
 import dataclasses
 import datetime
@@ -34,7 +35,11 @@ STATUS_EMPTY = "empty text"
 STATUS_NUMBER = "not text (number)"
 STATUS_DATE = "not text (date)"
 STATUS_NO_LETTERS = "not text (no letters)"
+STATUS_EXCEL_ERROR = "not text (Excel error)"
 STATUS_OTHER = "not text"
+# What a formula cell that failed holds (read as its cached value); letters, but not a review.
+EXCEL_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!",
+                "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"}
 SCORED_STATUSES = (STATUS_OK, STATUS_TRUNCATED)
 STATUS_MEANINGS = {
     STATUS_OK: "scored",
@@ -43,6 +48,7 @@ STATUS_MEANINGS = {
     STATUS_NUMBER: "not scored: the cell holds a number (or TRUE/FALSE), not a review",
     STATUS_DATE: "not scored: the cell holds a date or time, not a review",
     STATUS_NO_LETTERS: "not scored: no letters (a code, number or date typed as text, or punctuation only)",
+    STATUS_EXCEL_ERROR: "not scored: the cell holds an Excel error such as #N/A from a failed formula",
     STATUS_OTHER: "not scored: the cell is not text",
 }
 
@@ -80,6 +86,8 @@ def cell_status(value):
     if isinstance(value, str):
         if not value.strip():
             return STATUS_EMPTY
+        if value.strip().upper() in EXCEL_ERRORS:
+            return STATUS_EXCEL_ERROR
         if any(ch.isalpha() or unicodedata.category(ch) == "So" for ch in value):
             return STATUS_OK
         return STATUS_NO_LETTERS

@@ -1,0 +1,369 @@
+"""The Streamlit page, driven in-process with streamlit.testing.v1.AppTest on the tiny real models."""
+import csv
+import datetime
+import io
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from streamlit import config as st_config
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+import predictor  # noqa: F401  (TensorFlow set-up first)
+from predictor import models
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+RUN_TIMEOUT_S = 60  # the first run loads a model; later runs take well under a second
+FORMULAS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", "\t=tab", "\r=cr"]
+
+
+@pytest.fixture
+def app(tiny_models_dir, monkeypatch):
+    """The page pointed at the tiny models, after its first run."""
+    monkeypatch.setattr(models, "MODELS_DIR", tiny_models_dir)
+    at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S)
+    at.run()
+    assert not at.exception
+    return at
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """file_name -> bytes of every download button the page renders (what the browser would receive)."""
+    served = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        if filename:
+            served[filename] = path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return served
+
+
+def use_model(at, name):
+    at.selectbox(key="model_name").select(name).run()
+    assert not at.exception
+
+
+def score_review(at, text):
+    at.text_area(key="review_text").input(text)
+    at.button(key="score_review").click().run()
+    assert not at.exception
+
+
+def upload(at, name, data):
+    at.file_uploader(key="upload").set_value((name, data, "application/octet-stream")).run()
+    assert not at.exception
+
+
+def score_upload(at, name, data):
+    upload(at, name, data)
+    assert not at.error, at.error[0].value
+    at.button(key="score_table").click().run()
+    assert not at.exception and not at.error
+    return at.session_state["bulk_result"]["scored"]
+
+
+def one_error(at):
+    """The single st.error on the page, checked to be one line."""
+    assert len(at.error) == 1, [e.value for e in at.error]
+    message = at.error[0].value
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def xlsx_bytes(rows, text_cells_as_strings=True):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "reviews"
+    for row in rows:
+        ws.append(row)
+    if text_cells_as_strings:  # openpyxl would store "=..." as a formula; an analyst's file holds it as typed text
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def tricky_rows():
+    """Header plus reviews covering emoji, right-to-left, a very long cell, numbers, dates and blanks."""
+    return [["id", "review", "stars"],
+            [1, "good film", 5],
+            [2, "", 1],
+            [3, "😀😀 great 👍", 4],
+            [4, "ممتاز جدا، أنصح به", 5],
+            [5, "bad " * 25_000, 1],  # 100k characters; .xlsx keeps Excel's cell limit of 32,767
+            [6, 12345, 2],
+            [7, datetime.datetime(2024, 1, 31), 3],
+            [8, "2024-01-31", 3],
+            [9, "awful", 1]]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Models
+
+
+def test_no_model_explains_how_to_train(tmp_path, monkeypatch):
+    monkeypatch.setattr(models, "MODELS_DIR", tmp_path / "models")  # does not even exist yet
+    at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S).run()
+    assert not at.exception and not at.error
+    assert "no trained model" in at.warning[0].value.lower()
+    assert any(code.value == "python train.py" for code in at.code)
+    assert not at.text_area and not at.file_uploader
+
+
+def test_models_listed_newest_first_with_classes_metrics_and_date(app, tiny_models_dir):
+    infos = models.list_models(tiny_models_dir)
+    options = app.selectbox(key="model_name").options  # shown as "name (date)"
+    assert [option.split(" (")[0] for option in options] == [info.name for info in infos]
+    assert app.selectbox(key="model_name").value == infos[0].name  # the newest is the default
+    for info in infos:
+        use_model(app, info.name)
+        card = " ".join(m.value for m in app.sidebar.markdown)
+        assert all(cls in card for cls in info.classes) and info.created[:10] in card
+        shown = {m.label for m in app.sidebar.metric}
+        assert shown >= ({"Micro F1", "Macro F1"} if info.multilabel else {"Accuracy", "Macro F1"})
+
+
+def test_damaged_model_folder_is_an_error_not_a_traceback(tmp_path, monkeypatch, tiny_models_dir):
+    broken = tmp_path / "models" / "broken"
+    broken.mkdir(parents=True)
+    for name in ("training.json", "metrics.json"):
+        (broken / name).write_bytes((tiny_models_dir / "tiny-sentiment" / name).read_bytes())
+    (broken / "tf_model.h5").write_bytes(b"not a model")
+    (broken / "tf_model.preproc").write_bytes(b"not a pickle")
+    monkeypatch.setattr(models, "MODELS_DIR", tmp_path / "models")
+    at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S).run()
+    assert not at.exception
+    assert "Could not load model broken" in one_error(at)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# One review
+
+
+def test_one_review_shows_label_and_probabilities_summing_to_one(app):
+    use_model(app, "tiny-sentiment")
+    for attempt in range(3):  # Streamlit clears Keras sessions between runs; the cached model must keep working
+        score_review(app, f"great film, good plot {attempt}")
+        label = app.main.metric[0].value
+        table = app.main.table[0].value
+        assert label in {"negative", "neutral", "positive"}
+        assert sorted(table.index) == ["negative", "neutral", "positive"]
+        probabilities = [float(p.rstrip("%")) / 100 for p in table["probability"]]
+        assert sum(probabilities) == pytest.approx(1, abs=1e-3)
+        assert probabilities == sorted(probabilities, reverse=True)
+        assert table.index[0] == label
+        assert not app.warning
+        app.run()  # a rerun without a click keeps the result on screen
+        assert app.main.metric[0].value == label
+
+
+@pytest.mark.parametrize("blank", ["", "   \n\t  "])
+def test_blank_review_gives_a_hint_without_calling_the_model(app, monkeypatch, blank):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model was called for a blank review")
+
+    monkeypatch.setattr(models.Scorer, "predict_proba", refuse)
+    score_review(app, blank)
+    assert "empty" in app.info[0].value and not app.main.metric
+
+
+def test_long_review_is_scored_with_a_note(app):
+    use_model(app, "tiny-sentiment")
+    score_review(app, "good film " * 200)
+    assert app.main.metric
+    assert "only the first part" in app.warning[0].value
+
+
+def test_multilabel_threshold_moves_the_labels(app):
+    use_model(app, "tiny-topics")
+    score_review(app, "battery screen delivery")
+    app.slider(key="threshold").set_value(0.05).run()
+    assert app.main.metric[0].value == ", ".join(app.main.table[0].value.index)  # every label, highest first
+    app.slider(key="threshold").set_value(0.95).run()
+    assert app.main.metric[0].value.startswith("no label reaches the threshold")
+    assert app.main.table[0].value["assigned"].tolist() == ["no", "no", "no"]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# A spreadsheet
+
+
+def test_bulk_xlsx_keeps_rows_order_columns_and_flags(app, downloads):
+    use_model(app, "tiny-sentiment")
+    rows = tricky_rows()
+    upload(app, "reviews.xlsx", xlsx_bytes(rows))
+    assert app.selectbox(key=next(s.key for s in app.selectbox if s.key.startswith("text_column"))).value == "review"
+    scored = score_upload(app, "reviews.xlsx", xlsx_bytes(rows))
+    assert len(scored) == len(rows) - 1
+    assert scored["id"].tolist() == [r[0] for r in rows[1:]]
+    assert list(scored.columns)[:3] == ["id", "review", "stars"]
+    assert scored["scoring_status"].tolist() == ["ok", "empty text", "ok", "ok", "truncated", "not text (number)",
+                                                 "not text (date)", "not text (no letters)", "ok"]
+    assert "Scored 5 of 9 rows; 4 not scored" in app.success[0].value
+
+    book = openpyxl.load_workbook(io.BytesIO(downloads["reviews_scored.xlsx"])).active
+    values = list(book.values)
+    assert values[0] == ("id", "review", "stars", "predicted_label", "prob_negative", "prob_neutral",
+                         "prob_positive", "scoring_status")
+    assert [v[0] for v in values[1:]] == list(range(1, 10))
+    assert values[3][1] == "😀😀 great 👍" and values[4][1] == "ممتاز جدا، أنصح به"
+    assert values[7][1] == datetime.datetime(2024, 1, 31)  # the original cell comes back as it was
+    assert [v[-1] for v in values[1:]] == scored["scoring_status"].tolist()
+
+    table = list(csv.reader(io.StringIO(downloads["reviews_scored.csv"].decode("utf-8-sig"))))
+    assert table[0] == list(values[0]) and len(table) == len(rows)
+    assert [row[0] for row in table[1:]] == [str(i) for i in range(1, 10)]
+
+
+def test_bulk_csv_with_several_columns(app, downloads):
+    use_model(app, "tiny-sentiment")
+    long_review = "good " * 20_000  # a 100k-character cell
+    texts = ["good film", "", "bad plot", "42", "great actor"] * 4 + [long_review]
+    data = "id,title,review,date\n" + "".join(f"{i},T{i},{text},2024-01-{i + 1:02d}\n" for i, text in enumerate(texts))
+    upload(app, "reviews.csv", data.encode())
+    assert app.selectbox(key=next(s.key for s in app.selectbox if s.key.startswith("text_column"))).value == "review"
+    scored = score_upload(app, "reviews.csv", data.encode())
+    assert len(scored) == 21 and scored["id"].tolist() == [str(i) for i in range(21)]
+    assert list(scored.columns)[:4] == ["id", "title", "review", "date"]
+    assert scored["scoring_status"].value_counts().to_dict() == {"ok": 12, "empty text": 4, "not text (no letters)": 4,
+                                                                 "truncated": 1}
+    assert (scored.loc[~scored["scoring_status"].isin(["ok", "truncated"]), "predicted_label"] == "").all()
+    table = list(csv.reader(io.StringIO(downloads["reviews_scored.csv"].decode("utf-8-sig"))))
+    assert len(table) == 22 and table[-1][2] == long_review and table[-1][-1] == "truncated"
+
+
+def test_workbook_sheet_can_be_chosen(app):
+    use_model(app, "tiny-sentiment")
+    wb = openpyxl.Workbook()
+    wb.active.title = "summary"
+    wb.active.append(["total", 3])
+    reviews = wb.create_sheet("reviews")
+    for row in (["id", "review"], [1, "good film"], [2, "bad plot"]):
+        reviews.append(row)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    upload(app, "book.xlsx", buffer.getvalue())
+    assert app.selectbox(key=next(s.key for s in app.selectbox if s.key.startswith("sheet-"))).options == [
+        "summary", "reviews"]
+    assert 'Sheet "summary" of book.xlsx has a header row but no data rows' in one_error(app)
+    app.selectbox(key=next(s.key for s in app.selectbox if s.key.startswith("sheet-"))).select("reviews").run()
+    assert not app.error
+    app.button(key="score_table").click().run()
+    scored = app.session_state["bulk_result"]["scored"]
+    assert scored["review"].tolist() == ["good film", "bad plot"] and scored.attrs["scoring"]["text_column"] == "review"
+
+
+def test_non_utf8_csv_is_read(app):
+    use_model(app, "tiny-sentiment")
+    data = "review,city\nTrès bon café,Zürich\nMauvais goût,Besançon\n".encode("cp1252")
+    scored = score_upload(app, "latin.csv", data)
+    assert scored["review"].tolist() == ["Très bon café", "Mauvais goût"]
+    assert scored["scoring_status"].tolist() == ["ok", "ok"]
+
+
+def test_formulas_are_neutralised_in_both_downloads(app, downloads):
+    use_model(app, "tiny-sentiment")
+    rows = [["review", "note"]] + [[f"good {i} {formula}", formula] for i, formula in enumerate(FORMULAS)]
+    rows += [[formula, "x"] for formula in FORMULAS]
+    score_upload(app, "evil.xlsx", xlsx_bytes(rows))
+    book = openpyxl.load_workbook(io.BytesIO(downloads["evil_scored.xlsx"])).active
+    cells = [cell for row in book.iter_rows() for cell in row]
+    assert all(cell.data_type != "f" for cell in cells)
+    texts = [cell.value for cell in cells if isinstance(cell.value, str)]
+    table = list(csv.reader(io.StringIO(downloads["evil_scored.csv"].decode("utf-8-sig"), newline="")))
+    for values in (texts, [cell for row in table for cell in row]):
+        assert not [v for v in values if v.startswith(("=", "+", "-", "@", "\t", "\r"))]
+        assert "'=1+1" in values and "'@cmd" in values and "'+SUM(A1:A2)" in values
+
+
+def test_multilabel_bulk_follows_the_threshold(app, tiny_models_dir):
+    use_model(app, "tiny-topics")
+    classes = models.read_model_info(tiny_models_dir / "tiny-topics").classes
+    score_upload(app, "topics.csv", b"text\nbattery screen\ndelivery\nscreen\n")
+    app.slider(key="threshold").set_value(0.05).run()
+    assert not app.exception
+    assert app.main.dataframe[-1].value["predicted_label"].tolist() == [", ".join(classes)] * 3
+    app.slider(key="threshold").set_value(0.95).run()
+    assert app.main.dataframe[-1].value["predicted_label"].tolist() == [""] * 3
+
+
+def zip_bomb():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/worksheets/sheet1.xml", b"\0" * (8 * 1024 * 1024))  # 8 MB of zeros: ~1000x compression
+    return buffer.getvalue()
+
+
+BAD_UPLOADS = {
+    "empty file": ("empty.csv", b"", "empty"),
+    "header only": ("header.csv", b"id,review\n", "no data rows"),
+    "no text-like column": ("numbers.csv", b"id,score,date\n1,5,2024-01-01\n2,3,2024-01-02\n", "no column of text"),
+    "corrupt xlsx": ("corrupt.xlsx", xlsx_bytes(tricky_rows())[:900], "corrupt"),
+    "password-protected xlsx": ("locked.xlsx", bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 2000, "password"),
+    "txt renamed xlsx": ("notes.xlsx", b"just some notes\nin plain text\n", "not a valid Excel workbook"),
+    "zip bomb": ("bomb.xlsx", zip_bomb(), "zip bomb"),
+    "binary csv": ("binary.csv", b"review\n\x00\x01\x02", "NUL"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_UPLOADS))
+def test_bad_upload_is_one_error_and_the_page_stays_usable(app, case):
+    name, data, fragment = BAD_UPLOADS[case]
+    use_model(app, "tiny-sentiment")
+    upload(app, name, data)
+    assert fragment.lower() in one_error(app).lower()
+    assert not [b for b in app.button if b.key == "score_table"]
+    score_review(app, "good film")  # the rest of the page still works
+    assert app.main.metric
+
+
+def test_an_upload_is_parsed_once_not_on_every_rerun(app, monkeypatch):
+    from predictor import tables
+
+    calls = []
+    for function in ("read_table", "list_sheets"):
+        original = getattr(tables, function)
+        monkeypatch.setattr(tables, function, lambda *a, _original=original, _name=function, **k: calls.append(
+            (_name, k["filename"])) or _original(*a, **k))
+    for name, data in (("ok.csv", b"review\ngood film\n"), ("notes.xlsx", b"plain text, not a workbook")):
+        upload(app, name, data)
+        score_review(app, "good film")
+        app.run()
+    # The bad workbook fails at list_sheets, once, and the failure is remembered too.
+    assert calls == [("list_sheets", "ok.csv"), ("read_table", "ok.csv"), ("list_sheets", "notes.xlsx")]
+
+
+def test_chosen_column_all_empty_is_an_error(app):
+    use_model(app, "tiny-sentiment")
+    upload(app, "two.csv", b"review,notes,id\ngood film,,1\nbad plot,,2\n")
+    assert not app.error
+    column = next(s for s in app.selectbox if s.key.startswith("text_column"))
+    column.select("id").run()
+    assert 'Column "id" has no text to score' in one_error(app)
+    column = next(s for s in app.selectbox if s.key.startswith("text_column"))
+    column.select("review").run()
+    assert not app.error and [b for b in app.button if b.key == "score_table"]
+
+
+def test_upload_over_the_size_cap_is_refused_clearly(app):
+    st_config.set_option("server.maxUploadSize", 1)
+    try:
+        upload(app, "big.csv", b"review\n" + b"a fine review text\n" * 60_000)  # ~1.1 MB
+        message = one_error(app)
+    finally:
+        st_config.set_option("server.maxUploadSize", 200, where_defined=st_config.ConfigOption.DEFAULT_DEFINITION)
+    assert "over this page's 1 MB limit" in message and "server.maxUploadSize" in message
+
+
+def test_default_upload_cap_is_50_mb(app):
+    assert "up to 50 MB" in app.file_uploader(key="upload").help

@@ -1,0 +1,162 @@
+"""The page in a real browser: `streamlit run app.py` as a server, driven by Playwright with Debian's chromium."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots for people to look at; ignored by git
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SERVER_START_TIMEOUT_S = 60
+PAGE_TIMEOUT_MS = 60_000  # the first visit imports TensorFlow and loads the model inside the server
+REVIEWS = [["id", "review", "stars"], [1, "good film", 5], [2, "", 1], [3, "=HYPERLINK(\"http://x\")", 2],
+           [4, 12345, 3], [5, "awful plot", 1], [6, "ممتاز 😀", 5]]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (apt-get install chromium)")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_models_dir, tmp_path_factory):
+    """A real Streamlit server on a free port, always stopped afterwards; yields its URL."""
+    tmp_path = tmp_path_factory.mktemp("server")
+    port = free_port()
+    log = (tmp_path / "streamlit.log").open("w")
+    env = {**os.environ, "PREDICTOR_MODELS_DIR": str(tiny_models_dir)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url, process, tmp_path / "streamlit.log")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def wait_until_healthy(url, process, log_path):
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"streamlit exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"streamlit did not answer within {SERVER_START_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    tmp_path = tmp_path_factory.mktemp("browser")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            accept_downloads=True, viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(PAGE_TIMEOUT_MS)
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def open_page(context, url, model):
+    """A new browser tab (its own Streamlit session) on the page, with `model` chosen and loaded."""
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_role("heading", name="Review scorer").wait_for()
+    page.get_by_role("combobox", name="Model").click()
+    page.get_by_role("option", name=model).click()
+    page.wait_for_function(f"document.querySelector('input[aria-label=Model]').value.startsWith('{model} ')")
+    page.get_by_label("Review", exact=True).wait_for()  # the model is loaded
+    return page
+
+
+def upload_and_score(page, path):
+    page.get_by_role("tab", name="A spreadsheet").click()
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_role("button", name=f"Score {len(REVIEWS) - 1} rows").click()
+
+
+def download(page, name, target):
+    with page.expect_download() as info:
+        page.get_by_role("button", name=name).click()
+    info.value.save_as(str(target))
+    return target
+
+
+def test_review_and_spreadsheet_in_a_real_browser(server, browser_context, tmp_path):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = open_page(browser_context, server, "tiny-sentiment")
+
+    page.get_by_label("Review", exact=True).fill("good film, great actor")
+    page.get_by_role("button", name="Score review").click()
+    label = page.get_by_test_id("stMainBlockContainer").get_by_test_id("stMetricValue").first
+    label.wait_for()
+    assert label.inner_text() in {"negative", "neutral", "positive"}
+    numbers = page.get_by_test_id("stTable").inner_text()
+    assert all(cls in numbers for cls in ("negative", "neutral", "positive")) and "%" in numbers
+    page.screenshot(path=str(ARTIFACTS / "browser_one_review.png"), full_page=True)
+
+    workbook = openpyxl.Workbook()
+    for row in REVIEWS:
+        workbook.active.append(row)
+    workbook.active["B4"].data_type = "s"  # typed text that looks like a formula
+    source = tmp_path / "reviews.xlsx"
+    workbook.save(source)
+    upload_and_score(page, source)
+    page.get_by_role("button", name="Download .xlsx").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "browser_spreadsheet.png"), full_page=True)
+
+    scored = openpyxl.load_workbook(download(page, "Download .xlsx", tmp_path / "scored.xlsx")).active
+    rows = list(scored.values)
+    assert rows[0][:3] == ("id", "review", "stars") and rows[0][-1] == "scoring_status"
+    assert [row[0] for row in rows[1:]] == [1, 2, 3, 4, 5, 6]
+    assert rows[2][-1] == "empty text" and rows[4][-1] == "not text (number)"
+    assert rows[3][1] == "'=HYPERLINK(\"http://x\")"
+    assert all(cell.data_type != "f" for row in scored.iter_rows() for cell in row)
+    csv_text = download(page, "Download .csv", tmp_path / "scored.csv").read_text(encoding="utf-8-sig")
+    assert len(csv_text.strip().splitlines()) == len(REVIEWS) and "ممتاز 😀" in csv_text
+
+
+def test_two_sessions_scoring_at_once_get_the_same_file(server, browser_context, tmp_path):
+    source = tmp_path / "reviews.csv"
+    rows = 300  # enough for the two sessions' scoring to overlap in the server
+    source.write_text("review\n" + "".join(f"review number {i} good film\n" for i in range(rows)))
+    pages = [open_page(browser_context, server, "tiny-sentiment") for _ in range(2)]
+    for page in pages:
+        page.bring_to_front()  # a background tab does not render, so its widgets never become visible
+        page.get_by_role("tab", name="A spreadsheet").click()
+        page.locator("input[type=file]").set_input_files(str(source))
+        page.get_by_role("button", name=f"Score {rows} rows").wait_for()
+    for page in pages:  # both sessions score at the same time, through the one cached model
+        page.get_by_role("button", name=f"Score {rows} rows").click()
+    files = []
+    for i, page in enumerate(pages):
+        page.bring_to_front()
+        files.append(download(page, "Download .csv", tmp_path / f"scored-{i}.csv").read_bytes())
+    assert files[0] == files[1] and files[0].count(b"\n") == rows + 1

@@ -1,0 +1,318 @@
+"""predictor.scoring and the predictor.score CLI: fast rules on a stand-in scorer, then the real tiny models."""
+import datetime
+import threading
+from types import SimpleNamespace
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+import predictor  # noqa: F401  (TensorFlow set-up first)
+from predictor import models, scoring
+from predictor import score as score_cli
+from predictor.errors import UserError
+
+LONG_TEXT = "the battery died after two days and support never answered " * 2000  # ~120k characters
+
+
+class StandInScorer:
+    """Deterministic scorer with the Scorer interface: probabilities from the text's length, one word per token."""
+
+    def __init__(self, classes=("negative", "neutral", "positive"), multilabel=False, maxlen=16):
+        self.classes = list(classes)
+        self.multilabel = multilabel
+        self.info = SimpleNamespace(maxlen=maxlen, name="stand-in")
+        self.calls = []
+
+    def token_count(self, text):
+        return len(text.split()) + 2
+
+    def predict_proba(self, texts, batch_size=32):
+        self.calls.append(list(texts))
+        raw = np.array([[(len(t) * (i + 3)) % 7 + 1.0 for i in range(len(self.classes))] for t in texts])
+        if self.multilabel:
+            return (raw / 8).astype(np.float32)
+        return (raw / raw.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def mixed_frame():
+    """A text column holding every kind of cell an analyst's file can have, plus columns that must not change."""
+    texts = ["Great value, works well", "", "   ", None, 42, 3.5, True, datetime.datetime(2024, 1, 31),
+             datetime.date(2024, 2, 1), "2024-01-31", "12,345", "---", "😀👍", "ممتاز جدا، أنصح به",
+             "Great value, works well", LONG_TEXT, float("nan"), "#N/A"]
+    return pd.DataFrame({"id": [f"r{i}" for i in range(len(texts))], "review": texts,
+                         "stars": list(range(len(texts)))}, index=[100 + i for i in range(len(texts))])
+
+
+EXPECTED_STATUSES = ["ok", "empty text", "empty text", "empty text", "not text (number)", "not text (number)",
+                     "not text (number)", "not text (date)", "not text (date)", "not text (no letters)",
+                     "not text (no letters)", "not text (no letters)", "ok", "ok", "ok", "truncated", "empty text",
+                     "not text (Excel error)"]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Rules, on the stand-in scorer
+
+
+def test_score_frame_keeps_every_row_column_and_order_and_flags_non_text():
+    df = mixed_frame()
+    original = df.copy()
+    scored = scoring.score_frame(StandInScorer(), df, "review")
+    pd.testing.assert_frame_equal(df, original)  # input untouched
+    assert list(scored.columns) == ["id", "review", "stars", "predicted_label", "prob_negative", "prob_neutral",
+                                    "prob_positive", "scoring_status"]
+    pd.testing.assert_frame_equal(scored[["id", "review", "stars"]], original)  # same rows, order, index, values
+    assert scored["scoring_status"].tolist() == EXPECTED_STATUSES
+    is_scored = scored["scoring_status"].isin(["ok", "truncated"])
+    assert (scored.loc[is_scored, "predicted_label"] != "").all()
+    assert (scored.loc[~is_scored, "predicted_label"] == "").all()
+    probabilities = scored[["prob_negative", "prob_neutral", "prob_positive"]]
+    assert probabilities[~is_scored].isna().all().all()
+    assert np.allclose(probabilities[is_scored].sum(axis=1), 1, atol=1e-3)
+
+
+def test_score_frame_scores_each_distinct_text_once_in_batches_and_reports_progress():
+    scorer = StandInScorer()
+    texts = [f"review number {i % 7}" for i in range(50)] + [""] * 5
+    progress = []
+    scoring.score_frame(scorer, pd.DataFrame({"t": texts}), "t", batch_size=3,
+                        on_progress=lambda done, total: progress.append((done, total)))
+    assert sorted(text for call in scorer.calls for text in call) == sorted({f"review number {i}" for i in range(7)})
+    assert all(len(call) <= 3 for call in scorer.calls)
+    assert progress[-1] == (55, 55)
+    assert [done for done, _ in progress] == sorted(done for done, _ in progress)
+
+
+def test_duplicate_texts_get_identical_scores():
+    scored = scoring.score_frame(StandInScorer(), pd.DataFrame({"t": ["same text", "other", "same text"]}), "t")
+    assert scored.iloc[0].tolist() == scored.iloc[2].tolist()
+
+
+def test_new_columns_never_overwrite_existing_ones():
+    df = pd.DataFrame({"review": ["good", "bad"], "predicted_label": ["x", "y"], "prob_positive": [1, 2],
+                       "scoring_status": ["keep", "me"]})
+    scored = scoring.score_frame(StandInScorer(), df, "review")
+    assert scored[["predicted_label", "prob_positive", "scoring_status"]].values.tolist() == [["x", 1, "keep"],
+                                                                                          ["y", 2, "me"]]
+    meta = scored.attrs["scoring"]
+    assert meta["label_column"] == "predicted_label_2"
+    assert meta["probability_columns"]["positive"] == "prob_positive_2"
+    assert meta["status_column"] == "scoring_status_2"
+    assert scoring.summarise(scored)["scored"] == 2
+
+
+@pytest.mark.parametrize("df, column, fragment", [
+    (pd.DataFrame({"review": ["", "  ", None]}), "review", "no text to score"),
+    (pd.DataFrame({"review": [1, 2.5, datetime.date(2024, 1, 1)]}), "review", "no text to score"),
+    (pd.DataFrame({"review": pd.Series([], dtype=object)}), "review", "no data rows"),
+    (pd.DataFrame({"review": ["fine"]}), "comment", 'no column "comment"'),
+])
+def test_unscorable_tables_raise_a_user_error(df, column, fragment):
+    scorer = StandInScorer()
+    with pytest.raises(UserError, match=f"(?i){fragment}"):
+        scoring.score_frame(scorer, df, column)
+    assert scorer.calls == []
+
+
+def test_default_text_column_picks_the_longest_text_or_explains():
+    df = pd.DataFrame({"id": ["a1", "b2"], "title": ["Good", "Bad"], "body": ["A long review text", "Another one"]})
+    assert scoring.default_text_column(df) == "body"
+    with pytest.raises(UserError, match="no column of text"):
+        scoring.default_text_column(pd.DataFrame({"n": [1, 2], "d": ["2024-01-01", "2024-01-02"]}), "f.csv")
+    with pytest.raises(UserError, match="no data rows"):
+        scoring.default_text_column(pd.DataFrame({"review": []}), "f.csv")
+
+
+def test_score_text_blank_does_not_call_the_model():
+    scorer = StandInScorer()
+    assert scoring.score_text(scorer, "") is None
+    assert scoring.score_text(scorer, " \n\t ") is None
+    assert scorer.calls == []
+
+
+def test_score_text_single_label_sorted_and_truncation_flag():
+    scorer = StandInScorer(maxlen=5)
+    short = scoring.score_text(scorer, "nice kettle")
+    assert list(short.probabilities.values()) == sorted(short.probabilities.values(), reverse=True)
+    assert short.label == next(iter(short.probabilities)) and short.labels == [short.label]
+    assert sum(short.probabilities.values()) == pytest.approx(1, abs=1e-5)
+    assert not short.truncated
+    assert scoring.score_text(scorer, "one two three four five six").truncated
+
+
+def test_multilabel_threshold_in_text_frame_and_summary():
+    scorer = StandInScorer(classes=("price", "quality", "service"), multilabel=True)
+    score = scoring.score_text(scorer, "cheap but it broke")
+    assert score.with_threshold(0.0).labels == list(score.probabilities)
+    assert score.with_threshold(1.01).label == ""
+    df = pd.DataFrame({"t": ["cheap", "broke quickly", "rude staff on the phone", ""]})
+    scored = scoring.score_frame(scorer, df, "t", threshold=0.5)
+    columns = ["prob_price", "prob_quality", "prob_service"]
+    for row in scored.itertuples():
+        if row.scoring_status == "ok":
+            expected = [c for c, col in zip(scorer.classes, columns) if getattr(row, col) >= 0.5]
+            assert row.predicted_label == ", ".join(expected)
+    everything = scoring.apply_threshold(scored, 0.0)
+    assert everything["predicted_label"].tolist()[:3] == ["price, quality, service"] * 3
+    assert scored["predicted_label"].tolist() != everything["predicted_label"].tolist()  # the input is not changed
+    summary = scoring.summarise(everything)
+    assert summary["label_counts"]["rows"].tolist() == [3, 3, 3]
+    assert summary["status_counts"] == {"ok": 3, "empty text": 1}
+    assert summary["no_label"] == 0
+
+
+def test_summarise_single_label_lists_every_class():
+    scored = scoring.score_frame(StandInScorer(), mixed_frame(), "review")
+    summary = scoring.summarise(scored)
+    assert sorted(summary["label_counts"]["label"]) == ["negative", "neutral", "positive"]
+    assert summary["label_counts"]["rows"].sum() == summary["scored"] == 5
+    assert summary["rows"] == len(EXPECTED_STATUSES)
+    assert summary["status_counts"]["empty text"] == 4
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The real tiny models
+
+
+@pytest.fixture(scope="module")
+def sentiment(tiny_models_dir):
+    return models.load_scorer("tiny-sentiment", tiny_models_dir)
+
+
+@pytest.fixture(scope="module")
+def topics(tiny_models_dir):
+    return models.load_scorer("tiny-topics", tiny_models_dir)
+
+
+def test_real_single_label_scores(sentiment):
+    score = scoring.score_text(sentiment, "great film")
+    assert set(score.probabilities) == set(sentiment.classes)
+    assert sum(score.probabilities.values()) == pytest.approx(1, abs=1e-4)
+    assert score.label == max(score.probabilities, key=score.probabilities.get)
+    assert not score.truncated
+    long = scoring.score_text(sentiment, LONG_TEXT)
+    assert long.truncated and long.token_count > sentiment.info.maxlen
+
+
+def test_real_frame_matches_single_text_scoring(sentiment):
+    texts = ["Loved it", "", "Terrible, avoid", 7, "😀 ممتاز", LONG_TEXT]
+    scored = scoring.score_frame(sentiment, pd.DataFrame({"review": texts}), "review", batch_size=2)
+    assert scored["scoring_status"].tolist() == ["ok", "empty text", "ok", "not text (number)", "ok", "truncated"]
+    for row, text in zip(scored.itertuples(), texts):
+        if row.scoring_status in scoring.SCORED_STATUSES:
+            single = scoring.score_text(sentiment, text)
+            assert row.predicted_label == single.label
+            for cls in sentiment.classes:
+                assert getattr(row, f"prob_{cls}") == pytest.approx(single.probabilities[cls], abs=2e-4)
+
+
+def test_real_multilabel_scores(topics):
+    score = scoring.score_text(topics, "battery and screen", threshold=0.0)
+    assert score.multilabel and score.labels == list(score.probabilities) and len(score.labels) == 3
+    assert all(0 <= p <= 1 for p in score.probabilities.values())
+
+
+def test_concurrent_scoring_through_one_scorer_matches_sequential(sentiment):
+    texts = [f"review {i}: {'great' if i % 2 else 'awful'} product, {'would' if i % 3 else 'would not'} buy again"
+             for i in range(24)]
+    sequential = {text: sentiment.predict_proba([text])[0] for text in texts}
+    frames = [pd.DataFrame({"review": texts[shift:] + texts[:shift]}) for shift in range(0, 24, 4)]
+    results, errors = [None] * len(frames), []
+    barrier = threading.Barrier(len(frames) + 2)
+
+    def score_frame_in_thread(i):
+        try:
+            barrier.wait()
+            results[i] = scoring.score_frame(sentiment, frames[i], "review", batch_size=5)
+        except Exception as err:  # surfaced by the assertion below
+            errors.append(err)
+
+    def score_texts_in_thread(out):
+        try:
+            barrier.wait()
+            out.extend((text, scoring.score_text(sentiment, text)) for text in texts[:8])
+        except Exception as err:
+            errors.append(err)
+
+    single_results = [[], []]
+    threads = [threading.Thread(target=score_frame_in_thread, args=(i,)) for i in range(len(frames))]
+    threads += [threading.Thread(target=score_texts_in_thread, args=(out,)) for out in single_results]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    for scored in results:
+        for row in scored.itertuples():
+            expected = sequential[row.review]
+            got = [getattr(row, f"prob_{cls}") for cls in sentiment.classes]
+            np.testing.assert_allclose(got, np.round(expected, scoring.PROBABILITY_DECIMALS), atol=2e-4)
+            assert row.predicted_label == sentiment.classes[int(np.argmax(expected))]
+    for out in single_results:
+        for text, score in out:
+            np.testing.assert_allclose([score.probabilities[c] for c in sentiment.classes], sequential[text],
+                                       atol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# CLI
+
+
+def write_reviews_xlsx(path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "reviews"
+    ws.append(["id", "review", "date"])
+    rows = [(1, "Works great, fast delivery", datetime.date(2024, 1, 2)), (2, "", None),
+            (3, "=HYPERLINK(\"http://evil\",\"click\")", None), (4, 12345, None), (5, "Broke after a week", None)]
+    for row in rows:
+        ws.append(row)
+    ws["B4"].data_type = "s"  # a typed-in text that looks like a formula, as an attacker's review would be
+    wb.create_sheet("other").append(["nothing", "here"])
+    wb.save(path)
+    return len(rows)
+
+
+def test_cli_scores_a_workbook_with_the_newest_model(tiny_models_dir, tmp_path, capsys):
+    source, out = tmp_path / "in.xlsx", tmp_path / "out.xlsx"
+    rows = write_reviews_xlsx(source)
+    code = score_cli.main([str(source), "--text-column", "review", "--out", str(out),
+                           "--models-dir", str(tiny_models_dir), "--sheet", "reviews"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    newest = models.list_models(tiny_models_dir)[0].name
+    assert f"model {newest}" in printed and f"{rows} / {rows} rows" in printed and "Status:" in printed
+    sheet = openpyxl.load_workbook(out).active
+    values = list(sheet.values)
+    assert values[0][:3] == ("id", "review", "date") and values[0][3] == "predicted_label"
+    assert values[0][-1] == "scoring_status"
+    assert [v[0] for v in values[1:]] == [1, 2, 3, 4, 5]
+    statuses = [v[-1] for v in values[1:]]
+    assert statuses[1] == "empty text" and statuses[3] == "not text (number)"
+    assert all(statuses[i] in scoring.SCORED_STATUSES for i in (0, 2, 4))
+    assert values[3][1] == "'=HYPERLINK(\"http://evil\",\"click\")"
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["missing.xlsx", "--out", "{tmp}/o.xlsx"], "was not found"),
+    (["{tmp}/in.xlsx", "--text-column", "nope", "--out", "{tmp}/o.xlsx"], 'no column "nope"'),
+    (["{tmp}/in.xlsx", "--text-column", "review", "--out", "{tmp}/o.txt"], "ending in .xlsx or .csv"),
+    (["{tmp}/in.xlsx", "--out", "{tmp}/o.xlsx", "--model", "../elsewhere"], "only loaded from"),
+    (["{tmp}/in.xlsx", "--out", "{tmp}/o.xlsx", "--sheet", "Sheet9"], 'no sheet named "Sheet9"'),
+])
+def test_cli_bad_input_is_one_message_and_exit_2(tiny_models_dir, tmp_path, capsys, args, fragment):
+    write_reviews_xlsx(tmp_path / "in.xlsx")
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in args] + ["--models-dir", str(tiny_models_dir)]
+    assert score_cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and fragment.lower() in err.lower() and "Traceback" not in err
+
+
+def test_cli_without_any_model_says_how_to_train(tmp_path, capsys):
+    write_reviews_xlsx(tmp_path / "in.xlsx")
+    empty = tmp_path / "models"
+    empty.mkdir()
+    code = score_cli.main([str(tmp_path / "in.xlsx"), "--out", str(tmp_path / "o.csv"), "--models-dir", str(empty)])
+    assert code == 2 and "python train.py" in capsys.readouterr().err
