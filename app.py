@@ -54,7 +54,7 @@ def main():
 
 
 def no_model_ui():
-    st.warning(f"There is no trained model yet in `{models.MODELS_DIR}`, so there is nothing to score with.")
+    st.warning(f"There is no trained model yet in `{models.default_models_dir()}`, so there is nothing to score with.")
     st.markdown("Train one on the bundled sample reviews (a minute or two on a laptop) from the project folder:")
     st.code(TRAIN_COMMAND, language="bash")
     st.markdown("or on your own labelled file:")
@@ -69,7 +69,7 @@ def model_picker_ui(available):
         st.header("Model")
         name = st.selectbox("Model", list(by_name), key="model_name", label_visibility="collapsed",
                             format_func=lambda n: f"{n} ({_date(by_name[n].created)[:10]})",
-                            help=f"Models found in {models.MODELS_DIR}, newest first.")
+                            help=f"Models found in {models.default_models_dir()}, newest first.")
         info = by_name[name]
         model_card_ui(info)
     return info

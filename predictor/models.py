@@ -2,6 +2,7 @@
 import json
 import os
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,8 +10,8 @@ import numpy as np
 
 from predictor.errors import UserError
 
-# Every model folder lives here; the app never loads anything from elsewhere (a predictor is a pickle).
-MODELS_DIR = Path(os.environ.get("PREDICTOR_MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
+# Every model folder lives here (or in $PREDICTOR_MODELS_DIR); nothing is loaded from elsewhere: a predictor is a pickle.
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 PREDICTOR_FILES = ("tf_model.h5", "tf_model.preproc")  # what ktrain's predictor.save writes
 TRAINING_FILE = "training.json"
 METRICS_FILE = "metrics.json"
@@ -35,6 +36,11 @@ class ModelInfo:
         return self.path.name
 
 
+def default_models_dir():
+    """The models folder: $PREDICTOR_MODELS_DIR if set (read on every call), else models/ beside the code."""
+    return Path(os.environ.get("PREDICTOR_MODELS_DIR", DEFAULT_MODELS_DIR))
+
+
 def read_model_info(model_dir):
     """Read a model folder's training.json and metrics.json, or say why it is not a usable model."""
     model_dir = Path(model_dir)
@@ -52,7 +58,7 @@ def read_model_info(model_dir):
 
 def list_models(models_dir=None):
     """Usable models under the models folder, newest first; half-written or foreign folders are skipped."""
-    root = Path(models_dir or MODELS_DIR)
+    root = Path(models_dir or default_models_dir())
     infos = []
     for child in sorted(root.iterdir()) if root.is_dir() else []:
         if child.is_dir() and not child.name.startswith("."):
@@ -65,7 +71,7 @@ def list_models(models_dir=None):
 
 def model_dir_inside(name_or_path, models_dir=None):
     """Resolve a model name or path, refusing anything outside the models folder."""
-    root = Path(models_dir or MODELS_DIR).resolve()
+    root = Path(models_dir or default_models_dir()).resolve()
     candidate = Path(name_or_path)
     candidate = (candidate if candidate.is_absolute() or candidate.exists() else root / candidate).resolve()
     if candidate.parent != root:
@@ -81,7 +87,9 @@ class Scorer:
         import ktrain
 
         self.info = read_model_info(model_dir)
-        self._predictor = ktrain.load_predictor(str(self.info.path))
+        with warnings.catch_warnings():  # tf_keras warns about ktrain's head initializer on every load: noise here
+            warnings.filterwarnings("ignore", message="The initializer GlorotNormal is unseeded")
+            self._predictor = ktrain.load_predictor(str(self.info.path))
         self._tokenizer = self._predictor.preproc.get_tokenizer()
         # Keras models are not safe to call from several threads at once (Streamlit runs a thread per session).
         self._lock = threading.Lock()

@@ -75,7 +75,7 @@ def load_model(name_or_path, models_dir):
     if name_or_path is None:
         available = models.list_models(models_dir)
         if not available:
-            where = models_dir or models.MODELS_DIR
+            where = models_dir or models.default_models_dir()
             raise UserError(f"There is no trained model in {where}. Train one first: python train.py")
         name_or_path = available[0].path
     return models.load_scorer(name_or_path, models_dir)

@@ -150,8 +150,8 @@ def _check_extension(name: str) -> None:
 def _check_size(name: str, size: int, max_bytes: int) -> None:
     if size > max_bytes:
         raise UserError(
-            f"{name} is {_human(size)}, over the {_human(max_bytes)} limit. Split it into smaller files, "
-            "or raise the limit (max_bytes=, default MAX_TABLE_BYTES in predictor/tables.py)."
+            f"{name} is {_human(size)}, over the {_human(max_bytes)} limit. Split it into smaller files "
+            "(or ask whoever runs this tool to raise the limit)."
         )
 
 

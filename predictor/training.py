@@ -18,7 +18,7 @@ import numpy as np
 from predictor import dataset, metrics, tables
 from predictor.device import detect_device
 from predictor.errors import UserError
-from predictor.models import MODELS_DIR, METRICS_FILE, TRAINING_FILE
+from predictor.models import METRICS_FILE, TRAINING_FILE, default_models_dir
 from predictor.weights import OFFLINE, resolve_bert, use_bert
 
 DEFAULT_EPOCHS = 4  # sample data at lr 1e-4: 88% validation accuracy after 4 epochs, no better after 8
@@ -195,7 +195,7 @@ def output_dir(settings):
     """Where the model goes; refuse to replace anything but a model folder, and that only with --force."""
     if settings.out is None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        return MODELS_DIR / f"{re.sub(r'[^A-Za-z0-9_-]+', '-', Path(settings.data).stem).strip('-')}-{stamp}"
+        return default_models_dir() / f"{re.sub(r'[^A-Za-z0-9_-]+', '-', Path(settings.data).stem).strip('-')}-{stamp}"
     out = Path(settings.out).resolve()
     if out.exists():
         if not settings.force:

@@ -22,7 +22,7 @@ FORMULAS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", "\t=tab", "\r=cr"]
 @pytest.fixture
 def app(tiny_models_dir, monkeypatch):
     """The page pointed at the tiny models, after its first run."""
-    monkeypatch.setattr(models, "MODELS_DIR", tiny_models_dir)
+    monkeypatch.setenv("PREDICTOR_MODELS_DIR", str(tiny_models_dir))
     at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S)
     at.run()
     assert not at.exception
@@ -111,7 +111,7 @@ def tricky_rows():
 
 
 def test_no_model_explains_how_to_train(tmp_path, monkeypatch):
-    monkeypatch.setattr(models, "MODELS_DIR", tmp_path / "models")  # does not even exist yet
+    monkeypatch.setenv("PREDICTOR_MODELS_DIR", str(tmp_path / "models"))  # does not even exist yet
     at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S).run()
     assert not at.exception and not at.error
     assert "no trained model" in at.warning[0].value.lower()
@@ -139,7 +139,7 @@ def test_damaged_model_folder_is_an_error_not_a_traceback(tmp_path, monkeypatch,
         (broken / name).write_bytes((tiny_models_dir / "tiny-sentiment" / name).read_bytes())
     (broken / "tf_model.h5").write_bytes(b"not a model")
     (broken / "tf_model.preproc").write_bytes(b"not a pickle")
-    monkeypatch.setattr(models, "MODELS_DIR", tmp_path / "models")
+    monkeypatch.setenv("PREDICTOR_MODELS_DIR", str(tmp_path / "models"))
     at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S).run()
     assert not at.exception
     assert "Could not load model broken" in one_error(at)
