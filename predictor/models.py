@@ -91,6 +91,7 @@ class Scorer:
             warnings.filterwarnings("ignore", message="The initializer GlorotNormal is unseeded")
             self._predictor = ktrain.load_predictor(str(self.info.path))
         self._tokenizer = self._predictor.preproc.get_tokenizer()
+        self._forward = compiled_forward(self._predictor.model, self.info.maxlen)
         # Keras models are not safe to call from several threads at once (Streamlit runs a thread per session).
         self._lock = threading.Lock()
 
@@ -111,11 +112,20 @@ class Scorer:
         texts = [str(text) for text in texts]
         if not texts:
             return np.zeros((0, len(self.classes)), np.float32)
-        ids, segments = self._predictor.preproc.preprocess_test(texts, verbose=0)[0]
+        ids, segments = (np.asarray(x, np.float32) for x in self._predictor.preproc.preprocess_test(texts, verbose=0)[0])
         with self._lock:
-            batches = [self._predictor.model.predict_on_batch([ids[i:i + batch_size], segments[i:i + batch_size]])
+            batches = [self._forward(ids[i:i + batch_size], segments[i:i + batch_size]).numpy()
                        for i in range(0, len(texts), batch_size)]
-        return np.concatenate([np.asarray(batch) for batch in batches]).astype(np.float32)
+        return np.concatenate(batches).astype(np.float32)
+
+
+def compiled_forward(model, maxlen):
+    """The model's inference pass as one traced graph: skips Keras' per-call setup, which dominates short batches."""
+    import tensorflow as tf
+
+    token_ids = tf.TensorSpec([None, maxlen], tf.float32)  # keras_bert's inputs are float-typed
+    return tf.function(lambda ids, segments: model([ids, segments], training=False),
+                       input_signature=[token_ids, token_ids])
 
 
 def load_scorer(name_or_path, models_dir=None):
