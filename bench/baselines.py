@@ -1,0 +1,71 @@
+"""What a user would otherwise pick: TF-IDF + logistic regression (scikit-learn) and ktrain's own NBSVM.
+
+Each function trains on (texts, labels), predicts the test texts and returns predictions plus timings. Labels are
+class names (single-label) or a 0/1 matrix (multi-label, TF-IDF only). Run them through bench.common.isolated so
+that each model's peak RSS is its own.
+"""
+import time
+
+import numpy as np
+
+import predictor  # noqa: F401  (before TensorFlow)
+from bench.common import log
+
+# scikit-learn defaults apart from the features: word 1-2 grams, sublinear tf, terms seen in at least 2 texts.
+# Not tuned: this is the first thing a practitioner would try.
+TFIDF = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 2}
+LOGREG = {"max_iter": 1000}  # C=1.0, lbfgs: scikit-learn's defaults
+
+# ktrain's IMDb NBSVM recipe (tutorials/tutorial-04-text-classification.ipynb): word ids with up to 80,000 words,
+# sequences of 2,000 ids, 1-3 grams, 'standard' preprocessing; autofit(0.001, 3) trains it with the triangular policy.
+NBSVM = {"max_features": 80000, "maxlen": 2000, "ngram_range": 3, "lr": 0.001, "epochs": 3, "batch_size": 32}
+
+
+def tfidf_logreg(train_texts, train_labels, test_texts, multilabel=False):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import make_pipeline
+
+    classifier = LogisticRegression(**LOGREG)
+    if multilabel:
+        classifier = OneVsRestClassifier(classifier)
+    model = make_pipeline(TfidfVectorizer(**TFIDF), classifier)
+    started = time.perf_counter()
+    model.fit(list(train_texts), np.asarray(train_labels))
+    train_s = time.perf_counter() - started
+    started = time.perf_counter()
+    predicted = model.predict(list(test_texts))
+    eval_s = time.perf_counter() - started
+    log(f"TF-IDF+LR: trained on {len(train_texts):,} in {train_s:.1f}s, predicted {len(test_texts):,} in {eval_s:.1f}s")
+    return {"pred": np.asarray(predicted).tolist(), "train_s": round(train_s, 4), "eval_s": round(eval_s, 4),
+            "settings": {"tfidf": {**TFIDF, "ngram_range": list(TFIDF["ngram_range"])}, "logreg": LOGREG,
+                         "one_vs_rest": multilabel}}
+
+
+def nbsvm(train_texts, train_labels, test_texts, seed=42):
+    import ktrain
+    import tensorflow as tf
+    from ktrain import text
+
+    tf.keras.utils.set_random_seed(seed)
+    classes = sorted(set(train_labels))
+    y = np.array([classes.index(label) for label in train_labels])
+    started = time.perf_counter()
+    # ktrain wants a validation set; a few training rows serve (only printed per epoch, never used to choose).
+    trn, val, preproc = text.texts_from_array(
+        list(train_texts), y, x_test=list(train_texts[:100]), y_test=y[:100], class_names=classes,
+        max_features=NBSVM["max_features"], maxlen=NBSVM["maxlen"], ngram_range=NBSVM["ngram_range"],
+        preprocess_mode="standard", lang="en", random_state=seed, verbose=0)
+    model = text.text_classifier("nbsvm", trn, preproc=preproc, verbose=0)
+    learner = ktrain.get_learner(model, train_data=trn, val_data=val, batch_size=NBSVM["batch_size"])
+    learner.autofit(NBSVM["lr"], NBSVM["epochs"], verbose=0)
+    train_s = time.perf_counter() - started
+    started = time.perf_counter()
+    x_test = preproc.preprocess_test(list(test_texts), verbose=0)
+    x_test = x_test[0] if isinstance(x_test, tuple) else x_test
+    probabilities = learner.model.predict(x_test, batch_size=256, verbose=0)
+    eval_s = time.perf_counter() - started
+    log(f"NBSVM: trained on {len(train_texts):,} in {train_s:.1f}s, predicted {len(test_texts):,} in {eval_s:.1f}s")
+    return {"pred": [classes[i] for i in np.asarray(probabilities).argmax(axis=1)], "train_s": round(train_s, 4),
+            "eval_s": round(eval_s, 4), "settings": {**NBSVM, "recipe": "ktrain tutorial-04 (IMDb NBSVM)"}}

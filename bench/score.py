@@ -1,0 +1,140 @@
+"""Bulk scoring throughput: the product's path (predictor.scoring.score_frame) vs ktrain's predictor.predict.
+
+    python -m bench.score                 # 2,000 IMDB test rows, 3 alternating runs of each
+    python -m bench.score --quick         # 200 rows, 1 run of each
+    python -m bench.score --rows 25000    # the whole test set (about 10 minutes a run on 2 cores)
+    python -m bench.score --model DIR     # which saved model (default: see MODEL_CANDIDATES)
+
+Same model, same process, same texts. Runs alternate (product, ktrain, product, ...) so that a change in the machine's
+load hits both. The ktrain side is what a user would write: ktrain.load_predictor(DIR).predict(texts,
+return_proba=True) with its default settings.
+"""
+import time
+from pathlib import Path
+
+import numpy as np
+
+import predictor  # noqa: F401  (before TensorFlow)
+from bench.common import TMP, Progress, Run, isolated, load, log, parser
+
+# The first of these that exists is scored; without any, a small model is trained first (accuracy is beside the
+# point here: throughput depends on maxlen and the architecture, which are the product defaults on a CPU).
+MODEL_CANDIDATES = [TMP / "imdb" / "model", TMP / "n=2000" / "model", TMP / "score-model" / "model"]
+
+
+def ensure_model(quick):
+    for candidate in MODEL_CANDIDATES:
+        if (candidate / "training.json").is_file():
+            return candidate
+    from bench import bert
+    from bench.common import split_validation, stratified_sample
+
+    log("no trained IMDB model found: training a small one through train.py (200 rows, 1 epoch, maxlen 128)")
+    chosen = stratified_sample(load("imdb_train"), "sentiment", 200, 0)
+    train_df, val_df = split_validation(chosen, "sentiment", 0.1, 42)
+    isolated(bert.train_and_score, "score-model", train_df, val_df, "review", ["sentiment"], [], epochs=1,
+             maxlen=128, lr=5e-5)
+    return MODEL_CANDIDATES[-1]
+
+
+def measure(model_dir, texts, repeats):
+    """Runs in its own process: load both, then alternate timed runs; returns timings and both outputs."""
+    import ktrain
+    import pandas as pd
+
+    from predictor import scoring
+    from predictor.models import Scorer
+
+    started = time.perf_counter()
+    scorer = Scorer(model_dir)
+    product_load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    ktrain_predictor = ktrain.load_predictor(str(model_dir))
+    ktrain_load_s = time.perf_counter() - started
+    frame = pd.DataFrame({"review": texts})
+    # One untimed warm-up call each, so graph tracing is not charged to whichever side runs first.
+    scoring.score_frame(scorer, frame.iloc[:8], "review")
+    ktrain_predictor.predict(texts[:8], return_proba=True)
+
+    runs = {"product": [], "ktrain": []}
+    outputs = {}
+    for repeat in range(repeats):
+        progress = Progress(f"run {repeat + 1}/{repeats} product score_frame", len(texts))
+        started = time.perf_counter()
+        scored = scoring.score_frame(scorer, frame, "review", on_progress=lambda done, total: progress.update(done))
+        runs["product"].append(round(time.perf_counter() - started, 2))
+        log(f"run {repeat + 1}/{repeats}: product {runs['product'][-1]:.1f}s")
+        started = time.perf_counter()
+        probabilities = ktrain_predictor.predict(texts, return_proba=True)
+        runs["ktrain"].append(round(time.perf_counter() - started, 2))
+        log(f"run {repeat + 1}/{repeats}: ktrain predict {runs['ktrain'][-1]:.1f}s")
+        outputs = {"product_labels": scored["predicted_label"].tolist(),
+                   "product_proba": scored[[f"prob_{c}" for c in scorer.classes]].to_numpy(float),
+                   "ktrain_proba": np.asarray(probabilities), "classes": list(scorer.classes),
+                   "ktrain_classes": list(ktrain_predictor.get_classes()),
+                   "statuses": scored["scoring_status"].value_counts().to_dict()}
+    # Where the product's time goes: the forward passes alone vs the per-text token counting score_frame adds.
+    started = time.perf_counter()
+    scorer.predict_proba(texts)
+    predict_proba_s = time.perf_counter() - started
+    started = time.perf_counter()
+    for text in texts:
+        scorer.token_count(text)
+    token_count_s = time.perf_counter() - started
+    return {"runs_s": runs, "product_load_s": round(product_load_s, 2), "ktrain_load_s": round(ktrain_load_s, 2),
+            "predict_proba_only_s": round(predict_proba_s, 2), "token_count_only_s": round(token_count_s, 2),
+            "ktrain_batch_size": getattr(ktrain_predictor, "batch_size", None), **outputs}
+
+
+def main(argv=None):
+    p = parser(__doc__)
+    p.add_argument("--rows", type=int, help="first N rows of imdb_test (default: 2000; quick: 200)")
+    p.add_argument("--repeats", type=int, help="alternating runs of each (default: 3; quick: 1)")
+    p.add_argument("--model", type=Path, help="saved model folder to score with")
+    args = p.parse_args(argv)
+    rows = args.rows or (200 if args.quick else 2000)
+    repeats = args.repeats or (1 if args.quick else 3)
+    run = Run("score", args.quick, {"rows": rows, "repeats": repeats, "data": "../shared/data/imdb_test.csv.gz"})
+    model_dir = args.model or ensure_model(args.quick)
+    texts = load("imdb_test")["review"].iloc[:rows].tolist()
+    import json
+
+    training = json.loads((Path(model_dir) / "training.json").read_text())
+    run.record["settings"].update({"model": str(Path(model_dir).relative_to(Path.cwd()) if Path(model_dir).is_absolute()
+                                                and Path.cwd() in Path(model_dir).parents else model_dir),
+                                   "maxlen": training["settings"]["maxlen"],
+                                   "batch_size": training["settings"]["batch_size"]})
+    log(f"scoring {rows:,} rows with {model_dir}, {repeats} alternating run(s) of each")
+    m, rss, _ = isolated(measure, model_dir, texts, repeats)
+    product, ktrain_runs = np.array(m["runs_s"]["product"]), np.array(m["runs_s"]["ktrain"])
+    ktrain_proba = m["ktrain_proba"][:, [m["ktrain_classes"].index(c) for c in m["classes"]]]
+    ktrain_labels = [m["classes"][i] for i in ktrain_proba.argmax(axis=1)]
+    agreement = float(np.mean([a == b for a, b in zip(m["product_labels"], ktrain_labels)]))
+    max_diff = float(np.nanmax(np.abs(m["product_proba"] - ktrain_proba)))
+    product_rate, ktrain_rate = rows / np.median(product), rows / np.median(ktrain_runs)
+    run.results.update({
+        "rows": rows, "runs_s": m["runs_s"], "median_s": {"product": float(np.median(product)),
+                                                          "ktrain": float(np.median(ktrain_runs))},
+        "rows_per_s": {"product": round(product_rate, 2), "ktrain": round(ktrain_rate, 2)},
+        "ratio_product_over_ktrain": round(product_rate / ktrain_rate, 3),
+        "label_agreement": round(agreement, 5), "max_abs_probability_difference": max_diff,
+        "load_s": {"product": m["product_load_s"], "ktrain": m["ktrain_load_s"]},
+        "product_breakdown_s": {"Scorer.predict_proba alone": m["predict_proba_only_s"],
+                                "Scorer.token_count for every text": m["token_count_only_s"]},
+        "ktrain_predictor_batch_size": m["ktrain_batch_size"], "product_statuses": m["statuses"],
+        "peak_rss_mb_measuring_process": rss,
+    })
+    data = f"IMDB test, first {rows:,} rows, {repeats} alternating runs, median"
+    run.row("product: predictor.scoring.score_frame", data,
+            f"labels agree with ktrain on {agreement:.2%} (max prob diff {max_diff:.1e})",
+            f"{product_rate:.1f} rows/s ({product_rate / ktrain_rate:.2f}x ktrain)", "")
+    run.row("ktrain: load_predictor(...).predict(texts, return_proba=True)", data, "(reference)",
+            f"{ktrain_rate:.1f} rows/s", f"{rss / 1024:.2f} GB (both in one process)")
+    run.note("score_frame's probabilities are rounded to 4 decimals (PROBABILITY_DECIMALS), so differences up to "
+             "5e-5 are by design.")
+    run.note("Both sides loaded once before timing; one untimed warm-up call each. Runs alternate product, ktrain.")
+    run.finish()
+
+
+if __name__ == "__main__":
+    main()
