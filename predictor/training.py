@@ -262,7 +262,8 @@ def find_learning_rate(model, trn, batch_size, seed, report, plot_dir):
     rows = min(len(y), LR_FIND_BATCHES * batch_size)
     pick = np.random.default_rng(seed).permutation(len(y))[:rows]
     finder = ktrain.get_learner(model, train_data=([ids[pick], segments[pick]], y[pick]), batch_size=batch_size)
-    finder.lr_find(max_epochs=max(1, math.ceil(LR_FIND_BATCHES / math.ceil(rows / batch_size))), verbose=1)
+    # Whole epochs only, so stay at or under the batch budget rather than overshoot it by up to an epoch.
+    finder.lr_find(max_epochs=max(1, LR_FIND_BATCHES // math.ceil(rows / batch_size)), verbose=1)
     if not finder.lr_finder.find_called():
         raise KeyboardInterrupt  # ktrain swallows Ctrl-C inside lr_find; honour it
     min_gradient, min_loss_over_10, valley = finder.lr_estimate()
