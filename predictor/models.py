@@ -109,14 +109,31 @@ class Scorer:
 
     def predict_proba(self, texts, batch_size=SCORE_BATCH_SIZE):
         """Probabilities, shape (len(texts), len(classes)): softmax rows, or one sigmoid per label if multi-label."""
-        texts = [str(text) for text in texts]
-        if not texts:
-            return np.zeros((0, len(self.classes)), np.float32)
-        ids, segments = (np.asarray(x, np.float32) for x in self._predictor.preproc.preprocess_test(texts, verbose=0)[0])
+        return self.score_batch(texts, batch_size)[0]
+
+    def score_batch(self, texts, batch_size=SCORE_BATCH_SIZE):
+        """(probabilities, token counts): each text is tokenized once for both."""
+        encoded = [self.encode(str(text)) for text in texts]
+        if not encoded:
+            return np.zeros((0, len(self.classes)), np.float32), np.zeros(0, int)
+        ids = np.array([e[0] for e in encoded], np.float32)
+        segments = np.zeros_like(ids)  # one text per row: every token is in segment 0
         with self._lock:
             batches = [self._forward(ids[i:i + batch_size], segments[i:i + batch_size]).numpy()
-                       for i in range(0, len(texts), batch_size)]
-        return np.concatenate(batches).astype(np.float32)
+                       for i in range(0, len(ids), batch_size)]
+        return np.concatenate(batches).astype(np.float32), np.array([e[1] for e in encoded])
+
+    def encode(self, text):
+        """(token ids padded to maxlen, untruncated token count), the ids exactly as ktrain's 'bert' mode makes them.
+
+        keras_bert's encode() hides how long the text was before truncating; its own steps (keras-bert 0.89, pinned)
+        give both from one tokenization.
+        """
+        tokenizer, maxlen = self._tokenizer, self.info.maxlen
+        pieces = tokenizer._tokenize(text)
+        count = len(pieces) + 2  # [CLS] and [SEP]
+        tokens, _, _ = tokenizer._pack(pieces[:maxlen - 2])
+        return tokenizer._convert_tokens_to_ids(tokens) + [tokenizer._pad_index] * (maxlen - len(tokens)), count
 
 
 def compiled_forward(model, maxlen):

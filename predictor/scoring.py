@@ -112,10 +112,10 @@ def score_text(scorer, text, threshold=DEFAULT_THRESHOLD):
     if is_blank(text):
         return None
     text = str(text)
-    row = scorer.predict_proba([text])[0]
+    rows, token_counts = scorer.score_batch([text])
+    row, tokens = rows[0], int(token_counts[0])
     top = scorer.classes[int(np.argmax(row))]
     probabilities = dict(sorted(zip(scorer.classes, row.astype(float).tolist()), key=lambda kv: kv[1], reverse=True))
-    tokens = scorer.token_count(text)
     score = TextScore(label=top, labels=[top], probabilities=probabilities, truncated=tokens > scorer.info.maxlen,
                       token_count=tokens, maxlen=scorer.info.maxlen, multilabel=scorer.multilabel, threshold=threshold)
     return score.with_threshold(threshold)
@@ -171,11 +171,11 @@ def score_frame(scorer, df, text_column, *, batch_size=SCORE_BATCH_SIZE, on_prog
     # One batch per call, so other sessions sharing the scorer get a turn between batches.
     for start in range(0, len(texts), batch_size):
         chunk = texts[start:start + batch_size]
-        chunk_probabilities = scorer.predict_proba(chunk, batch_size=batch_size)
-        for text, row_probabilities in zip(chunk, chunk_probabilities):
+        chunk_probabilities, token_counts = scorer.score_batch(chunk, batch_size=batch_size)
+        for text, row_probabilities, token_count in zip(chunk, chunk_probabilities, token_counts):
             rows = rows_by_text[text]
             probabilities[rows] = row_probabilities
-            if scorer.token_count(text) > scorer.info.maxlen:
+            if token_count > scorer.info.maxlen:
                 for row in rows:
                     statuses[row] = STATUS_TRUNCATED
             rows_done += len(rows)

@@ -35,6 +35,9 @@ class StandInScorer:
             return (raw / 8).astype(np.float32)
         return (raw / raw.sum(axis=1, keepdims=True)).astype(np.float32)
 
+    def score_batch(self, texts, batch_size=32):
+        return self.predict_proba(texts, batch_size), np.array([self.token_count(t) for t in texts])
+
 
 def mixed_frame():
     """A text column holding every kind of cell an analyst's file can have, plus columns that must not change."""
