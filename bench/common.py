@@ -200,6 +200,16 @@ def rate(n, seconds):
     return f"{n / max(seconds, 1e-3):,.0f} rows/s"
 
 
+def speed_cell(result, n_train, n_test):
+    """The table's speed column for one model: training (the product's whole train.py run) and prediction."""
+    if "train_examples_per_s" in result:
+        speed = (f"train {result['train_s']:.0f} s incl. lr_find/eval/save; fit {result['train_examples_per_s']} ex/s "
+                 f"({result['epochs']} ep, maxlen {result['maxlen']}, lr {result['lr']['chosen']:.1e})")
+    else:
+        speed = f"train {result['train_s']:.1f} s ({rate(n_train, result['train_s'])})"
+    return f"{speed}; predict {rate(n_test, result['eval_s'])}"
+
+
 # ---------------------------------------------------------------- metrics
 
 def single_label_scores(y_true, y_pred):

@@ -9,7 +9,7 @@ passed to train.py as --val-data (train.py's own default holds out 10% too).
 """
 import predictor  # noqa: F401  (before TensorFlow)
 from bench import baselines, bert
-from bench.common import (rate, Run, Steps, isolated, load, log, parser, single_label_scores, split_validation,
+from bench.common import (speed_cell, Run, Steps, isolated, load, log, parser, single_label_scores, split_validation,
                           stratified_sample)
 
 TEXT, LABEL = "review", "sentiment"
@@ -61,11 +61,7 @@ def three_models(run, tag, train_df, val_df, test_df, *, epochs, maxlen, lr, mod
         if key not in out:
             continue
         r = out[key]
-        speed = f"train {r['train_s']:.1f} s ({rate(n_train, r['train_s'])})"
-        if key == "product_bert":
-            speed = (f"train {r['train_s']:.0f} s incl. lr_find/eval/save; fit {r['train_examples_per_s']} ex/s "
-                     f"({r['epochs']} ep, maxlen {r['maxlen']}, lr {r['lr']['chosen']:.1e})")
-        speed += f"; predict {rate(len(test_df), r['eval_s'])}"
+        speed = speed_cell(r, n_train, len(test_df))
         run.row(name, data_label or f"train {n_train:,} (+{len(val_df):,} val for BERT) / test {len(test_df):,}",
                 f"acc {r['accuracy']:.4f}, macro-F1 {r['macro_f1']:.4f}", speed, gb(r["peak_rss_mb"]))
     return out

@@ -7,7 +7,7 @@ Product at train.py's defaults (4 epochs, lr auto, maxlen auto). All models trai
 """
 import predictor  # noqa: F401  (before TensorFlow)
 from bench import baselines, bert
-from bench.common import (rate, Run, Steps, isolated, load, log, parser, single_label_scores, split_validation,
+from bench.common import (speed_cell, Run, Steps, isolated, load, log, parser, single_label_scores, split_validation,
                           stratified_sample)
 
 TEXT, LABEL = "text", "label"
@@ -59,11 +59,7 @@ def main(argv=None):
     for key, name in [("product_bert", "product: MiniLM-L6 BERT via train.py"), ("tfidf_logreg", "TF-IDF 1-2g + LR"),
                       ("nbsvm", "ktrain NBSVM (1-3g)")]:
         m = models[key]
-        speed = f"train {m['train_s']:.0f} s"
-        if key == "product_bert":
-            speed += (f" incl. lr_find/eval/save; fit {m['train_examples_per_s']} ex/s ({m['epochs']} ep, maxlen "
-                      f"{m['maxlen']}, lr {m['lr']['chosen']:.1e})")
-        speed += f"; predict {rate(len(test), m['eval_s'])}"
+        speed = speed_cell(m, len(train_df), len(test))
         run.row(name, data, f"acc {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}", speed,
                 f"{m['peak_rss_mb'] / 1024:.2f} GB")
     run.note("All models train on the same 90% of the training rows; the other 10% (stratified) is train.py's "

@@ -13,7 +13,7 @@ import pandas as pd
 
 import predictor  # noqa: F401  (before TensorFlow)
 from bench import baselines, bert
-from bench.common import rate, Run, Steps, isolated, load, log, multilabel_scores, parser
+from bench.common import speed_cell, Run, Steps, isolated, load, log, multilabel_scores, parser
 
 TEXT = "text"
 LABELS = ["admiration", "amusement", "anger", "annoyance", "approval", "caring", "confusion", "curiosity", "desire",
@@ -87,11 +87,7 @@ def main(argv=None):
         if key not in models:
             continue
         m = models[key]
-        speed = f"train {m['train_s']:.0f} s"
-        if key == "product_bert":
-            speed += (f" incl. lr_find/eval/save; fit {m['train_examples_per_s']} ex/s ({m['epochs']} ep, maxlen "
-                      f"{m['maxlen']}, lr {m['lr']['chosen']:.1e})")
-        speed += f"; predict {rate(len(test), m['eval_s'])}"
+        speed = speed_cell(m, m["train_rows"], len(test))
         subset = " (subset)" if m["train_rows"] < len(full) else ""
         run.row(name, f"GoEmotions-28: train {m['train_rows']:,}{subset} / test {len(test):,}",
                 f"micro-F1 {m['micro_f1']:.4f}, macro-F1 {m['macro_f1']:.4f}", speed,

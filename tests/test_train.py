@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from conftest import REPO, TOPIC_WORDS, read_json, sentiment_rows, topic_rows, train_tiny
