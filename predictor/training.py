@@ -1,7 +1,9 @@
 """Fine-tune a BERT classifier with ktrain on a labelled table, evaluate it, and save it without ever half-writing."""
+import contextlib
 import datetime as dt
 import hashlib
 import importlib.metadata
+import io
 import json
 import math
 import os
@@ -161,7 +163,8 @@ def build_classifier(train_rows, val_rows, plan, seed):
     # Layer names restart from scratch, or a second model trained in one process saves clashing HDF5 weight names.
     tf.keras.backend.clear_session()
     tf.keras.utils.set_random_seed(seed)
-    with use_bert(plan.weights):
+    # ktrain prints its label lists and the head of the label frame even at verbose=0: noise for our users.
+    with use_bert(plan.weights), contextlib.redirect_stdout(io.StringIO()):
         trn, val, preproc = text.texts_from_df(
             train_rows.frame, dataset.TEXT, label_columns=label_columns_of(train_rows), val_df=val_rows.frame,
             maxlen=plan.maxlen, preprocess_mode="bert", lang="en", verbose=0)  # our weights fix the language
