@@ -68,19 +68,11 @@ class Report:
     durations_s: dict = field(default_factory=dict)
     facts: dict = field(default_factory=dict)
 
+    @contextlib.contextmanager
     def timed(self, name):
-        return _Timer(self.durations_s, name)
-
-
-class _Timer:
-    def __init__(self, sink, name):
-        self.sink, self.name = sink, name
-
-    def __enter__(self):
-        self.start = time.perf_counter()
-
-    def __exit__(self, *exc):
-        self.sink[self.name] = round(time.perf_counter() - self.start, 2)
+        start = time.perf_counter()
+        yield
+        self.durations_s[name] = round(time.perf_counter() - start, 2)
 
 
 @dataclass(frozen=True)
