@@ -13,7 +13,8 @@ import pandas as pd
 import streamlit as st
 from streamlit import config as st_config
 
-from predictor import export, models, scoring, tables
+from predictor import export, model_folder, models, pieces, scoring, tables
+from predictor.metrics import MULTILABEL_THRESHOLD
 from predictor.errors import UserError
 
 # Upload cap when nobody configured one. Set server.maxUploadSize (MB) in .streamlit/config.toml, the
@@ -33,7 +34,7 @@ TRAIN_OWN_DATA_COMMAND = "python train.py --data my_reviews.xlsx --text-column r
 def main():
     st.set_page_config(page_title="Review scorer", page_icon=":bar_chart:", layout="wide")
     st.title("Review scorer")
-    available = models.list_models()
+    available = model_folder.list_models()
     if not available:
         no_model_ui()
         return
@@ -54,7 +55,7 @@ def main():
 
 
 def no_model_ui():
-    st.warning(f"There is no trained model yet in `{models.default_models_dir()}`, so there is nothing to score with.")
+    st.warning(f"There is no trained model yet in `{model_folder.models_dir()}`, so there is nothing to score with.")
     st.markdown("Train one on the bundled sample reviews (a minute or two on a laptop) from the project folder:")
     st.code(TRAIN_COMMAND, language="bash")
     st.markdown("or on your own labelled file:")
@@ -69,7 +70,7 @@ def model_picker_ui(available):
         st.header("Model")
         name = st.selectbox("Model", list(by_name), key="model_name", label_visibility="collapsed",
                             format_func=lambda n: f"{n} ({_date(by_name[n].created)[:10]})",
-                            help=f"Models found in {models.default_models_dir()}, newest first.")
+                            help=f"Models found in {model_folder.models_dir()}, newest first.")
         info = by_name[name]
         model_card_ui(info)
     return info
@@ -79,7 +80,7 @@ def model_card_ui(info):
     kind = "multi-label (any number of labels per review)" if info.multilabel else "single-label (one class per review)"
     st.markdown(f"**{'Labels' if info.multilabel else 'Classes'}:** {', '.join(info.classes)}  \n"
                 f"**Type:** {kind}  \n**Trained:** {_date(info.created)}  \n"
-                f"**Reads:** the first {info.maxlen} word pieces of a review")
+                f"**Model:** {model_kind(info.record)}  \n**Reads:** {reading_text(info.record)}")
     metrics = info.metrics
     shown = [("Accuracy", "accuracy"), ("Macro F1", "macro_f1"), ("Micro F1", "micro_f1")]
     values = [(label, metrics[key]) for label, key in shown if isinstance(metrics.get(key), (int, float))]
@@ -98,7 +99,7 @@ def model_card_ui(info):
             table = pd.DataFrame(per_class).T
             keep = [c for c in ("precision", "recall", "f1", "support") if c in table.columns]
             st.dataframe(table[keep], width="stretch")
-            picture = info.path / "confusion_matrix.png"
+            picture = info.path / model_folder.CONFUSION_FILE
             if picture.is_file():
                 st.image(str(picture))
 
@@ -125,10 +126,10 @@ def cached_scorer(model_dir, created):
 def threshold_ui(info):
     """Sidebar slider for multi-label models: a label is assigned when its probability reaches the threshold."""
     if not info.multilabel:
-        return scoring.DEFAULT_THRESHOLD
+        return MULTILABEL_THRESHOLD
     with st.sidebar:
         return st.slider("Label threshold", min_value=THRESHOLD_STEP, max_value=1 - THRESHOLD_STEP,
-                         value=scoring.DEFAULT_THRESHOLD, step=THRESHOLD_STEP, key="threshold",
+                         value=MULTILABEL_THRESHOLD, step=THRESHOLD_STEP, key="threshold",
                          help="A label is given to a review when its probability is at least this. Lower it to "
                               "catch more reviews per label, raise it to be stricter. Applies to both tabs.")
 
@@ -150,10 +151,10 @@ def one_review_ui(scorer, threshold):
     stored = st.session_state.get("review_result")
     # Only show a result that belongs to what is on screen now (same text, same model).
     if stored and stored["model"] == scorer.info.name and stored["text"] == text:
-        review_result_ui(stored["score"].with_threshold(threshold))
+        review_result_ui(stored["score"].with_threshold(threshold), scorer.info.record)
 
 
-def review_result_ui(score):
+def review_result_ui(score, scorer_record):
     if score.multilabel:
         headline = score.label or f"no label reaches the threshold of {score.threshold:.2f}"
         st.metric("Predicted labels", headline)
@@ -161,8 +162,12 @@ def review_result_ui(score):
         st.metric("Predicted class", score.label)
         st.caption(f"with {score.probabilities[score.label]:.1%} probability")
     if score.truncated:
-        st.warning(f"This review is long ({score.token_count:,} word pieces): the model reads only the first "
-                   f"{score.maxlen}, so only the first part was scored.")
+        part = {pieces.HEAD: "only the first part", pieces.HEAD_TAIL: "only the start and the end"}.get(
+            scorer_record.reading, "part")
+        st.warning(f"This review is long ({score.token_count:,} word pieces): the model read {part} of it "
+                   f"({score.pieces_read:,} pieces; it reads {reading_text(scorer_record)}).")
+    elif score.token_count > (scorer_record.maxlen or 0):
+        st.caption(f"A long review ({score.token_count:,} word pieces): read whole, in overlapping windows.")
     table = pd.DataFrame({"class": list(score.probabilities), "probability": list(score.probabilities.values())})
     if score.multilabel:
         table["assigned"] = table["probability"] >= score.threshold
@@ -175,6 +180,21 @@ def review_result_ui(score):
     numbers_column.table(numbers.set_index("class"))  # plain text: a handful of rows, readable and copyable
     if score.multilabel:
         numbers_column.caption("Each label is judged on its own, so the probabilities need not add up to 100%.")
+    if len(score.members) > 1:
+        members_ui(score, scorer_record)
+
+
+def members_ui(score, record):
+    """Each member's own probabilities beside the blend the page shows."""
+    with st.expander("How the two models voted"):
+        weights = record.bert_weight
+        weight = (f"BERT weight {weights[0]:.2f}, NBSVM {1 - weights[0]:.2f}" if len(set(weights)) == 1
+                  else "one BERT weight per label: " + ", ".join(f"{c} {w:.2f}" for c, w in zip(record.classes,
+                                                                                               weights)))
+        st.caption(f"The probabilities above blend BERT and NBSVM ({weight}; chosen on the validation rows).")
+        table = pd.DataFrame({kind.upper(): probabilities for kind, probabilities in score.members.items()})
+        table["blend"] = pd.Series(score.probabilities)
+        st.table(table.loc[list(score.probabilities)].map("{:.2%}".format))
 
 
 def probability_chart(table, threshold=None):
@@ -297,24 +317,23 @@ def score_table_ui(scorer, df, text_column, threshold):
 def bulk_result_ui(stored, threshold, stem):
     scored = scoring.apply_threshold(stored["scored"], threshold)
     summary = scoring.summarise(scored)
-    meta = scored.attrs["scoring"]
     flagged = summary["rows"] - summary["scored"]
     truncated = summary["status_counts"].get(scoring.STATUS_TRUNCATED, 0)
     st.success(f"Scored {summary['scored']:,} of {summary['rows']:,} rows"
-               + (f"; {flagged:,} not scored (kept, and flagged in {meta['status_column']})" if flagged else "")
-               + (f"; {truncated:,} longer than the model reads, so only their first part was scored" if truncated
+               + (f"; {flagged:,} not scored (kept, and flagged in {scored.status_column})" if flagged else "")
+               + (f"; {truncated:,} longer than the model reads, so part of each was not read" if truncated
                   else "") + ".")
 
     chart_column, status_column = st.columns([3, 2])
     with chart_column:
         st.markdown("**Predicted labels**" + (f" (threshold {threshold:.2f}; a review may have several, or none)"
-                                              if meta["multilabel"] else ""))
+                                              if scored.multilabel else ""))
         counts = summary["label_counts"]
         if summary.get("no_label"):
             counts = pd.concat([counts, pd.DataFrame({"label": [NO_LABEL_BAR], "rows": [summary["no_label"]]})])
         st.altair_chart(label_count_chart(counts), width="stretch")
     with status_column:
-        st.markdown(f"**{meta['status_column']}**")
+        st.markdown(f"**{scored.status_column}**")
         statuses = pd.DataFrame({"status": list(summary["status_counts"]),
                                  "rows": list(summary["status_counts"].values())})
         statuses["meaning"] = statuses["status"].map(scoring.STATUS_MEANINGS).fillna("")
@@ -322,7 +341,7 @@ def bulk_result_ui(stored, threshold, stem):
 
     downloads = stored["downloads"]
     if threshold not in downloads:  # built once per threshold: a download click reruns the page
-        downloads[threshold] = {"xlsx": export.to_xlsx_bytes(scored), "csv": export.to_csv_bytes(scored)}
+        downloads[threshold] = {"xlsx": export.to_xlsx_bytes(scored.frame), "csv": export.to_csv_bytes(scored.frame)}
     buttons = st.container(horizontal=True)
     buttons.download_button("Download .xlsx", downloads[threshold]["xlsx"], file_name=f"{stem}_scored.xlsx",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -330,20 +349,21 @@ def bulk_result_ui(stored, threshold, stem):
     buttons.download_button("Download .csv", downloads[threshold]["csv"], file_name=f"{stem}_scored.csv",
                             mime="text/csv", key="download_csv", on_click="ignore")
 
-    st.markdown(f"**Preview** (first {min(PREVIEW_ROWS, len(scored)):,} of {len(scored):,} rows)")
-    preview_table_ui(scored, range(min(PREVIEW_ROWS, len(scored))))
+    rows = len(scored.frame)
+    st.markdown(f"**Preview** (first {min(PREVIEW_ROWS, rows):,} of {rows:,} rows)")
+    preview_table_ui(scored, range(min(PREVIEW_ROWS, rows)))
     if flagged:
         with st.expander(f"Rows not scored ({flagged:,})"):
-            positions = (~scored[meta["status_column"]].isin(scoring.SCORED_STATUSES)).to_numpy().nonzero()[0]
+            positions = (~scored.scored).to_numpy().nonzero()[0]
             preview_table_ui(scored, positions[:PREVIEW_ROWS])
 
 
 def for_display(scored, positions):
     """The rows at `positions` for the preview table: numbered from 1 as data rows under the header, mixed columns
     (text next to numbers or dates, as Excel allows) shown as text, blank probabilities for rows not scored."""
-    shown = scored.iloc[list(positions)].copy()
+    shown = scored.frame.iloc[list(positions)].copy()
     shown.index = pd.Index([position + 1 for position in positions], name="row")
-    probability_columns = set(scored.attrs["scoring"]["probability_columns"].values())
+    probability_columns = set(scored.probability_columns.values())
     for position, (name, dtype) in enumerate(zip(shown.columns, shown.dtypes)):
         if name in probability_columns:  # the widget would write "None" where the file has an empty cell
             shown.isetitem(position, shown.iloc[:, position].map(
@@ -354,7 +374,7 @@ def for_display(scored, positions):
 
 
 def preview_table_ui(scored, positions):
-    probability_columns = scored.attrs["scoring"]["probability_columns"].values()
+    probability_columns = scored.probability_columns.values()
     st.dataframe(for_display(scored, positions), width="stretch",
                  column_config={name: st.column_config.TextColumn(alignment="right") for name in probability_columns})
 
@@ -366,6 +386,27 @@ def label_count_chart(label_counts):
         y=alt.Y("label:N", sort="-x", title=None), tooltip=["label", "rows"])
     chart = base.mark_bar() + base.mark_text(align="left", dx=4).encode(text=alt.Text("rows:Q", format=","))
     return chart.properties(height=bar_chart_height(len(label_counts)))
+
+
+def model_kind(record):
+    """What the model is, in words."""
+    if record.member(model_folder.NBSVM) and record.member(model_folder.BERT):
+        weights = set(record.bert_weight)
+        if weights == {1.0}:
+            return "BERT (NBSVM was trained too, but BERT alone did better on validation)"
+        if weights == {0.0}:
+            return "NBSVM (BERT was trained too, but NBSVM alone did better on validation)"
+        return "BERT and NBSVM, blended"
+    return "NBSVM" if record.member(model_folder.NBSVM) else "BERT"
+
+
+def reading_text(record):
+    """How much of a long review the model reads."""
+    if set(record.bert_weight) == {0.0}:
+        return "every word (NBSVM)"
+    return {pieces.HEAD: f"the first {record.maxlen} word pieces of a review",
+            pieces.HEAD_TAIL: f"the start and end of a review, {record.maxlen} word pieces in all",
+            pieces.WINDOWS: f"the whole review, in overlapping windows of {record.maxlen} word pieces"}[record.reading]
 
 
 def bar_chart_height(bars):

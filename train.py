@@ -8,7 +8,9 @@ from pathlib import Path
 
 import predictor  # noqa: F401  (sets up TensorFlow's environment before anything imports it)
 from predictor.errors import UserError
-from predictor.training import DEFAULT_EPOCHS, DEFAULT_SEED, DEFAULT_VAL_FRACTION, Settings, train
+from predictor.pieces import READINGS
+from predictor.training import (CLASSIFIERS, DEFAULT_CLASSIFIER, DEFAULT_READING, DEFAULT_SEED, DEFAULT_VAL_FRACTION,
+                                Settings, train)
 from predictor.weights import BERT_CHOICES, OFFLINE
 
 SAMPLE_DATA = Path(__file__).resolve().parent / "data" / "sample_reviews.csv"
@@ -29,6 +31,14 @@ def parse_args(argv):
     split.add_argument("--val-fraction", type=float, default=DEFAULT_VAL_FRACTION,
                        help="share of rows held out for validation, stratified by class (default: %(default)s)")
     model = parser.add_argument_group("model")
+    model.add_argument("--classifier", choices=CLASSIFIERS, default=DEFAULT_CLASSIFIER,
+                       help="'hybrid' trains BERT and ktrain's NBSVM and blends them with a weight chosen on the "
+                            "validation rows (never worse there than either alone); 'bert' or 'nbsvm' trains one "
+                            "(default: %(default)s)")
+    model.add_argument("--reading", choices=READINGS, default=DEFAULT_READING,
+                       help="how BERT reads texts longer than maxlen: 'windows' trains on the start and end and "
+                            "scores overlapping windows over the whole text; 'head+tail' keeps the start and end; "
+                            "'head' keeps the start (default: %(default)s)")
     weights = model.add_mutually_exclusive_group()
     weights.add_argument("--bert", choices=BERT_CHOICES, default=OFFLINE,
                          help="pretrained weights: 'offline' is all-MiniLM-L6-v2 shipped as a pip package, no network "
@@ -37,9 +47,9 @@ def parse_args(argv):
     model.add_argument("--maxlen", type=int, help="word pieces read per text, at most 512 "
                        "(default: enough for 95%% of the texts, capped at 128 on a CPU and 256 on a GPU)")
     model.add_argument("--batch-size", type=int, help="(default: 32)")
-    model.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="(default: %(default)s)")
-    model.add_argument("--lr", default="auto", help="learning rate, or 'auto' to estimate it with lr_find "
-                       "(default: %(default)s)")
+    model.add_argument("--epochs", type=int, help="BERT epochs (default: about 45,000 examples in all, 1 to 4)")
+    model.add_argument("--lr", default="auto", help="BERT learning rate, or 'auto' to estimate it with lr_find, "
+                       "falling back to 1e-4 when its estimate is unusable (default: %(default)s)")
     model.add_argument("--seed", type=int, default=DEFAULT_SEED, help="(default: %(default)s)")
     output = parser.add_argument_group("output")
     output.add_argument("--out", type=Path, help="model folder to create (default: a new folder under models/)")
@@ -57,7 +67,8 @@ def settings_from(args):
                         "for multi-label 0/1 columns). Example: python train.py --data reviews.xlsx "
                         "--text-column review --label-column sentiment")
     return Settings(data=args.data, text_column=text_column, label_columns=label_columns, val_data=args.val_data,
-                    val_fraction=args.val_fraction, sheet=args.sheet, bert=args.bert, bert_dir=args.bert_dir,
+                    val_fraction=args.val_fraction, sheet=args.sheet, classifier=args.classifier,
+                    reading=args.reading, bert=args.bert, bert_dir=args.bert_dir,
                     maxlen=args.maxlen, batch_size=args.batch_size, epochs=args.epochs, lr=parse_lr(args.lr),
                     seed=args.seed, out=args.out, force=args.force)
 

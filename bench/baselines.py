@@ -10,15 +10,15 @@ import numpy as np
 
 import predictor  # noqa: F401  (before TensorFlow)
 from bench.common import log
+from predictor.training import NBSVM_RECIPE
 
 # scikit-learn defaults apart from the features: word 1-2 grams, sublinear tf, terms seen in at least 2 texts.
 # Not tuned: this is the first thing a practitioner would try.
 TFIDF = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 2}
 LOGREG = {"max_iter": 1000}  # C=1.0, lbfgs: scikit-learn's defaults
 
-# ktrain's IMDb NBSVM recipe (tutorials/tutorial-04-text-classification.ipynb): word ids with up to 80,000 words,
-# sequences of 2,000 ids, 1-3 grams, 'standard' preprocessing; autofit(0.001, 3) trains it with the triangular policy.
-NBSVM = {"max_features": 80000, "maxlen": 2000, "ngram_range": 3, "lr": 0.001, "epochs": 3, "batch_size": 32}
+# ktrain's IMDb NBSVM recipe, the same one the product's NBSVM member uses (see predictor/training.py).
+NBSVM = NBSVM_RECIPE
 
 
 def tfidf_logreg(train_texts, train_labels, test_texts, multilabel=False):

@@ -3,9 +3,7 @@
 The training rows are written to bench/results/tmp/<name>/train.csv (git-ignored) and the validation rows to
 val.csv, passed as --val-data, so that the product and the baselines train on exactly the same rows.
 """
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -15,10 +13,15 @@ from bench.common import TMP, Progress, log
 EVAL_CHUNK = 256  # rows per Scorer.predict_proba call while evaluating (only for progress lines)
 
 
-def train_and_score(name, train_df, val_df, text_column, label_columns, test_texts, *, epochs, maxlen=None, lr=None,
-                    seed=42, batch_size=None):
-    """Train through predictor.training.train and score test_texts; returns probabilities, classes and timings."""
-    from predictor.models import Scorer
+def train_and_score(name, train_df, val_df, text_column, label_columns, test_texts, *, epochs=None, maxlen=None,
+                    lr=None, seed=42, batch_size=None, classifier=None, reading=None):
+    """Train through predictor.training.train and score test_texts; returns probabilities, classes and timings.
+
+    epochs, maxlen, lr, classifier and reading left at None take train.py's defaults. Besides the model's own
+    probabilities, each member's are returned ("member_probabilities"), also for a member validation gave no weight.
+    """
+    from predictor import model_folder
+    from predictor.models import BertMember, NbsvmMember, Scorer
     from predictor.training import Settings, train
 
     folder = TMP / name
@@ -26,53 +29,90 @@ def train_and_score(name, train_df, val_df, text_column, label_columns, test_tex
     train_csv, val_csv = folder / "train.csv", folder / "val.csv"
     train_df.to_csv(train_csv, index=False)
     val_df.to_csv(val_csv, index=False)
+    chosen = {key: value for key, value in [("classifier", classifier), ("reading", reading)] if value is not None}
     settings = Settings(data=train_csv, text_column=text_column, label_columns=list(label_columns), val_data=val_csv,
                         epochs=epochs, maxlen=maxlen, lr=lr, seed=seed, batch_size=batch_size,
-                        out=folder / "model", force=True)
+                        out=folder / "model", force=True, **chosen)
     started = time.perf_counter()
     out = train(settings, log=lambda line: log(f"train.py: {line}"))
     train_wall_s = time.perf_counter() - started
-    training = json.loads((Path(out) / "training.json").read_text())
-    validation = json.loads((Path(out) / "metrics.json").read_text())
+    info = model_folder.read(out)
+    record, validation = info.record, info.metrics
 
     started = time.perf_counter()
     scorer = Scorer(out)
     load_s = time.perf_counter() - started
+    # Members validation gave no weight are not loaded by the Scorer; load them here to report them too.
+    extra = {}
+    if record.member(model_folder.BERT) and scorer.model.bert is None:
+        extra[model_folder.BERT] = BertMember.load(out, record.maxlen, record.reading)
+    if record.member(model_folder.NBSVM) and scorer.model.nbsvm is None:
+        extra[model_folder.NBSVM] = NbsvmMember.load(
+            model_folder.member_dirs(out, record.member(model_folder.NBSVM), record), record.multilabel)
     texts = [str(t) for t in test_texts]
     progress = Progress(f"{name}: scoring the test set", len(texts))
-    chunks = []
+    chunks, member_chunks, windows = [], {}, 0
     started = time.perf_counter()
     for start in range(0, len(texts), EVAL_CHUNK):
-        chunks.append(scorer.predict_proba(texts[start:start + EVAL_CHUNK]))
+        scores = scorer.score_batch(texts[start:start + EVAL_CHUNK])
+        chunks.append(scores.probabilities)
+        for kind, probabilities in scores.members.items():
+            member_chunks.setdefault(kind, []).append(probabilities)
         progress.update(start + len(chunks[-1]))
     eval_s = time.perf_counter() - started
+    for kind, member in extra.items():
+        outputs = [member.predict(texts[i:i + EVAL_CHUNK]) for i in range(0, len(texts), EVAL_CHUNK)]
+        member_chunks[kind] = [o[0] if isinstance(o, tuple) else o for o in outputs]
+    if record.maxlen:
+        pieces = scorer.model.bert.pieces if scorer.model.bert else extra[model_folder.BERT].pieces
+        windows = sum(len(pieces.encode(t, record.maxlen, record.reading).ids) for t in texts)
     probabilities = np.concatenate(chunks) if chunks else np.zeros((0, len(scorer.classes)))
-    fit_s = training["durations_s"].get("fit")
-    fitted_examples = training["rows"]["train"] * epochs
+    durations = record.durations_s
+    fit_s = durations.get("fit")
+    fitted_examples = record.rows["train"] * record.settings["epochs"]
     log(f"{name}: train() took {train_wall_s:.0f}s (fit {fit_s}s), scored {len(texts):,} in {eval_s:.0f}s")
     return {
         "probabilities": probabilities, "classes": list(scorer.classes), "model_dir": str(out),
+        "member_probabilities": {kind: np.concatenate(c) for kind, c in member_chunks.items()},
         "train_s": round(train_wall_s, 2), "load_s": round(load_s, 2), "eval_s": round(eval_s, 2),
         "train_examples_per_s": round(fitted_examples / fit_s, 2) if fit_s else None,
-        "eval_rows_per_s": round(len(texts) / eval_s, 2) if eval_s else None,
-        "durations_s": training["durations_s"], "lr": training.get("lr"), "rows": training["rows"],
-        "maxlen": training["settings"]["maxlen"], "batch_size": training["settings"]["batch_size"],
-        "epochs": epochs, "device": training.get("device"), "validation_metrics": {
-            k: validation.get(k) for k in ("accuracy", "macro_f1", "micro_f1")},
+        "eval_rows_per_s": round(len(texts) / eval_s, 2) if eval_s else None, "test_windows": windows,
+        "durations_s": durations, "lr": record.lr, "rows": record.rows, "maxlen": record.maxlen,
+        "batch_size": record.settings["batch_size"], "epochs": record.settings["epochs"],
+        "classifier": record.classifier, "reading": record.reading, "bert_weight": record.bert_weight,
+        "members_validation": {m.kind: {k: m.validation.get(k) for k in ("accuracy", "macro_f1", "micro_f1")}
+                               for m in record.members},
+        "device": record.device,
+        "validation_metrics": {k: validation.get(k) for k in ("accuracy", "macro_f1", "micro_f1")},
     }
 
 
-def single_label_predictions(result):
-    return [result["classes"][i] for i in np.asarray(result["probabilities"]).argmax(axis=1)]
+def product_name(result):
+    """The table's name for the product row: what train.py built, and the blend validation chose."""
+    if result is None:
+        return ""
+    weights = result["bert_weight"]
+    blend = (f"BERT weight {weights[0]:.2f}" if len(set(weights)) == 1 else "per-label weights")
+    kind = {"hybrid": f"hybrid BERT+NBSVM ({blend}, reads by {result['reading']})",
+            "bert": f"BERT (reads by {result['reading']})", "nbsvm": "NBSVM"}[result["classifier"]]
+    return f"product: train.py, {kind}"
 
 
-def multilabel_predictions(result, label_columns, threshold=0.5):
+def single_label_predictions(result, member=None):
+    """Predicted classes of the model, or of one of its members ("bert", "nbsvm")."""
+    probabilities = result["probabilities"] if member is None else result["member_probabilities"][member]
+    return [result["classes"][i] for i in np.asarray(probabilities).argmax(axis=1)]
+
+
+def multilabel_predictions(result, label_columns, threshold=0.5, member=None):
     """0/1 matrix in label_columns' order (the scorer's class order may differ)."""
+    probabilities = result["probabilities"] if member is None else result["member_probabilities"][member]
     order = [result["classes"].index(str(c)) for c in label_columns]
-    return (np.asarray(result["probabilities"])[:, order] >= threshold).astype(int)
+    return (np.asarray(probabilities)[:, order] >= threshold).astype(int)
 
 
 def timing_summary(result):
     return {k: result[k] for k in ("train_s", "load_s", "eval_s", "train_examples_per_s", "eval_rows_per_s",
-                                   "durations_s", "lr", "rows", "maxlen", "batch_size", "epochs",
+                                   "durations_s", "lr", "rows", "maxlen", "batch_size", "epochs", "classifier",
+                                   "reading", "bert_weight", "members_validation", "test_windows",
                                    "validation_metrics", "model_dir")}

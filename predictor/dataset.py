@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from predictor import cells
 from predictor.errors import UserError
 
 TEXT = "text"  # column names of the frames handed to ktrain, whatever the user's columns were called
@@ -26,19 +27,7 @@ class LabelledRows:
     dropped: Counter = field(default_factory=Counter)
 
 
-def is_blank(value):
-    """None, NaN, NaT and whitespace-only strings are blank."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def as_text(value):
+def as_text(value: object) -> str:
     """Cell value as the string a reader sees: 3.0 -> '3', dates as ISO, strings stripped."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -47,28 +36,36 @@ def as_text(value):
     return str(value).strip()
 
 
-def check_columns(table, text_column, label_columns, where):
+def check_columns(table: pd.DataFrame, text_column: str, label_columns: list[str], where: str) -> None:
     """Fail with the list of real columns when a named one is missing."""
     existing = [str(c) for c in table.columns]
     for role, name in [("text", text_column)] + [("label", c) for c in label_columns]:
         if name not in existing:
-            raise UserError(f"{where} has no {role} column {name!r}. Its columns are: {', '.join(existing) or '(none)'}. "
+            raise UserError(f"{where} has no {role} column {name!r}. "
+                            f"Its columns are: {', '.join(existing) or '(none)'}. "
                             f"Pass the right name with --{role}-column.")
 
 
-def labelled_rows(table, text_column, label_columns, where):
+def labelled_rows(table: pd.DataFrame, text_column: str, label_columns: list[str], where: str) -> LabelledRows:
     """Keep rows with text and labels; count the others by reason; check multi-label cells are 0/1."""
     check_columns(table, text_column, label_columns, where)
     if len(table) == 0:
         raise UserError(f"{where} has a header but no rows. Add labelled rows below the header.")
     multilabel = len(label_columns) > 1
-    text_blank = table[text_column].map(is_blank)
-    if text_blank.all():
+    # The same test scoring applies (predictor/cells.py): a cell the app would not score is not trained on.
+    text_status = table[text_column].map(cells.status)
+    not_text = text_status != cells.TEXT
+    if (text_status == cells.EMPTY).all():
         raise UserError(f"Every cell of the text column {text_column!r} in {where} is empty. "
                         "Check that --text-column names the column holding the reviews.")
-    label_blank = table[label_columns].map(is_blank).any(axis=1)
-    dropped = Counter({"empty text": int(text_blank.sum()), "blank label": int((label_blank & ~text_blank).sum())})
-    kept = table[~text_blank & ~label_blank]
+    if not_text.all():
+        counts = ", ".join(f"{n} {status}" for status, n in text_status.value_counts().items())
+        raise UserError(f"No cell of the text column {text_column!r} in {where} holds text ({counts}). "
+                        "Check that --text-column names the column holding the reviews.")
+    label_blank = table[label_columns].map(cells.is_blank).any(axis=1)
+    dropped = Counter(text_status[not_text].value_counts().to_dict())
+    dropped["blank label"] = int((label_blank & ~not_text).sum())
+    kept = table[~not_text & ~label_blank]
     frame = pd.DataFrame({TEXT: kept[text_column].map(as_text).astype(object)}, index=kept.index)
     if multilabel:
         for column in label_columns:
@@ -79,7 +76,7 @@ def labelled_rows(table, text_column, label_columns, where):
                         +dropped)
 
 
-def multilabel_values(column_values, column, where):
+def multilabel_values(column_values: pd.Series, column: str, where: str) -> np.ndarray:
     """0/1 integers from a multi-label column, or an error naming the offending values and rows."""
     text = column_values.map(lambda v: as_text(v).lower())
     bad = ~text.isin(MULTILABEL_TRUE | MULTILABEL_FALSE)
@@ -90,12 +87,12 @@ def multilabel_values(column_values, column, where):
     return text.isin(MULTILABEL_TRUE).astype(np.int64).to_numpy()
 
 
-def classes_of(rows):
+def classes_of(rows: LabelledRows) -> list[str]:
     """Class names: the label columns for multi-label, else the distinct labels, sorted."""
     return list(rows.label_columns) if rows.multilabel else sorted(rows.frame[LABEL].unique())
 
 
-def check_classes(rows, where):
+def check_classes(rows: LabelledRows, where: str) -> None:
     """Refuse data that cannot train a classifier: one class, or a class too rare to split."""
     if rows.multilabel:
         positives = rows.frame[rows.label_columns].sum()
@@ -115,11 +112,12 @@ def check_classes(rows, where):
                         f"each class needs at least {MIN_ROWS_PER_CLASS}. Add examples, merge or remove those rows.")
 
 
-def split_rows(rows, val_fraction, seed):
+def split_rows(rows: LabelledRows, val_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Seeded validation split, stratified by class (multi-label: seeded shuffle)."""
     frame = rows.frame
     if not 0 < val_fraction < 1:
-        raise UserError(f"--val-fraction must be between 0 and 1 (got {val_fraction}); 0.1 keeps a tenth for validation.")
+        raise UserError(f"--val-fraction must be between 0 and 1 (got {val_fraction}); "
+                        "0.1 keeps a tenth for validation.")
     rng = np.random.default_rng(seed)
     if rows.multilabel:
         order = rng.permutation(len(frame))

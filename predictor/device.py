@@ -15,15 +15,15 @@ class Device:
     name: str
 
     @property
-    def maxlen_cap(self):
+    def maxlen_cap(self) -> int:
         return MAXLEN_CAP[self.kind]
 
     @property
-    def batch_size(self):
+    def batch_size(self) -> int:
         return BATCH_SIZE[self.kind]
 
 
-def detect_device():
+def detect_device() -> Device:
     """The first GPU TensorFlow sees (allowed to grow its memory), else the CPU."""
     import tensorflow as tf
 
@@ -37,7 +37,7 @@ def detect_device():
     return Device("cpu", f"{cpu_model()}, {os.cpu_count()} cores")
 
 
-def cpu_model():
+def cpu_model() -> str:
     """The CPU's marketing name where Linux tells it, else what platform knows."""
     try:
         with open("/proc/cpuinfo") as cpuinfo:

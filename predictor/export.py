@@ -6,19 +6,17 @@ leading quote, per the OWASP "CSV injection" rule, since scored text comes from 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import logging
 import math
-import os
 import re
-import secrets
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 
+from predictor import atomic
 from predictor.errors import UserError
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -72,14 +70,14 @@ def to_xlsx_bytes(df: pd.DataFrame, sheet_name: str = "scored") -> bytes:
     return buffer.getvalue()
 
 
-def write_table(df: pd.DataFrame, path) -> None:
+def write_table(df: pd.DataFrame, path: str | Path) -> None:
     """Write `df` to a .csv or .xlsx path (chosen by extension), atomically: readers never see half a file."""
     path = Path(path)
     ext = path.suffix.lower()
     if ext == ".csv":
-        _atomic_write(path, to_csv_bytes(df))
+        atomic.write_bytes(path, to_csv_bytes(df))
     elif ext == ".xlsx":
-        _atomic_write(path, to_xlsx_bytes(df))
+        atomic.write_bytes(path, to_xlsx_bytes(df))
     else:
         raise UserError(
             f"Cannot save results as {path.name}: choose a file name ending in "
@@ -87,17 +85,18 @@ def write_table(df: pd.DataFrame, path) -> None:
         )
 
 
-# ---------------------------------------------------------------- helpers
+# ---------------------------------------------------------------------------------------------------------------------
+# Helpers
 
 
-def _neutral(value):
+def _neutral(value: object) -> object:
     """Prefix a formula-looking string with "'" so spreadsheet apps show it as text."""
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
 
 
-def _xlsx_cell(ws, value, changed: list[int]):
+def _xlsx_cell(ws: object, value: object, changed: list[int]) -> object:
     """Turn one value into what openpyxl should write: a native value, None, or a forced-text cell."""
     if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
         return None
@@ -110,7 +109,7 @@ def _xlsx_cell(ws, value, changed: list[int]):
     return _text_cell(ws, str(value), changed)
 
 
-def _text_cell(ws, text: str, changed: list[int]):
+def _text_cell(ws: object, text: str, changed: list[int]) -> object:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 
     # Strip before neutralising: removing a leading control char could expose "=".
@@ -132,7 +131,7 @@ def _fit_excel(text: str) -> str:
     return units[: EXCEL_MAX_CELL_CHARS * 2].decode("utf-16-le", errors="ignore")
 
 
-def _is_finite_number(value) -> bool:
+def _is_finite_number(value: object) -> bool:
     """True for values Excel can store as a number (it has no NaN or infinity)."""
     import numpy as np
 
@@ -146,31 +145,3 @@ def _is_finite_number(value) -> bool:
 def _sheet_title(name: str) -> str:
     """Make a valid Excel sheet name: no []:*?/\\ and at most 31 characters."""
     return re.sub(r"[\[\]:*?/\\]", "_", str(name))[:EXCEL_MAX_SHEET_NAME].strip("'") or "scored"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, then rename over the target (atomic on one filesystem)."""
-    folder = path.parent
-    if not folder.is_dir():
-        raise UserError(f"Cannot save {path.name}: the folder {folder} does not exist. Create it or pick another.")
-    temp = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    created = False
-    try:
-        # O_EXCL: never clobber someone else's file; mode 0o666 lets the umask decide, like open().
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        created = True
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, path)
-    except BaseException as err:
-        if created:
-            with contextlib.suppress(OSError):
-                temp.unlink()
-        if isinstance(err, OSError):
-            raise UserError(
-                f"Cannot save {path}: {err.strerror or err}. Close the file if it is open in Excel, "
-                "check you may write to that folder and that the disk has space, then try again."
-            ) from None
-        raise

@@ -1,11 +1,13 @@
 """Validation metrics for single-label and multi-label classifiers, and the confusion-matrix picture."""
+from pathlib import Path
+
 import numpy as np
 from sklearn import metrics as skm
 
 MULTILABEL_THRESHOLD = 0.5  # a label is predicted when its sigmoid probability reaches this
 
 
-def single_label_metrics(y_true, probabilities, classes):
+def single_label_metrics(y_true: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> dict:
     """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix (rows: truth)."""
     y_pred = probabilities.argmax(axis=1)
     labels = list(range(len(classes)))
@@ -22,7 +24,8 @@ def single_label_metrics(y_true, probabilities, classes):
     }
 
 
-def multilabel_metrics(y_true, probabilities, classes, threshold=MULTILABEL_THRESHOLD):
+def multilabel_metrics(y_true: np.ndarray, probabilities: np.ndarray, classes: list[str],
+                       threshold: float = MULTILABEL_THRESHOLD) -> dict:
     """Micro/macro-F1, exact-match accuracy, and per-label precision/recall/F1/ROC AUC at `threshold`."""
     y_pred = (probabilities >= threshold).astype(int)
     per_label = {}
@@ -49,7 +52,7 @@ def multilabel_metrics(y_true, probabilities, classes, threshold=MULTILABEL_THRE
     }
 
 
-def plot_confusion(metrics, path):
+def plot_confusion(metrics: dict, path: Path) -> None:
     """Save the confusion matrix (single-label) or per-label TP/FP/FN/TN counts (multi-label) as a PNG."""
     import matplotlib
 
@@ -63,7 +66,8 @@ def plot_confusion(metrics, path):
     else:
         rows, cols = list(metrics["per_label"]), ["tp", "fp", "fn", "tn"]
         matrix = np.array([[metrics["per_label"][r]["counts"][c] for c in cols] for r in rows])
-        xlabel, ylabel, title = "outcome", "label", f"Validation outcomes per label (micro-F1 {metrics['micro_f1']:.3f})"
+        xlabel, ylabel, title = ("outcome", "label",
+                                 f"Validation outcomes per label (micro-F1 {metrics['micro_f1']:.3f})")
     size = max(5.0, 0.6 * max(len(rows), len(cols)) + 2)
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(matrix, cmap="Blues")

@@ -1,142 +1,151 @@
-"""Saved models: where they live, what they are, and loading one to score texts."""
-import json
-import os
+"""Turning texts into class probabilities with a model: the one path of train.py's evaluation, the app, the CLI and
+the benchmarks, so that a model is scored exactly the way it was validated.
+
+A model is one or two members (see predictor/model_folder.py): BERT, read the way the model was trained
+(predictor/pieces.py), and NBSVM, combined with the weight chosen on validation rows (predictor/hybrid.py).
+"""
 import threading
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from predictor.errors import UserError
+from predictor import hybrid, model_folder
+from predictor.model_folder import BERT, NBSVM, ModelInfo
+from predictor.pieces import WordPieces
 
-# Every model folder lives here (or in $PREDICTOR_MODELS_DIR); nothing is loaded from elsewhere: a predictor is a pickle.
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-PREDICTOR_FILES = ("tf_model.h5", "tf_model.preproc")  # what ktrain's predictor.save writes
-TRAINING_FILE = "training.json"
-METRICS_FILE = "metrics.json"
 # Rows per forward pass: big enough to keep both cores busy, small enough for steady progress reports.
 SCORE_BATCH_SIZE = 32
 
 
 @dataclass(frozen=True)
-class ModelInfo:
-    """What a saved model folder says about itself."""
+class Scores:
+    """What a model says of a batch of texts."""
 
-    path: Path
-    classes: list
-    multilabel: bool
-    maxlen: int
-    created: str
-    training: dict = field(repr=False)
-    metrics: dict = field(repr=False)
+    probabilities: np.ndarray  # (texts, classes): softmax rows, or one sigmoid per label if multi-label
+    members: dict[str, np.ndarray]  # each member's own probabilities, by kind ("bert", "nbsvm")
+    pieces: np.ndarray  # BERT word pieces in each whole text (0 when the model has no BERT member)
+    read: np.ndarray  # how many of them BERT read: fewer than `pieces` means part of the text was not read
 
     @property
-    def name(self):
-        return self.path.name
+    def truncated(self) -> np.ndarray:
+        return self.read < self.pieces
 
 
-def default_models_dir():
-    """The models folder: $PREDICTOR_MODELS_DIR if set (read on every call), else models/ beside the code."""
-    return Path(os.environ.get("PREDICTOR_MODELS_DIR", DEFAULT_MODELS_DIR))
+class BertMember:
+    """A fine-tuned BERT classifier that reads each text as its model was trained to (head, head+tail, windows)."""
+
+    kind = BERT
+
+    def __init__(self, model: object, pieces: WordPieces, maxlen: int, reading: str):
+        self.pieces, self.maxlen, self.reading = pieces, maxlen, reading
+        self._forward = compiled_forward(model, maxlen)
+
+    @classmethod
+    def load(cls, folder: Path, maxlen: int, reading: str) -> "BertMember":
+        predictor = load_ktrain_predictor(folder)
+        return cls(predictor.model, WordPieces.of_preprocessor(predictor.preproc), maxlen, reading)
+
+    def predict(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> tuple[np.ndarray, np.ndarray,
+                                                                                       np.ndarray]:
+        """(probabilities, pieces, read) for each text; texts read over several windows get their mean."""
+        encoded = [self.pieces.encode(text, self.maxlen, self.reading) for text in texts]
+        ids = np.array([row for e in encoded for row in e.ids], np.float32).reshape(-1, self.maxlen)
+        segments = np.zeros_like(ids)  # one text per row: every token is in segment 0
+        rows = [self._forward(ids[i:i + batch_size], segments[i:i + batch_size]).numpy()
+                for i in range(0, len(ids), batch_size)]
+        window_probabilities = np.concatenate(rows).astype(np.float32)
+        owners = np.repeat(np.arange(len(encoded)), [len(e.ids) for e in encoded])
+        sums = np.zeros((len(encoded), window_probabilities.shape[1]), np.float32)
+        np.add.at(sums, owners, window_probabilities)
+        probabilities = sums / np.bincount(owners, minlength=len(encoded))[:, None]
+        return probabilities, np.array([e.pieces for e in encoded]), np.array([e.read for e in encoded])
 
 
-def read_model_info(model_dir):
-    """Read a model folder's training.json and metrics.json, or say why it is not a usable model."""
-    model_dir = Path(model_dir)
-    missing = [name for name in (*PREDICTOR_FILES, TRAINING_FILE) if not (model_dir / name).is_file()]
-    if missing:
-        raise UserError(f"{model_dir} is not a complete model folder (missing {', '.join(missing)}). "
-                        "Train one with: python train.py")
-    training = json.loads((model_dir / TRAINING_FILE).read_text())
-    metrics_path = model_dir / METRICS_FILE
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    return ModelInfo(path=model_dir, classes=list(training["classes"]), multilabel=bool(training["multilabel"]),
-                     maxlen=int(training["settings"]["maxlen"]), created=training.get("finished_at", ""),
-                     training=training, metrics=metrics)
+class NbsvmMember:
+    """ktrain's NBSVM (word 1-3 grams): one predictor, or one binary predictor per label for multi-label."""
+
+    kind = NBSVM
+
+    def __init__(self, predictors: list, multilabel: bool):
+        self._predictors, self._multilabel = predictors, multilabel
+
+    @classmethod
+    def load(cls, folders: list[Path], multilabel: bool) -> "NbsvmMember":
+        return cls([load_ktrain_predictor(folder) for folder in folders], multilabel)
+
+    def predict(self, texts: list[str]) -> np.ndarray:
+        if not self._multilabel:
+            return np.asarray(self._predictors[0].predict(texts, return_proba=True), np.float32)
+        # Each label's predictor has classes ["0", "1"]: its second column is the label's probability.
+        return np.stack([np.asarray(p.predict(texts, return_proba=True))[:, 1] for p in self._predictors],
+                        axis=1).astype(np.float32)
 
 
-def list_models(models_dir=None):
-    """Usable models under the models folder, newest first; half-written or foreign folders are skipped."""
-    root = Path(models_dir or default_models_dir())
-    infos = []
-    for child in sorted(root.iterdir()) if root.is_dir() else []:
-        if child.is_dir() and not child.name.startswith("."):
-            try:
-                infos.append(read_model_info(child))
-            except (UserError, ValueError, KeyError):
-                continue
-    return sorted(infos, key=lambda info: info.created, reverse=True)
+class Model:
+    """Members and their combination; scores texts. Used as trained (in memory) and as loaded (Scorer)."""
 
+    def __init__(self, classes: list[str], multilabel: bool, bert: BertMember | None, nbsvm: NbsvmMember | None,
+                 bert_weight: list[float]):
+        self.classes, self.multilabel = list(classes), multilabel
+        self.bert, self.nbsvm, self.bert_weight = bert, nbsvm, list(bert_weight)
 
-def model_dir_inside(name_or_path, models_dir=None):
-    """Resolve a model name or path, refusing anything outside the models folder."""
-    root = Path(models_dir or default_models_dir()).resolve()
-    candidate = Path(name_or_path)
-    candidate = (candidate if candidate.is_absolute() or candidate.exists() else root / candidate).resolve()
-    if candidate.parent != root:
-        raise UserError(f"Models are only loaded from {root}; {name_or_path} is not a folder directly inside it. "
-                        "Copy or train the model there (python train.py --out models/NAME).")
-    return candidate
+    def score(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> Scores:
+        texts = [str(text) for text in texts]
+        if not texts:
+            empty = np.zeros((0, len(self.classes)), np.float32)
+            return Scores(empty, {}, np.zeros(0, int), np.zeros(0, int))
+        members = {}
+        pieces = read = np.zeros(len(texts), int)
+        if self.bert is not None:
+            members[BERT], pieces, read = self.bert.predict(texts, batch_size)
+        if self.nbsvm is not None:
+            members[NBSVM] = self.nbsvm.predict(texts)
+        probabilities = hybrid.combine(members.get(BERT), members.get(NBSVM), self.bert_weight)
+        return Scores(probabilities, members, pieces, read)
 
 
 class Scorer:
-    """A loaded model that turns texts into class probabilities; safe to share between threads."""
+    """A saved model loaded for scoring; safe to share between threads (Streamlit runs a thread per session)."""
 
-    def __init__(self, model_dir):
-        import ktrain
-
-        self.info = read_model_info(model_dir)
-        with warnings.catch_warnings():  # tf_keras warns about ktrain's head initializer on every load: noise here
-            warnings.filterwarnings("ignore", message="The initializer GlorotNormal is unseeded")
-            self._predictor = ktrain.load_predictor(str(self.info.path))
-        self._tokenizer = self._predictor.preproc.get_tokenizer()
-        self._forward = compiled_forward(self._predictor.model, self.info.maxlen)
-        # Keras models are not safe to call from several threads at once (Streamlit runs a thread per session).
-        self._lock = threading.Lock()
+    def __init__(self, model_dir: Path):
+        self.info: ModelInfo = model_folder.read(model_dir)
+        record = self.info.record
+        weights = np.asarray(record.bert_weight)
+        bert = nbsvm = None
+        # A member the validation rows gave no weight is not loaded: it would cost time and memory for nothing.
+        if record.member(BERT) and weights.any():
+            bert = BertMember.load(self.info.path / record.member(BERT).path, record.maxlen, record.reading)
+        if record.member(NBSVM) and not (weights == 1).all():
+            nbsvm = NbsvmMember.load(model_folder.member_dirs(self.info.path, record.member(NBSVM), record),
+                                     record.multilabel)
+        self.model = Model(record.classes, record.multilabel, bert, nbsvm, record.bert_weight)
+        self._lock = threading.Lock()  # Keras models are not safe to call from several threads at once
 
     @property
-    def classes(self):
+    def classes(self) -> list[str]:
         return self.info.classes
 
     @property
-    def multilabel(self):
+    def multilabel(self) -> bool:
         return self.info.multilabel
 
-    def token_count(self, text):
-        """Word pieces in `text` plus BERT's two markers; more than maxlen means only the start is read."""
-        return len(self._tokenizer.tokenize(text))
+    @property
+    def members(self) -> list[str]:
+        """Kinds of the members in use, e.g. ["bert", "nbsvm"]."""
+        return [m.kind for m in (self.model.bert, self.model.nbsvm) if m is not None]
 
-    def predict_proba(self, texts, batch_size=SCORE_BATCH_SIZE):
-        """Probabilities, shape (len(texts), len(classes)): softmax rows, or one sigmoid per label if multi-label."""
-        return self.score_batch(texts, batch_size)[0]
-
-    def score_batch(self, texts, batch_size=SCORE_BATCH_SIZE):
-        """(probabilities, token counts): each text is tokenized once for both."""
-        encoded = [self.encode(str(text)) for text in texts]
-        if not encoded:
-            return np.zeros((0, len(self.classes)), np.float32), np.zeros(0, int)
-        ids = np.array([e[0] for e in encoded], np.float32)
-        segments = np.zeros_like(ids)  # one text per row: every token is in segment 0
+    def score_batch(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> Scores:
         with self._lock:
-            batches = [self._forward(ids[i:i + batch_size], segments[i:i + batch_size]).numpy()
-                       for i in range(0, len(ids), batch_size)]
-        return np.concatenate(batches).astype(np.float32), np.array([e[1] for e in encoded])
+            return self.model.score(texts, batch_size)
 
-    def encode(self, text):
-        """(token ids padded to maxlen, untruncated token count), the ids exactly as ktrain's 'bert' mode makes them.
-
-        keras_bert's encode() hides how long the text was before truncating; its own steps (keras-bert 0.89, pinned)
-        give both from one tokenization.
-        """
-        tokenizer, maxlen = self._tokenizer, self.info.maxlen
-        pieces = tokenizer._tokenize(text)
-        count = len(pieces) + 2  # [CLS] and [SEP]
-        tokens, _, _ = tokenizer._pack(pieces[:maxlen - 2])
-        return tokenizer._convert_tokens_to_ids(tokens) + [tokenizer._pad_index] * (maxlen - len(tokens)), count
+    def predict_proba(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> np.ndarray:
+        """Probabilities, shape (len(texts), len(classes))."""
+        return self.score_batch(texts, batch_size).probabilities
 
 
-def compiled_forward(model, maxlen):
+def compiled_forward(model: object, maxlen: int) -> object:
     """The model's inference pass as one traced graph: skips Keras' per-call setup, which dominates short batches."""
     import tensorflow as tf
 
@@ -145,6 +154,14 @@ def compiled_forward(model, maxlen):
                        input_signature=[token_ids, token_ids])
 
 
-def load_scorer(name_or_path, models_dir=None):
+def load_ktrain_predictor(folder: Path) -> object:
+    import ktrain
+
+    with warnings.catch_warnings():  # tf_keras warns about ktrain's head initializer on every load: noise here
+        warnings.filterwarnings("ignore", message="The initializer GlorotNormal is unseeded")
+        return ktrain.load_predictor(str(folder))
+
+
+def load_scorer(name_or_path: str | Path, models_dir: Path | None = None) -> Scorer:
     """Load a model from the models folder (never from anywhere else) for scoring."""
-    return Scorer(model_dir_inside(name_or_path, models_dir))
+    return Scorer(model_folder.inside_models_dir(name_or_path, models_dir))

@@ -6,15 +6,20 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import predictor  # noqa: F401  (sets up TensorFlow before anything imports it)
 from predictor.errors import UserError
+
+if TYPE_CHECKING:  # annotations only: imported for real inside the functions, after argparse
+    from predictor.model_folder import TrainingRecord
+    from predictor.models import Scorer
 
 # Exit codes: 2 is what argparse uses for bad usage, and bad input is the same kind of problem.
 EXIT_BAD_INPUT = 2
 
 
-def parse_args(argv=None):
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m predictor.score",
         description="Score every row of a spreadsheet with a trained model. The output keeps every row and column of "
@@ -31,7 +36,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     args = parse_args(argv)
     try:
@@ -42,9 +47,10 @@ def main(argv=None):
     return 0
 
 
-def run(args):
+def run(args: argparse.Namespace) -> None:
     """Read, score, write and report; raises UserError on anything the user can fix."""
     from predictor import export, scoring, tables  # after argparse, so --help is instant
+    from predictor.metrics import MULTILABEL_THRESHOLD
 
     out_path = Path(args.out)
     if out_path.suffix.lower() not in export.WRITERS_BY_EXTENSION:  # checked now, not after minutes of scoring
@@ -58,27 +64,39 @@ def run(args):
     text_column = args.text_column or scoring.default_text_column(df, Path(args.input).name)
     scoring.check_text_column(df, text_column)
     scorer = load_model(args.model, args.models_dir)
-    threshold = scoring.DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    threshold = MULTILABEL_THRESHOLD if args.threshold is None else args.threshold
 
-    print(f"Scoring {len(df):,} rows of column \"{text_column}\" with model {scorer.info.name} ...", flush=True)
+    print(f"Scoring {len(df):,} rows of column \"{text_column}\" with model {scorer.info.name} "
+          f"({describe_reading(scorer.info.record)}) ...", flush=True)
     started = time.monotonic()
     scored = scoring.score_frame(scorer, df, text_column, threshold=threshold, on_progress=ProgressPrinter())
-    export.write_table(scored, out_path)
+    export.write_table(scored.frame, out_path)
     print_summary(scoring.summarise(scored), time.monotonic() - started)
     print(f"Wrote {out_path}")
 
 
-def load_model(name_or_path, models_dir):
+def load_model(name_or_path: str | Path | None, models_dir: str | Path | None) -> "Scorer":
     """The chosen model, or the newest one; UserError when there is none."""
-    from predictor import models
+    from predictor import model_folder, models
 
     if name_or_path is None:
-        available = models.list_models(models_dir)
+        available = model_folder.list_models(models_dir)
         if not available:
-            where = models_dir or models.default_models_dir()
+            where = models_dir or model_folder.models_dir()
             raise UserError(f"There is no trained model in {where}. Train one first: python train.py")
         name_or_path = available[0].path
     return models.load_scorer(name_or_path, models_dir)
+
+
+def describe_reading(record: "TrainingRecord") -> str:
+    """How the model reads a text, in a few words for the console."""
+    from predictor import pieces
+
+    if record.maxlen is None:
+        return "NBSVM: reads every word"
+    how = {pieces.HEAD: "the first", pieces.HEAD_TAIL: "the start and end,",
+           pieces.WINDOWS: "all of it in overlapping windows of"}[record.reading]
+    return f"reads {how} {record.maxlen} word pieces"
 
 
 class ProgressPrinter:
@@ -86,17 +104,17 @@ class ProgressPrinter:
 
     INTERVAL_S = 5  # often enough to see it is alive, rare enough for a log file
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._last = 0.0
 
-    def __call__(self, rows_done, rows_total):
+    def __call__(self, rows_done: int, rows_total: int) -> None:
         now = time.monotonic()
         if rows_done == rows_total or now - self._last >= self.INTERVAL_S:
             self._last = now
             print(f"  {rows_done:,} / {rows_total:,} rows", flush=True)
 
 
-def print_summary(summary, seconds):
+def print_summary(summary: dict, seconds: float) -> None:
     print(f"Done in {seconds:.1f} s: {summary['scored']:,} of {summary['rows']:,} rows scored.")
     print("Predicted labels:")
     for label, rows in summary["label_counts"].itertuples(index=False):

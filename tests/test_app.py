@@ -12,7 +12,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 import predictor  # noqa: F401  (TensorFlow set-up first)
-from predictor import models
+from predictor import model_folder, models
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 RUN_TIMEOUT_S = 60  # the first run loads a model; later runs take well under a second
@@ -65,7 +65,7 @@ def score_upload(at, name, data):
     assert not at.error, at.error[0].value
     at.button(key="score_table").click().run()
     assert not at.exception and not at.error
-    return at.session_state["bulk_result"]["scored"]
+    return at.session_state["bulk_result"]["scored"].frame
 
 
 def one_error(at):
@@ -120,7 +120,7 @@ def test_no_model_explains_how_to_train(tmp_path, monkeypatch):
 
 
 def test_models_listed_newest_first_with_classes_metrics_and_date(app, tiny_models_dir):
-    infos = models.list_models(tiny_models_dir)
+    infos = model_folder.list_models(tiny_models_dir)
     options = app.selectbox(key="model_name").options  # shown as "name (date)"
     assert [option.split(" (")[0] for option in options] == [info.name for info in infos]
     assert app.selectbox(key="model_name").value == infos[0].name  # the newest is the default
@@ -171,7 +171,7 @@ def test_blank_review_gives_a_hint_without_calling_the_model(app, monkeypatch, b
     def refuse(*args, **kwargs):
         raise AssertionError("the model was called for a blank review")
 
-    monkeypatch.setattr(models.Scorer, "predict_proba", refuse)
+    monkeypatch.setattr(models.Scorer, "score_batch", refuse)
     score_review(app, blank)
     assert "empty" in app.info[0].value and not app.main.metric
 
@@ -259,7 +259,7 @@ def test_workbook_sheet_can_be_chosen(app):
     assert not app.error
     app.button(key="score_table").click().run()
     scored = app.session_state["bulk_result"]["scored"]
-    assert scored["review"].tolist() == ["good film", "bad plot"] and scored.attrs["scoring"]["text_column"] == "review"
+    assert scored.frame["review"].tolist() == ["good film", "bad plot"] and scored.text_column == "review"
 
 
 def test_non_utf8_csv_is_read(app):
@@ -287,7 +287,7 @@ def test_formulas_are_neutralised_in_both_downloads(app, downloads):
 
 def test_multilabel_bulk_follows_the_threshold(app, tiny_models_dir):
     use_model(app, "tiny-topics")
-    classes = models.read_model_info(tiny_models_dir / "tiny-topics").classes
+    classes = model_folder.read(tiny_models_dir / "tiny-topics").classes
     score_upload(app, "topics.csv", b"text\nbattery screen\ndelivery\nscreen\n")
     app.slider(key="threshold").set_value(0.05).run()
     assert not app.exception

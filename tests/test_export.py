@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from predictor import export
+from predictor import atomic, export
 from predictor.errors import UserError
 from predictor.export import FORMULA_PREFIXES, neutralise_formulas, to_csv_bytes, to_xlsx_bytes, write_table
 from predictor.tables import read_table
@@ -160,7 +160,7 @@ def test_failed_write_keeps_old_file_and_cleans_up(tmp_path, monkeypatch):
     def refuse(src, dst):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(export.os, "replace", refuse)
+    monkeypatch.setattr(atomic.os, "replace", refuse)
     with pytest.raises(UserError, match="Permission denied.*Close the file"):
         write_table(dangerous_frame(), target)
     assert target.read_bytes() == b"old contents"

@@ -1,33 +1,109 @@
-"""Loading saved models and the Scorer's fast path, checked against ktrain's own predictor."""
+"""Loading saved models and scoring them: the fast path against ktrain's own predictor, hybrids, old folders."""
+import json
+import shutil
+
 import numpy as np
 import pytest
 
-from predictor import models
+from predictor import model_folder, models
 from predictor.errors import UserError
 
 TEXTS = ["good film", "", "12345", "awful " * 40, "the battery was very broken and the plot bad " * 3, "émoji 👍 ok"]
 
 
-@pytest.mark.parametrize("name", ["tiny-sentiment", "tiny-topics"])
-def test_scorer_matches_ktrain_predictor_and_counts_tokens_once(tiny_models_dir, name):
+def test_a_bert_model_reading_the_head_scores_exactly_as_ktrain_predicts(tiny_models_dir):
     import ktrain
 
-    scorer = models.load_scorer(name, tiny_models_dir)
-    reference = ktrain.load_predictor(str(tiny_models_dir / name))
+    scorer = models.load_scorer("tiny-sentiment", tiny_models_dir)
+    reference = ktrain.load_predictor(str(tiny_models_dir / "tiny-sentiment"))
 
-    probabilities, counts = scorer.score_batch(TEXTS, batch_size=4)
+    scores = scorer.score_batch(TEXTS, batch_size=4)
 
     ids = reference.preproc.preprocess_test(TEXTS, verbose=0)[0][0]
-    assert np.array_equal([scorer.encode(t)[0] for t in TEXTS], ids)
-    np.testing.assert_allclose(probabilities, reference.predict(TEXTS, return_proba=True), atol=1e-6)
-    assert counts.tolist() == [scorer.token_count(t) for t in TEXTS]
-    assert counts[3] > scorer.info.maxlen >= counts[0]
+    bert = scorer.model.bert
+    assert np.array_equal([bert.pieces.encode(t, bert.maxlen, "head").ids[0] for t in TEXTS], ids)
+    np.testing.assert_allclose(scores.probabilities, reference.predict(TEXTS, return_proba=True), atol=1e-6)
+    assert (scores.pieces + 2).tolist() == [bert.pieces.count(t) for t in TEXTS]
+    assert scores.truncated.tolist() == [False, False, False, True, False, False]
+
+
+def test_a_hybrid_reading_windows_averages_its_windows_and_blends_its_members(tiny_models_dir):
+    scorer = models.load_scorer("tiny-topics", tiny_models_dir)
+    record = scorer.info.record
+    assert record.classifier == "hybrid" and record.reading == "windows"
+    assert [m.kind for m in record.members] == ["bert", "nbsvm"]
+    long_text = "the battery was very broken and the plot bad " * 6
+
+    scores = scorer.score_batch([long_text])
+
+    assert not scores.truncated[0] and scores.read[0] == scores.pieces[0] > scorer.info.maxlen
+    w = np.asarray(record.bert_weight)
+    expected = (w * scores.members.get("bert", 0) + (1 - w) * scores.members.get("nbsvm", 0))[0]
+    np.testing.assert_allclose(scores.probabilities[0], expected, atol=1e-6)
+    # BERT's part is the mean over the text's windows, each scored on its own (loaded even if its weight is 0).
+    bert = models.BertMember.load(tiny_models_dir / "tiny-topics", record.maxlen, record.reading)
+    windows = np.array(bert.pieces.encode(long_text, bert.maxlen, "windows").ids, np.float32)
+    assert len(windows) > 1
+    each = bert._forward(windows, np.zeros_like(windows)).numpy()
+    np.testing.assert_allclose(bert.predict([long_text])[0][0], each.mean(axis=0), atol=1e-6)
 
 
 def test_models_are_listed_newest_first_and_loaded_only_from_the_models_folder(tiny_models_dir, tmp_path):
-    assert [info.name for info in models.list_models(tiny_models_dir)] == ["tiny-topics", "tiny-sentiment"]
+    assert [info.name for info in model_folder.list_models(tiny_models_dir)] == ["tiny-topics", "tiny-sentiment"]
     (tiny_models_dir / ".half-written").mkdir(exist_ok=True)
-    assert ".half-written" not in [info.name for info in models.list_models(tiny_models_dir)]
+    assert ".half-written" not in [info.name for info in model_folder.list_models(tiny_models_dir)]
     for outside in [tmp_path, tiny_models_dir / ".." / "elsewhere", "../x"]:
         with pytest.raises(UserError, match="only loaded from"):
-            models.model_dir_inside(outside, tiny_models_dir)
+            model_folder.inside_models_dir(outside, tiny_models_dir)
+
+
+# A training.json as train.py wrote it before folders had a version (commit 39b2560), trimmed to what was read back.
+VERSION_1_RECORD = {
+    "data": {"path": "/data/reviews.csv", "sha256": "0" * 64, "sheet": None},
+    "rows": {"read": 36, "dropped": {}, "train": 33, "validation": 3,
+             "longer_than_maxlen": {"share": 0.0, "of_sampled_train_rows": 33}},
+    "lr": {"chosen": 1e-4, "source": "--lr"},
+    "classes": ["negative", "neutral", "positive"], "multilabel": False,
+    "device": {"kind": "cpu", "name": "AMD EPYC, 2 cores"}, "bert": {"name": "dir:/tmp/tiny", "path": "/tmp/tiny"},
+    "settings": {"data": "/data/reviews.csv", "text_column": "review", "label_columns": ["sentiment"],
+                 "val_data": None, "val_fraction": 0.1, "sheet": None, "bert": "offline", "bert_dir": "/tmp/tiny",
+                 "maxlen": 32, "batch_size": 8, "epochs": 1, "lr": 1e-4, "seed": 42, "out": "/m", "force": False},
+    "reload_check": {"rows": 3, "max_difference": 0.0},
+    "versions": {"python": "3.11.7", "ktrain": "0.41.4"},
+    "started_at": "2026-11-23T10:00:00", "finished_at": "2026-11-23T10:01:00",
+    "durations_s": {"read": 0.1, "fit": 3.0},
+}
+
+
+def test_a_folder_saved_before_versions_loads_and_scores_as_before(tiny_models_dir, tmp_path):
+    import ktrain
+
+    old = tmp_path / "old-model"
+    shutil.copytree(tiny_models_dir / "tiny-sentiment", old)
+    (old / "training.json").write_text(json.dumps(VERSION_1_RECORD))
+
+    info = model_folder.read(old)
+    scorer = models.Scorer(old)
+
+    assert info.record.version == 1 and info.record.reading == "head" and info.maxlen == 32
+    assert [m.kind for m in info.record.members] == ["bert"] and info.classes == VERSION_1_RECORD["classes"]
+    reference = ktrain.load_predictor(str(old)).predict(TEXTS, return_proba=True)
+    np.testing.assert_allclose(scorer.predict_proba(TEXTS), reference, atol=1e-6)
+
+
+def test_a_folder_from_a_newer_version_is_refused_with_what_to_do(tiny_models_dir, tmp_path):
+    newer = tmp_path / "newer"
+    shutil.copytree(tiny_models_dir / "tiny-sentiment", newer)
+    record = json.loads((newer / "training.json").read_text())
+    (newer / "training.json").write_text(json.dumps({**record, "version": model_folder.VERSION + 1}))
+
+    with pytest.raises(UserError, match="newer version of this tool.*git pull.*retrain"):
+        model_folder.read(newer)
+    assert "newer" not in [info.name for info in model_folder.list_models(tmp_path)]
+
+
+def test_a_record_reads_back_exactly_as_written(tiny_models_dir):
+    info = model_folder.read(tiny_models_dir / "tiny-topics")
+    raw = json.loads((tiny_models_dir / "tiny-topics" / "training.json").read_text())
+    assert raw["version"] == model_folder.VERSION
+    assert model_folder._record_from_json(json.loads(json.dumps(raw))) == info.record

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import predictor  # noqa: F401  (TensorFlow set-up first)
-from predictor import models, scoring
+from predictor import model_folder, models, scoring
 from predictor import score as score_cli
 from predictor.errors import UserError
 
@@ -36,7 +36,9 @@ class StandInScorer:
         return (raw / raw.sum(axis=1, keepdims=True)).astype(np.float32)
 
     def score_batch(self, texts, batch_size=32):
-        return self.predict_proba(texts, batch_size), np.array([self.token_count(t) for t in texts])
+        pieces = np.array([self.token_count(t) - 2 for t in texts])
+        return models.Scores(self.predict_proba(texts, batch_size), {}, pieces,
+                             np.minimum(pieces, self.info.maxlen - 2))
 
 
 def mixed_frame():
@@ -61,7 +63,7 @@ EXPECTED_STATUSES = ["ok", "empty text", "empty text", "empty text", "not text (
 def test_score_frame_keeps_every_row_column_and_order_and_flags_non_text():
     df = mixed_frame()
     original = df.copy()
-    scored = scoring.score_frame(StandInScorer(), df, "review")
+    scored = scoring.score_frame(StandInScorer(), df, "review").frame
     pd.testing.assert_frame_equal(df, original)  # input untouched
     assert list(scored.columns) == ["id", "review", "stars", "predicted_label", "prob_negative", "prob_neutral",
                                     "prob_positive", "scoring_status"]
@@ -88,7 +90,7 @@ def test_score_frame_scores_each_distinct_text_once_in_batches_and_reports_progr
 
 
 def test_duplicate_texts_get_identical_scores():
-    scored = scoring.score_frame(StandInScorer(), pd.DataFrame({"t": ["same text", "other", "same text"]}), "t")
+    scored = scoring.score_frame(StandInScorer(), pd.DataFrame({"t": ["same text", "other", "same text"]}), "t").frame
     assert scored.iloc[0].tolist() == scored.iloc[2].tolist()
 
 
@@ -96,12 +98,11 @@ def test_new_columns_never_overwrite_existing_ones():
     df = pd.DataFrame({"review": ["good", "bad"], "predicted_label": ["x", "y"], "prob_positive": [1, 2],
                        "scoring_status": ["keep", "me"]})
     scored = scoring.score_frame(StandInScorer(), df, "review")
-    assert scored[["predicted_label", "prob_positive", "scoring_status"]].values.tolist() == [["x", 1, "keep"],
+    assert scored.frame[["predicted_label", "prob_positive", "scoring_status"]].values.tolist() == [["x", 1, "keep"],
                                                                                           ["y", 2, "me"]]
-    meta = scored.attrs["scoring"]
-    assert meta["label_column"] == "predicted_label_2"
-    assert meta["probability_columns"]["positive"] == "prob_positive_2"
-    assert meta["status_column"] == "scoring_status_2"
+    assert scored.label_column == "predicted_label_2"
+    assert scored.probability_columns["positive"] == "prob_positive_2"
+    assert scored.status_column == "scoring_status_2"
     assert scoring.summarise(scored)["scored"] == 2
 
 
@@ -152,13 +153,14 @@ def test_multilabel_threshold_in_text_frame_and_summary():
     df = pd.DataFrame({"t": ["cheap", "broke quickly", "rude staff on the phone", ""]})
     scored = scoring.score_frame(scorer, df, "t", threshold=0.5)
     columns = ["prob_price", "prob_quality", "prob_service"]
-    for row in scored.itertuples():
+    for row in scored.frame.itertuples():
         if row.scoring_status == "ok":
             expected = [c for c, col in zip(scorer.classes, columns) if getattr(row, col) >= 0.5]
             assert row.predicted_label == ", ".join(expected)
     everything = scoring.apply_threshold(scored, 0.0)
-    assert everything["predicted_label"].tolist()[:3] == ["price, quality, service"] * 3
-    assert scored["predicted_label"].tolist() != everything["predicted_label"].tolist()  # the input is not changed
+    assert everything.frame["predicted_label"].tolist()[:3] == ["price, quality, service"] * 3
+    # the input is not changed
+    assert scored.frame["predicted_label"].tolist() != everything.frame["predicted_label"].tolist()
     summary = scoring.summarise(everything)
     assert summary["label_counts"]["rows"].tolist() == [3, 3, 3]
     assert summary["status_counts"] == {"ok": 3, "empty text": 1}
@@ -200,7 +202,7 @@ def test_real_single_label_scores(sentiment):
 
 def test_real_frame_matches_single_text_scoring(sentiment):
     texts = ["Loved it", "", "Terrible, avoid", 7, "😀 ممتاز", LONG_TEXT]
-    scored = scoring.score_frame(sentiment, pd.DataFrame({"review": texts}), "review", batch_size=2)
+    scored = scoring.score_frame(sentiment, pd.DataFrame({"review": texts}), "review", batch_size=2).frame
     assert scored["scoring_status"].tolist() == ["ok", "empty text", "ok", "not text (number)", "ok", "truncated"]
     for row, text in zip(scored.itertuples(), texts):
         if row.scoring_status in scoring.SCORED_STATUSES:
@@ -227,7 +229,7 @@ def test_concurrent_scoring_through_one_scorer_matches_sequential(sentiment):
     def score_frame_in_thread(i):
         try:
             barrier.wait()
-            results[i] = scoring.score_frame(sentiment, frames[i], "review", batch_size=5)
+            results[i] = scoring.score_frame(sentiment, frames[i], "review", batch_size=5).frame
         except Exception as err:  # surfaced by the assertion below
             errors.append(err)
 
@@ -284,7 +286,7 @@ def test_cli_scores_a_workbook_with_the_newest_model(tiny_models_dir, tmp_path, 
                            "--models-dir", str(tiny_models_dir), "--sheet", "reviews"])
     printed = capsys.readouterr().out
     assert code == 0, printed
-    newest = models.list_models(tiny_models_dir)[0].name
+    newest = model_folder.list_models(tiny_models_dir)[0].name
     assert f"model {newest}" in printed and f"{rows} / {rows} rows" in printed and "Status:" in printed
     sheet = openpyxl.load_workbook(out).active
     values = list(sheet.values)

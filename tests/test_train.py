@@ -1,4 +1,5 @@
-"""train.py end to end on a tiny random-weight BERT: the real ktrain path, what it saves, and how it refuses bad input."""
+"""train.py end to end on a tiny random-weight BERT: the real ktrain path, what it saves, and how it refuses bad
+input."""
 import hashlib
 import subprocess
 import sys
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, TOPIC_WORDS, read_json, sentiment_rows, topic_rows, train_tiny
+from predictor import models
 from train import main
 
 
@@ -54,7 +56,9 @@ def test_binary_with_integer_labels_and_auto_lr(tiny_bert_dir, tmp_path):
 
     record = read_json(out / "training.json")
     assert record["classes"] == ["0", "1"] and record["data"]["sheet"] == "scores"
-    assert record["lr"]["source"].startswith("lr_find") and 1e-5 <= record["lr"]["chosen"] <= 1e-4
+    # lr_find's suggestion is used inside the band, else the fallback; either way the record says which, with figures.
+    assert record["lr"]["source"].startswith(("lr_find", "fallback")) and 1e-5 <= record["lr"]["chosen"] <= 1e-4
+    assert f"{record['lr']['estimates']['min_loss_div_10']:.1e}" in record["lr"]["why"]
     assert set(record["lr"]["estimates"]) == {"min_numerical_gradient", "min_loss_div_10", "longest_valley"}
     assert (out / "lr_find.png").stat().st_size > 1000
     assert load_predictor(out).predict(["good film"], return_proba=True).shape == (1, 2)
@@ -76,9 +80,9 @@ def test_multilabel_round_trip(tiny_bert_dir, tmp_path):
     assert probabilities.shape == (1, 3) and ((probabilities >= 0) & (probabilities <= 1)).all()
 
 
-def test_awkward_texts_are_cast_counted_and_truncated(tiny_bert_dir, tmp_path):
+def test_awkward_texts_are_counted_dropped_by_the_scoring_rule_or_truncated(tiny_bert_dir, tmp_path):
     rows = sentiment_rows(8)
-    rows.loc[0, "review"] = 12345  # a number where text was expected: read as "12345"
+    rows.loc[0, "review"] = 12345  # a number where text was expected: not text, as scoring would say
     rows.loc[1, "review"] = "   "  # blank: dropped and counted
     rows.loc[2, "review"] = "good " * 5000  # far past maxlen: truncated, not refused
     rows.loc[3, "sentiment"] = None  # blank label: dropped and counted, never trained on
@@ -88,13 +92,38 @@ def test_awkward_texts_are_cast_counted_and_truncated(tiny_bert_dir, tmp_path):
                       "--label-column", "sentiment", "--epochs", "1", "--lr", "1e-4") == 0
 
     counts = read_json(tmp_path / "model" / "training.json")["rows"]
-    assert counts["read"] == 24 and counts["dropped"] == {"empty text": 1, "blank label": 1}
-    assert counts["train"] + counts["validation"] == 22
+    assert counts["read"] == 24
+    assert counts["dropped"] == {"empty text": 1, "not text (no letters)": 1, "blank label": 1}
+    assert counts["train"] + counts["validation"] == 21
     assert 0 < counts["longer_than_maxlen"]["share"] <= 1 / counts["train"] + 1e-4
 
 
+@pytest.mark.parametrize("reading, learns", [("head", False), ("head+tail", True), ("windows", True)])
+def test_a_model_reads_long_texts_the_same_way_in_training_and_scoring(tiny_bert_dir, tmp_path, reading, learns):
+    """The class word sits at the end of texts longer than maxlen: only a reading that sees the end can learn it, and
+    only if scoring reads the same part as training did."""
+    rows = sentiment_rows(30, classes=("negative", "positive"))
+    end_word = rows["sentiment"].map({"negative": "bad", "positive": "good"})
+    rows["review"] = [" ".join(["the film"] * 20 + [word, word]) for word in end_word]  # 42 pieces, maxlen 32
+    rows.to_csv(tmp_path / "reviews.csv", index=False)
+    out = tmp_path / "models" / "m"
+
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, "--text-column", "review",
+                      "--label-column", "sentiment", "--epochs", "8", "--lr", "3e-3", "--classifier", "bert",
+                      "--reading", reading) == 0
+
+    record, scores = read_json(out / "training.json"), read_json(out / "metrics.json")
+    assert record["reading"] == reading and record["rows"]["longer_than_maxlen"]["share"] == 1.0
+    assert (scores["accuracy"] >= 0.9) == learns, scores["accuracy"]
+    scorer = models.Scorer(out)
+    texts = ["the film " * 20 + "bad bad", "the film " * 20 + "good good"]
+    if learns:
+        assert scorer.predict_proba(texts).argmax(axis=1).tolist() == [0, 1]
+
+
 def file_hashes(folder):
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.parametrize("failure", [RuntimeError("disk full"), KeyboardInterrupt()])

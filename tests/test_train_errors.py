@@ -49,11 +49,13 @@ def case_missing_sheet(tmp):
 
 
 def case_missing_text_column(tmp):
-    return [write(GOOD, tmp / "r.csv"), "--text-column", "body", "--label-column", "sentiment"], ["no text column 'body'", "review, sentiment"]
+    return ([write(GOOD, tmp / "r.csv"), "--text-column", "body", "--label-column", "sentiment"],
+            ["no text column 'body'", "review, sentiment"])
 
 
 def case_missing_label_column(tmp):
-    return [write(GOOD, tmp / "r.csv"), "--text-column", "review", "--label-column", "stars"], ["no label column 'stars'", "review, sentiment"]
+    return ([write(GOOD, tmp / "r.csv"), "--text-column", "review", "--label-column", "stars"],
+            ["no label column 'stars'", "review, sentiment"])
 
 
 def case_one_class(tmp):

@@ -1,0 +1,74 @@
+"""Combining BERT's and NBSVM's probabilities, with the weight chosen on validation rows only.
+
+BERT reads word order but only part of a long text; NBSVM reads every word but no order. Averaging them beat both on
+2,000 IMDB rows (BERT over windows 87.8%, NBSVM 87.1%, average 89.0%: issue 8's measurement). The weight is chosen
+per model from a grid that includes 0 and 1, so on the validation rows the combination is never worse than its best
+member; multi-label models get one weight per label, and fall back to the better member if the per-label choice
+loses overall.
+"""
+import numpy as np
+
+from predictor.metrics import MULTILABEL_THRESHOLD
+
+WEIGHT_GRID = np.round(np.linspace(0, 1, 21), 2)  # BERT's weight in steps of 0.05; 0 = NBSVM alone, 1 = BERT alone
+EPSILON = 1e-7  # keeps log loss finite for a member that is certain and wrong
+
+
+def combine(bert: np.ndarray | None, nbsvm: np.ndarray | None, bert_weight: list[float]) -> np.ndarray:
+    """w * bert + (1 - w) * nbsvm, per column (a member with no weight may be None)."""
+    w = np.asarray(bert_weight, dtype=np.float32)
+    if bert is None or not w.any():
+        return np.asarray(nbsvm, dtype=np.float32)
+    if nbsvm is None or (w == 1).all():
+        return np.asarray(bert, dtype=np.float32)
+    return (w * bert + (1 - w) * nbsvm).astype(np.float32)
+
+
+def choose_weights(y: np.ndarray, bert: np.ndarray, nbsvm: np.ndarray, multilabel: bool) -> tuple[list[float], dict]:
+    """BERT's weight(s) that score best on validation rows `y`, and a record of how they were chosen.
+
+    Single-label: the weight with the highest accuracy, ties broken by the lower log loss, then towards 0.5 (an even
+    blend is the safest bet when validation cannot tell). Multi-label: per label, the highest F1 at the threshold,
+    ties broken the same way.
+    """
+    y = np.asarray(y)
+    if multilabel:
+        return _choose_per_label(y.astype(int), bert, nbsvm)
+    truth = y.argmax(axis=1) if y.ndim == 2 else y
+    scores = {float(w): _single_label_score(truth, combine(bert, nbsvm, [w])) for w in WEIGHT_GRID}
+    best = max(scores, key=lambda w: (scores[w]["accuracy"], -scores[w]["log_loss"], -abs(w - 0.5)))
+    return [best], {"rule": "highest validation accuracy, then lowest log loss", "candidates": scores,
+                    "chosen": best}
+
+
+def _choose_per_label(y: np.ndarray, bert: np.ndarray, nbsvm: np.ndarray) -> tuple[list[float], dict]:
+    weights = []
+    for j in range(y.shape[1]):
+        scores = {float(w): _binary_score(y[:, j], w * bert[:, j] + (1 - w) * nbsvm[:, j]) for w in WEIGHT_GRID}
+        weights.append(max(scores, key=lambda w: (scores[w]["f1"], -scores[w]["log_loss"], -abs(w - 0.5))))
+    micro = {name: _micro_f1(y, combine(bert, nbsvm, w))
+             for name, w in [("per_label", weights), ("bert", [1.0] * y.shape[1]), ("nbsvm", [0.0] * y.shape[1])]}
+    winner = max(micro, key=lambda name: (micro[name], name == "per_label"))
+    chosen = {"per_label": weights, "bert": [1.0] * y.shape[1], "nbsvm": [0.0] * y.shape[1]}[winner]
+    return chosen, {"rule": "per label: highest validation F1, then lowest log loss; kept only if its micro-F1 is at "
+                            "least each member's", "micro_f1": micro, "chosen": winner}
+
+
+def _single_label_score(truth: np.ndarray, probabilities: np.ndarray) -> dict:
+    picked = probabilities[np.arange(len(truth)), truth]
+    return {"accuracy": float((probabilities.argmax(axis=1) == truth).mean()),
+            "log_loss": float(-np.log(np.clip(picked, EPSILON, 1)).mean())}
+
+
+def _binary_score(truth: np.ndarray, p: np.ndarray) -> dict:
+    predicted = p >= MULTILABEL_THRESHOLD
+    tp = int((predicted & (truth == 1)).sum())
+    f1 = 2 * tp / max(1, int(predicted.sum()) + int(truth.sum()))
+    p = np.clip(p, EPSILON, 1 - EPSILON)
+    return {"f1": f1, "log_loss": float(-(truth * np.log(p) + (1 - truth) * np.log(1 - p)).mean())}
+
+
+def _micro_f1(y: np.ndarray, probabilities: np.ndarray) -> float:
+    predicted = probabilities >= MULTILABEL_THRESHOLD
+    tp = int((predicted & (y == 1)).sum())
+    return 2 * tp / max(1, int(predicted.sum()) + int(y.sum()))

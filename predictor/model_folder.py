@@ -1,0 +1,243 @@
+"""The model folder, both directions: where model folders live, what files one holds, its record (training.json),
+and how a new one is put in place without ever being half-written.
+
+A folder (version 2):
+
+    training.json        the TrainingRecord below; its `version` says which layout the folder follows
+    metrics.json         validation metrics of the model as it scores (the hybrid's combination, if one is used)
+    confusion_matrix.png validation confusion matrix (single-label) or per-label outcomes (multi-label)
+    lr_find.png          ktrain's loss-vs-rate curve, when the rate was estimated
+    tf_model.h5, tf_model.preproc     the BERT member: a ktrain predictor, so ktrain.load_predictor(folder) reads it
+    nbsvm/               the NBSVM member: a ktrain predictor (multi-label: one binary predictor per label, nbsvm/0...)
+
+Folders written before versions existed (version 1: one BERT predictor that reads the start of each text) still
+load; a folder from a newer version is refused with a message saying what to do.
+"""
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from predictor import atomic
+from predictor.errors import UserError
+
+VERSION = 2
+TRAINING_FILE = "training.json"
+METRICS_FILE = "metrics.json"
+CONFUSION_FILE = "confusion_matrix.png"
+LR_PLOT_FILE = "lr_find.png"
+PREDICTOR_FILES = ("tf_model.h5", "tf_model.preproc")  # what ktrain's predictor.save writes
+BERT = "bert"
+NBSVM = "nbsvm"
+MEMBER_PATHS = {BERT: ".", NBSVM: "nbsvm"}
+# Every model folder lives here (or in $PREDICTOR_MODELS_DIR); nothing is loaded from elsewhere: a predictor is a pickle.
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+@dataclass(frozen=True)
+class Member:
+    """One model inside the folder: a ktrain predictor (or, NBSVM multi-label, one per label)."""
+
+    kind: str  # BERT or NBSVM
+    path: str  # relative to the model folder
+    validation: dict = field(default_factory=dict)  # its own validation metrics
+
+
+@dataclass(frozen=True)
+class TrainingRecord:
+    """What training.json says: built once by training, written and read back only by this module."""
+
+    classes: list[str]
+    multilabel: bool
+    classifier: str  # "bert", "nbsvm" or "hybrid": what the user asked for
+    members: list[Member]
+    # Probabilities = w * BERT + (1 - w) * NBSVM, one w per class column (single-label: one w for every column);
+    # chosen on the validation rows only. [1.0] is BERT alone, [0.0] NBSVM alone.
+    bert_weight: list[float]
+    reading: str  # how much of a long text BERT reads: see predictor/pieces.py
+    maxlen: int | None  # word pieces per BERT row; None without a BERT member
+    settings: dict  # the run's settings as given, with the automatic choices filled in
+    data: dict = field(default_factory=dict)
+    rows: dict = field(default_factory=dict)
+    lr: dict | None = None
+    combination: dict = field(default_factory=dict)  # how bert_weight was chosen, and each candidate's score
+    device: dict = field(default_factory=dict)
+    bert: dict | None = None
+    reload_check: dict = field(default_factory=dict)
+    versions: dict = field(default_factory=dict)
+    started_at: str = ""
+    finished_at: str = ""
+    durations_s: dict = field(default_factory=dict)
+    version: int = VERSION
+
+    def member(self, kind: str) -> Member | None:
+        return next((m for m in self.members if m.kind == kind), None)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model folder found on disk: its path, record and validation metrics."""
+
+    path: Path
+    record: TrainingRecord = field(repr=False)
+    metrics: dict = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def classes(self) -> list[str]:
+        return self.record.classes
+
+    @property
+    def multilabel(self) -> bool:
+        return self.record.multilabel
+
+    @property
+    def maxlen(self) -> int | None:
+        return self.record.maxlen
+
+    @property
+    def created(self) -> str:
+        return self.record.finished_at
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Reading and writing one folder
+
+
+def write(folder: Path, record: TrainingRecord, metrics: dict) -> None:
+    """Write the record and metrics into a (staging) folder."""
+    (folder / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
+    (folder / TRAINING_FILE).write_text(json.dumps(asdict(record), indent=2, default=str))
+
+
+def read(folder: Path) -> ModelInfo:
+    """A model folder's record and metrics, or a UserError saying why it is not a usable model."""
+    folder = Path(folder)
+    if not (folder / TRAINING_FILE).is_file():
+        raise UserError(f"{folder} is not a model folder (no {TRAINING_FILE}). Train one with: python train.py")
+    try:
+        raw = json.loads((folder / TRAINING_FILE).read_text())
+        record = _record_from_json(raw)
+    except (ValueError, KeyError, TypeError) as err:
+        raise UserError(f"{folder / TRAINING_FILE} is damaged ({err}). Retrain the model: python train.py") from None
+    missing = [str((directory / name).relative_to(folder)) for m in record.members
+               for directory in member_dirs(folder, m, record) for name in PREDICTOR_FILES
+               if not (directory / name).is_file()]
+    if missing:
+        raise UserError(f"{folder} is not a complete model folder (missing {', '.join(missing)}). "
+                        "Train one with: python train.py")
+    metrics_path = folder / METRICS_FILE
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    return ModelInfo(path=folder, record=record, metrics=metrics)
+
+
+def member_dirs(folder: Path, member: Member, record: TrainingRecord) -> list[Path]:
+    """The ktrain predictor folder(s) of a member: one, or for a multi-label NBSVM one per label (nbsvm/0, ...).
+
+    ktrain's NBSVM is single-label only (asked for multi-label it silently builds fastText instead), so a multi-label
+    NBSVM member is one binary NBSVM per label.
+    """
+    base = Path(folder) / member.path
+    if member.kind == NBSVM and record.multilabel:
+        return [base / str(i) for i in range(len(record.classes))]
+    return [base]
+
+
+def _record_from_json(raw: dict) -> TrainingRecord:
+    version = raw.get("version", 1)
+    if version > VERSION:
+        raise UserError(f"This model was saved by a newer version of this tool (folder version {version}; this code "
+                        f"reads up to {VERSION}). Update the code (git pull, then pip install -r requirements.txt), "
+                        "or retrain the model with this version: python train.py ...")
+    if version == 1:
+        return _record_from_version_1(raw)
+    members = [Member(**m) for m in raw.pop("members")]
+    return TrainingRecord(members=members, **{k: v for k, v in raw.items() if k in _FIELDS})
+
+
+def _record_from_version_1(raw: dict) -> TrainingRecord:
+    """Folders saved before the record had a version: one BERT predictor reading the start of each text."""
+    settings = raw["settings"]
+    return TrainingRecord(
+        classes=list(raw["classes"]), multilabel=bool(raw["multilabel"]), classifier=BERT,
+        members=[Member(BERT, MEMBER_PATHS[BERT])], bert_weight=[1.0], reading="head",
+        maxlen=int(settings["maxlen"]), settings=settings, version=1,
+        **{k: raw[k] for k in ("data", "rows", "lr", "device", "bert", "reload_check", "versions", "started_at",
+                               "finished_at", "durations_s") if k in raw})
+
+
+_FIELDS = set(TrainingRecord.__dataclass_fields__) - {"members"}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The models folder: where folders live, which exist, and putting a new one in place
+
+
+def models_dir() -> Path:
+    """The models folder: $PREDICTOR_MODELS_DIR if set (read on every call), else models/ beside the code."""
+    return Path(os.environ.get("PREDICTOR_MODELS_DIR", DEFAULT_MODELS_DIR))
+
+
+def list_models(root: Path | None = None) -> list[ModelInfo]:
+    """Usable models under the models folder, newest first; half-written or foreign folders are skipped."""
+    root = Path(root or models_dir())
+    infos = []
+    for child in sorted(root.iterdir()) if root.is_dir() else []:
+        if child.is_dir() and not child.name.startswith("."):
+            try:
+                infos.append(read(child))
+            except (UserError, ValueError, KeyError):
+                continue
+    return sorted(infos, key=lambda info: info.created, reverse=True)
+
+
+def inside_models_dir(name_or_path: str | Path, root: Path | None = None) -> Path:
+    """Resolve a model name or path, refusing anything outside the models folder."""
+    root = Path(root or models_dir()).resolve()
+    candidate = Path(name_or_path)
+    candidate = (candidate if candidate.is_absolute() or candidate.exists() else root / candidate).resolve()
+    if candidate.parent != root:
+        raise UserError(f"Models are only loaded from {root}; {name_or_path} is not a folder directly inside it. "
+                        "Copy or train the model there (python train.py --out models/NAME).")
+    return candidate
+
+
+def new_folder_path(out: Path | None, data: Path, force: bool) -> Path:
+    """Where a new model goes; refuse to replace anything but a model folder, and that only with --force."""
+    if out is None:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        return models_dir() / f"{re.sub(r'[^A-Za-z0-9_-]+', '-', Path(data).stem).strip('-')}-{stamp}"
+    out = Path(out).resolve()
+    if out.exists():
+        if not force:
+            raise UserError(f"--out {out} already exists. Pass --force to replace it (it is only replaced once the new "
+                            "model has trained and checked out), or choose another --out.")
+        if not out.is_dir() or (any(out.iterdir()) and not (out / TRAINING_FILE).is_file()):
+            raise UserError(f"--out {out} exists and is not a model folder, so it will not be replaced even with "
+                            "--force. Choose a new folder for --out.")
+    return out
+
+
+@contextlib.contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A hidden sibling folder of `out` to write the model into; moved into place only if the block succeeds.
+
+    Same filesystem, so the final move is a rename; list_models skips hidden folders; on any failure (or Ctrl-C)
+    the staging folder is removed and an existing `out` is left as it was.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.saving-", dir=out.parent))
+    try:
+        yield staging
+        atomic.replace_dir(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already if it moved into place

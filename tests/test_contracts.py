@@ -1,0 +1,174 @@
+"""The small contracts every part shares, without TensorFlow training: what counts as text, how a text becomes
+word-piece ids under each reading, how the hybrid's weight is chosen, and when the learning rate falls back."""
+import datetime
+import decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import tiny_vocab
+from predictor import cells, hybrid, pieces
+from predictor.training import FALLBACK_LR, LR_BAND, choose_rate
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Is this text?
+
+
+@pytest.mark.parametrize("value, status", [
+    (None, cells.EMPTY), (float("nan"), cells.EMPTY), (pd.NA, cells.EMPTY), (pd.NaT, cells.EMPTY), ("", cells.EMPTY),
+    (" \t\n ", cells.EMPTY), (42, cells.NUMBER), (3.5, cells.NUMBER), (True, cells.NUMBER),
+    (decimal.Decimal("1.5"), cells.NUMBER), (np.int64(7), cells.NUMBER), (datetime.date(2024, 1, 31), cells.DATE),
+    (datetime.datetime(2024, 1, 31, 9), cells.DATE), (pd.Timestamp("2024-01-31"), cells.DATE),
+    ("2024-01-31", cells.NO_LETTERS), ("12,345", cells.NO_LETTERS), ("---", cells.NO_LETTERS),
+    ("#N/A", cells.EXCEL_ERROR), (" #value! ", cells.EXCEL_ERROR), ("😀👍", cells.TEXT), ("ok", cells.TEXT),
+    ("ممتاز جدا", cells.TEXT), ("<p>Great <br />film</p>", cells.TEXT), ("word " * 20000, cells.TEXT),
+    (object(), cells.OTHER),
+])
+def test_one_rule_decides_what_is_text(value, status):
+    assert cells.status(value) == status
+    assert cells.is_text(value) == (status == cells.TEXT)
+    assert cells.is_blank(value) == (status == cells.EMPTY)
+
+
+def test_training_scoring_and_column_guessing_share_the_rule():
+    from predictor import dataset, scoring, tables
+
+    column = pd.Series(["😀👍", "12345", "", "#N/A", "fine film"])
+    frame = pd.DataFrame({"review": column, "label": ["a", "b", "a", "b", "a"]})
+    kept = dataset.labelled_rows(frame, "review", ["label"], "t.csv").frame[dataset.TEXT].tolist()
+    assert kept == [v for v in column if cells.status(v) == scoring.STATUS_OK] == ["😀👍", "fine film"]
+    assert tables.guess_text_column(pd.DataFrame({"code": ["12345"] * 3, "emoji": ["😀👍"] * 3})) == "emoji"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Readings
+
+
+@pytest.fixture(scope="module")
+def word_pieces():
+    vocab = tiny_vocab()
+    return pieces.WordPieces({token: i for i, token in enumerate(vocab)})
+
+
+def ids_to_words(word_pieces, row):
+    by_id = {i: t for t, i in word_pieces._ids.items()}
+    return [by_id[i] for i in row if i not in (pieces.PAD_ID,)][1:-1]
+
+
+LONG = " ".join(["good"] * 40 + ["the"] * 40 + ["bad"] * 40)  # 120 pieces: start, middle and end differ
+
+
+def test_head_keeps_the_start(word_pieces):
+    encoded = word_pieces.encode(LONG, 34, pieces.HEAD)
+    assert ids_to_words(word_pieces, encoded.ids[0]) == ["good"] * 32
+    assert (encoded.pieces, encoded.read) == (120, 32)
+
+
+def test_head_tail_keeps_a_quarter_from_the_start_and_the_rest_from_the_end(word_pieces):
+    encoded = word_pieces.encode(LONG, 34, pieces.HEAD_TAIL)
+    assert ids_to_words(word_pieces, encoded.ids[0]) == ["good"] * 8 + ["bad"] * 24  # round(32 * 128/510) = 8
+    assert len(encoded.ids) == 1 and encoded.read == 32
+
+
+def test_windows_cover_the_whole_text_with_half_overlap(word_pieces):
+    encoded = word_pieces.encode(LONG, 34, pieces.WINDOWS)
+    words = [ids_to_words(word_pieces, row) for row in encoded.ids]
+    assert all(len(w) == 32 for w in words) and len(words) == 7  # starts 0, 16, ..., 80 and 88 (aligned to the end)
+    assert words[0] == ["good"] * 32 and words[-1] == ["bad"] * 32
+    assert encoded.read == encoded.pieces == 120
+
+
+def test_texts_that_fit_are_one_identical_row_under_every_reading(word_pieces):
+    rows = {reading: word_pieces.encode("good film", 34, reading).ids for reading in pieces.READINGS}
+    assert all(r == rows[pieces.HEAD] for r in rows.values()) and len(rows[pieces.HEAD]) == 1
+
+
+def test_very_long_texts_are_read_through_at_most_max_windows_spread_evenly(word_pieces):
+    huge = " ".join(["good", "bad"] * 5000)
+    encoded = word_pieces.encode(huge, 34, pieces.WINDOWS)
+    assert len(encoded.ids) == pieces.MAX_WINDOWS and encoded.read < encoded.pieces == 10000
+    assert encoded.ids[-1] == word_pieces.encode(huge, 34, pieces.WINDOWS).ids[-1]
+
+
+def test_windows_models_train_on_head_and_tail(word_pieces):
+    trained = word_pieces.training_ids([LONG], 34, pieces.WINDOWS)
+    assert trained.tolist() == word_pieces.encode(LONG, 34, pieces.HEAD_TAIL).ids
+
+
+def test_ids_equal_ktrains_own_bert_preprocessing_on_real_reviews():
+    """The head reading against ktrain's texts_from_df preprocessing, on real IMDB reviews and the real vocabulary."""
+    from pathlib import Path
+
+    from ktrain.text.preprocessor import BERTPreprocessor
+
+    from predictor.weights import minilm_source_dir, use_bert
+
+    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "imdb_sample.xlsx"
+    if not data.is_file():
+        pytest.skip(f"{data} not found (see ../shared/data/README.md)")
+    texts = pd.read_excel(data)["review"].astype(str).tolist()[:60]
+    source = minilm_source_dir()
+    weights = type("W", (), {"path": source})()
+    with use_bert(weights):
+        preproc = BERTPreprocessor(maxlen=128, max_features=0, classes=["neg", "pos"])
+    expected = preproc.preprocess_train(texts, y=None, mode="test", verbose=0)[0][0]
+    ours = pieces.WordPieces.from_vocab_file(Path(source) / "vocab.txt")
+    assert np.array_equal([ours.encode(t, 128, pieces.HEAD).ids[0] for t in texts], expected)
+    assert any(ours.count(t) > 128 for t in texts)  # long reviews were among them
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Hybrid weights
+
+
+def test_the_blend_is_never_worse_on_validation_than_its_best_member():
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        truth = rng.integers(0, 3, 60)
+        bert = rng.dirichlet(np.ones(3), 60)
+        nbsvm = rng.dirichlet(np.ones(3), 60)
+        bert[np.arange(60) < 20 + trial, :] *= 0.1  # make each member right on different rows
+        bert[np.arange(60), truth] += (np.arange(60) < 30)
+        nbsvm[np.arange(60), truth] += (np.arange(60) >= 30) * 0.8
+        bert /= bert.sum(axis=1, keepdims=True)
+        nbsvm /= nbsvm.sum(axis=1, keepdims=True)
+        (w,), record = hybrid.choose_weights(truth, bert, nbsvm, multilabel=False)
+        accuracy = lambda p: (p.argmax(axis=1) == truth).mean()  # noqa: E731
+        assert accuracy(hybrid.combine(bert, nbsvm, [w])) >= max(accuracy(bert), accuracy(nbsvm))
+        assert record["candidates"][w]["accuracy"] == accuracy(hybrid.combine(bert, nbsvm, [w]))
+
+
+def test_a_member_that_is_always_right_takes_all_the_weight():
+    truth = np.array([0, 1, 1, 0, 1])
+    right = np.eye(2)[truth] * 0.9 + 0.05
+    wrong = np.eye(2)[1 - truth] * 0.9 + 0.05
+    assert hybrid.choose_weights(truth, right, wrong, multilabel=False)[0] == [1.0]
+    assert hybrid.choose_weights(truth, wrong, right, multilabel=False)[0] == [0.0]
+
+
+def test_multilabel_weights_are_per_label_and_never_lose_overall():
+    truth = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    good_first = np.array([[0.9, 0.6], [0.1, 0.4], [0.8, 0.3], [0.2, 0.7]])  # right on label 0 only
+    good_second = np.array([[0.4, 0.1], [0.6, 0.9], [0.3, 0.8], [0.7, 0.2]])  # right on label 1 only
+    weights, record = hybrid.choose_weights(truth, good_first, good_second, multilabel=True)
+    assert weights[0] > 0.5 > weights[1] and record["chosen"] == "per_label"
+    assert record["micro_f1"]["per_label"] >= max(record["micro_f1"]["bert"], record["micro_f1"]["nbsvm"])
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Learning rate
+
+
+@pytest.mark.parametrize("suggestion", [None, float("nan"), 1e-8, LR_BAND[0] / 2, LR_BAND[1] * 3])
+def test_an_unusable_lr_find_suggestion_falls_back_and_says_why_with_this_runs_figure(suggestion):
+    lr = choose_rate(suggestion)
+    assert lr["chosen"] == FALLBACK_LR and lr["source"].startswith("fallback")
+    if suggestion is not None and np.isfinite(suggestion):
+        assert f"{suggestion:.1e}" in lr["why"]
+
+
+def test_a_suggestion_inside_the_band_is_used():
+    lr = choose_rate(5e-5)
+    assert lr["chosen"] == 5e-5 and lr["source"] == "lr_find: min loss / 10" and "5.0e-05" in lr["why"]
