@@ -283,8 +283,10 @@ def fit_bert(labelled: Labelled, plan: Plan, settings: Settings, staging: Path, 
 
     trn, val, preproc, model = build_classifier(labelled.train, labelled.val, plan, settings.seed)
     pieces = WordPieces.of_preprocessor(preproc)
-    # ktrain keeps the start of each text; the model trains on the part the chosen reading keeps (same ids for head).
-    trn = ([pieces.training_ids(labelled.train.frame[dataset.TEXT], plan.maxlen, settings.reading), trn[0][1]], trn[1])
+    # ktrain keeps the start of each text; the model trains on the part the chosen reading keeps (same ids for head),
+    # and Keras' per-epoch validation figure reads the validation rows the same way.
+    trn, val = [([pieces.training_ids(rows.frame[dataset.TEXT], plan.maxlen, settings.reading), x[1]], y)
+                for rows, (x, y) in [(labelled.train, trn), (labelled.val, val)]]
     if settings.lr is None:
         with clock.timed("lr_find"):
             model, lr = find_learning_rate(model, trn, plan.batch_size, settings.seed, staging)
