@@ -305,14 +305,15 @@ def results_table():
             records.append(json.loads(path.read_text()))
         except (OSError, ValueError):
             continue
-    records.sort(key=lambda r: ORDER.index(r["benchmark"]) if r["benchmark"] in ORDER else 99)
+    records.sort(key=lambda r: (ORDER.index(r["benchmark"]) if r["benchmark"] in ORDER else 99, bool(r.get("era"))))
     lines = ["| benchmark | model | data | quality | speed | peak RSS | taken (UTC), load avg start->end | "
              "reproduce |", "|---|---|---|---|---|---|---|---|"]
     for record in (r for r in records if not r.get("quick")):
         taken = (f"{record['date'][:16].replace('T', ' ')}, {record['load_avg']['start']}->"
                  f"{record['load_avg']['end']}")
+        era = f"[{record['era']}] " if record.get("era") else ""  # results kept beside newer ones, for comparison
         for row in record.get("table", []):
-            cells = [record["benchmark"], row["model"], row["data"], row["quality"], row["speed"], row["memory"],
+            cells = [record["benchmark"], era + row["model"], row["data"], row["quality"], row["speed"], row["memory"],
                      taken, f"`{record['command']}`"]
             lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
     quick = [r for r in records if r.get("quick")]

@@ -5,6 +5,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pytest
 from streamlit import config as st_config
@@ -181,6 +182,32 @@ def test_long_review_is_scored_with_a_note(app):
     score_review(app, "good film " * 200)
     assert app.main.metric
     assert "only the first part" in app.warning[0].value
+
+
+def test_a_hybrid_shows_the_blend_and_each_members_probabilities(tiny_models_dir, monkeypatch, tmp_path):
+    """tiny-topics with its blend weight set to an even 0.5 for every label, so both members are used."""
+    import json
+    import shutil
+
+    root = tmp_path / "models"
+    shutil.copytree(tiny_models_dir / "tiny-topics", root / "even-blend")
+    record = json.loads((root / "even-blend" / "training.json").read_text())
+    record["bert_weight"] = [0.5] * len(record["classes"])
+    (root / "even-blend" / "training.json").write_text(json.dumps(record))
+    monkeypatch.setenv("PREDICTOR_MODELS_DIR", str(root))
+    at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S)
+    at.run()
+    assert "BERT and NBSVM, blended" in at.sidebar.markdown[0].value
+    assert "whole review, in overlapping windows" in at.sidebar.markdown[0].value
+
+    score_review(at, "battery and screen")
+
+    members = at.main.expander[0]
+    assert members.label == "How the two models voted"
+    table = members.table[0].value
+    assert list(table.columns) == ["BERT", "NBSVM", "blend"] and sorted(table.index) == sorted(record["classes"])
+    as_float = table.map(lambda p: float(p.rstrip("%")) / 100)
+    np.testing.assert_allclose(as_float["blend"], (as_float["BERT"] + as_float["NBSVM"]) / 2, atol=2e-4)
 
 
 def test_multilabel_threshold_moves_the_labels(app):

@@ -121,6 +121,37 @@ def test_a_model_reads_long_texts_the_same_way_in_training_and_scoring(tiny_bert
         assert scorer.predict_proba(texts).argmax(axis=1).tolist() == [0, 1]
 
 
+def test_nbsvm_alone_is_a_ktrain_predictor_the_scorer_reads(tiny_bert_dir, tmp_path):
+    sentiment_rows(20).to_csv(tmp_path / "reviews.csv", index=False)
+    out = tmp_path / "models" / "nb"
+
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, "--text-column", "review",
+                      "--label-column", "sentiment", "--classifier", "nbsvm") == 0
+
+    record = read_json(out / "training.json")
+    assert [m["kind"] for m in record["members"]] == ["nbsvm"] and record["bert_weight"] == [0.0]
+    assert record["maxlen"] is None and record["lr"] is None and not (out / "tf_model.h5").exists()
+    texts = ["i love it, great", "broken and awful"]
+    expected = load_predictor(out / "nbsvm").predict(texts, return_proba=True)
+    np.testing.assert_allclose(models.Scorer(out).predict_proba(texts), expected, atol=1e-6)
+
+
+def test_hybrid_records_each_members_validation_and_its_blend(tiny_bert_dir, tmp_path):
+    sentiment_rows(20).to_csv(tmp_path / "reviews.csv", index=False)
+    out = tmp_path / "models" / "hy"
+
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, "--text-column", "review",
+                      "--label-column", "sentiment", "--epochs", "1", "--lr", "1e-4") == 0
+
+    record, scores = read_json(out / "training.json"), read_json(out / "metrics.json")
+    assert record["classifier"] == "hybrid" and [m["kind"] for m in record["members"]] == ["bert", "nbsvm"]
+    best_member = max(m["validation"]["accuracy"] for m in record["members"])
+    assert scores["accuracy"] >= best_member  # on the validation rows the blend is never worse
+    w = record["bert_weight"][0]
+    assert record["combination"]["chosen"] == w and 0 <= w <= 1
+    assert record["combination"]["candidates"][str(w)]["accuracy"] == scores["accuracy"]
+
+
 def file_hashes(folder):
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
