@@ -157,7 +157,9 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
             bert_weight, combination = combination_for(y_val, member_probabilities, multilabel)
             model = Model(classes, multilabel, bert_run and bert_run.member, nbsvm_run and nbsvm_run.member,
                           bert_weight)
-            scores = evaluate(y_val, model.score(val_texts, plan.batch_size).probabilities, classes, multilabel)
+            # The blend of the members' validation probabilities: what model.score gives, without a second pass.
+            blended = hybrid.combine(member_probabilities.get(BERT), member_probabilities.get(NBSVM), bert_weight)
+            scores = evaluate(y_val, blended, classes, multilabel)
         members = [Member(kind, MEMBER_PATHS[kind], evaluate(y_val, p, classes, multilabel))
                    for kind, p in member_probabilities.items()]
         log(describe_combination(members, bert_weight, scores))
