@@ -294,7 +294,7 @@ class Run:
 # README table
 
 
-ORDER = ["imdb", "lowdata", "score", "app", "multiclass", "multilabel"]
+ORDER = ["imdb", "lowdata", "score", "score-fitting", "app", "multiclass", "multilabel"]
 
 
 def results_table():

@@ -4,6 +4,8 @@
     python -m bench.score --quick         # 200 rows, 1 run of each
     python -m bench.score --rows 25000    # the whole test set (about 10 minutes a run on 2 cores)
     python -m bench.score --model DIR     # which saved model (default: see MODEL_CANDIDATES)
+    python -m bench.score --fitting       # only reviews that fit in the model's maxlen: equal work for both sides
+                                          # whatever the model's reading (results: bench/results/score-fitting.json)
 
 Same model, same process, same texts. Runs alternate (product, ktrain, product, ...) so that a change in the machine's
 load hits both. The ktrain side is what a user would write: ktrain.load_predictor(DIR).predict(texts,
@@ -93,15 +95,26 @@ def main(argv=None):
     p.add_argument("--rows", type=int, help="first N rows of imdb_test (default: 2000; quick: 200)")
     p.add_argument("--repeats", type=int, help="alternating runs of each (default: 3; quick: 1)")
     p.add_argument("--model", type=Path, help="saved model folder to score with")
+    p.add_argument("--fitting", action="store_true",
+                   help="score only test reviews that fit in the model's maxlen, the first --rows of them")
     args = p.parse_args(argv)
     rows = args.rows or (200 if args.quick else 2000)
     repeats = args.repeats or (1 if args.quick else 3)
-    run = Run("score", args.quick, {"rows": rows, "repeats": repeats, "data": "../shared/data/imdb_test.csv.gz"})
+    run = Run("score-fitting" if args.fitting else "score", args.quick,
+              {"rows": rows, "repeats": repeats, "fitting_only": args.fitting,
+               "data": "../shared/data/imdb_test.csv.gz"})
     model_dir = args.model or ensure_model(args.quick)
-    texts = load("imdb_test")["review"].iloc[:rows].tolist()
     import json
 
     training = json.loads((Path(model_dir) / "training.json").read_text())
+    texts = load("imdb_test")["review"]
+    if args.fitting:
+        from predictor.pieces import WordPieces
+
+        pieces = WordPieces.from_vocab_file(Path(training["bert"]["path"]) / "vocab.txt")
+        texts = texts[[pieces.count(t) <= training["settings"]["maxlen"] for t in texts]]
+    texts = texts.iloc[:rows].tolist()
+    rows = len(texts)
     run.record["settings"].update({"model": str(Path(model_dir).relative_to(Path.cwd()) if Path(model_dir).is_absolute()
                                                 and Path.cwd() in Path(model_dir).parents else model_dir),
                                    "maxlen": training["settings"]["maxlen"],
@@ -126,7 +139,8 @@ def main(argv=None):
         "ktrain_predictor_batch_size": m["ktrain_batch_size"], "product_statuses": m["statuses"],
         "peak_rss_mb_measuring_process": rss,
     })
-    data = f"IMDB test, first {rows:,} rows, {repeats} alternating runs, median"
+    data = (f"IMDB test, first {rows:,} rows{' that fit in maxlen' if args.fitting else ''}, {repeats} alternating "
+            f"runs, median")
     run.row("product: predictor.scoring.score_frame", data,
             f"labels agree with ktrain on {agreement:.2%} (max prob diff {max_diff:.1e})",
             f"{product_rate:.1f} rows/s ({product_rate / ktrain_rate:.2f}x ktrain)", "")
