@@ -31,8 +31,9 @@ CLASSIFIERS = (HYBRID, BERT, NBSVM)
 DEFAULT_CLASSIFIER = HYBRID  # on 2,000 IMDB rows the blend beat both members (89.0 vs 87.8 / 87.1%, issue 8)
 DEFAULT_READING = WINDOWS  # 2,000 IMDB rows: windows 87.8%, head+tail 85.9%, head 84.7% (issue 8; pieces.py)
 # Examples (rows x epochs) the automatic epoch count aims at, within 1..MAX_AUTO_EPOCHS: IMDB's 22,500 rows get
-# 2 epochs (about 27 min of fitting at 28 ex/s on 2 cores, so the whole run stays under an hour), small sets 4.
-EPOCH_EXAMPLES = 45_000
+# 1 epoch (24 min of fitting at the 15.6 ex/s measured on IMDB on 2 cores; a 2nd would take train.py past an hour),
+# a few thousand rows get 4.
+EPOCH_EXAMPLES = 30_000
 MAX_AUTO_EPOCHS = 4  # sample data at lr 1e-4: 88% validation accuracy after 4 epochs, no better after 8
 DEFAULT_VAL_FRACTION = 0.1
 DEFAULT_SEED = 42
