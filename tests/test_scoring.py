@@ -1,4 +1,4 @@
-"""predictor.scoring and the predictor.score CLI: fast rules on a stand-in scorer, then the real tiny models."""
+"""predictor.scoring and the score.py command line: fast rules on a stand-in scorer, then the real tiny models."""
 import datetime
 import threading
 from types import SimpleNamespace
@@ -10,7 +10,7 @@ import pytest
 
 import predictor  # noqa: F401  (TensorFlow set-up first)
 from predictor import model_folder, models, scoring
-from predictor import score as score_cli
+import score as score_cli
 from predictor.errors import UserError
 
 LONG_TEXT = "the battery died after two days and support never answered " * 2000  # ~120k characters

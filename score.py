@@ -1,6 +1,7 @@
-"""Score a spreadsheet from the command line, exactly as the app's bulk path does.
+"""Score a spreadsheet from the command line, exactly as the app's bulk path does (the command line only; the
+scoring itself is predictor/scoring.py, shared with the app).
 
-    python -m predictor.score IN.xlsx --text-column COL --out OUT.xlsx [--model NAME_OR_DIR] [--sheet NAME]
+    python score.py IN.xlsx --text-column COL --out OUT.xlsx [--model NAME_OR_DIR] [--sheet NAME]
 """
 import argparse
 import sys
@@ -21,7 +22,7 @@ EXIT_BAD_INPUT = 2
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m predictor.score",
+        prog="python score.py",
         description="Score every row of a spreadsheet with a trained model. The output keeps every row and column of "
                     "the input and adds the predicted label, one probability per class and a scoring_status column.")
     parser.add_argument("input", help="table to score: .xlsx, .xls, .csv or .tsv")
