@@ -153,6 +153,9 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
         if settings.classifier in (HYBRID, NBSVM):
             with clock.timed("fit_nbsvm"):
                 nbsvm_run = fit_nbsvm(labelled, classes, settings.seed, log)
+        if bert_run is None and nbsvm_run is None:
+            raise UserError("NBSVM alone cannot learn this data: a label is the same on every training row. Train with "
+                            "--classifier hybrid or --classifier bert, or add rows where that label differs.")
         with clock.timed("evaluate"):
             member_probabilities = {run.member.kind: member_scores(run.member, val_texts, plan.batch_size)
                                     for run in (bert_run, nbsvm_run) if run is not None}
