@@ -138,6 +138,19 @@ def test_nbsvm_alone_is_a_ktrain_predictor_the_scorer_reads(tiny_bert_dir, tmp_p
     np.testing.assert_allclose(models.Scorer(out).predict_proba(texts), expected, atol=1e-6)
 
 
+def test_nbsvm_alone_refuses_a_label_that_never_varies_with_what_to_do(tiny_bert_dir, tmp_path, capsys):
+    rows = topic_rows(30)
+    rows["battery"] = 1  # on for every row: no binary NBSVM can be trained for it
+    rows.to_csv(tmp_path / "topics.csv", index=False)
+    labels = [arg for topic in TOPIC_WORDS for arg in ("--label-column", topic)]
+
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "topics.csv", tmp_path / "models" / "nb", "--text-column",
+                      "text", *labels, "--classifier", "nbsvm") == 2
+
+    assert "--classifier hybrid or --classifier bert" in capsys.readouterr().err
+    assert not (tmp_path / "models" / "nb").exists()
+
+
 def test_hybrid_records_each_members_validation_and_its_blend(tiny_bert_dir, tmp_path):
     sentiment_rows(20).to_csv(tmp_path / "reviews.csv", index=False)
     out = tmp_path / "models" / "hy"
