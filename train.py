@@ -47,7 +47,7 @@ def parse_args(argv):
     model.add_argument("--maxlen", type=int, help="word pieces read per text, at most 512 "
                        "(default: enough for 95%% of the texts, capped at 128 on a CPU and 256 on a GPU)")
     model.add_argument("--batch-size", type=int, help="(default: 32)")
-    model.add_argument("--epochs", type=int, help="BERT epochs (default: about 30,000 examples in all, 1 to 4)")
+    model.add_argument("--epochs", type=int, help="BERT epochs (default: about 30,000 examples of 128 pieces in all, 1 to 4)")
     model.add_argument("--lr", default="auto", help="BERT learning rate, or 'auto' to estimate it with lr_find, "
                        "falling back to 1e-4 when its estimate is unusable (default: %(default)s)")
     model.add_argument("--seed", type=int, default=DEFAULT_SEED, help="(default: %(default)s)")

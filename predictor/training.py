@@ -30,10 +30,12 @@ HYBRID = "hybrid"
 CLASSIFIERS = (HYBRID, BERT, NBSVM)
 DEFAULT_CLASSIFIER = HYBRID  # on 2,000 IMDB rows the blend beat both members (89.0 vs 87.8 / 87.1%, issue 8)
 DEFAULT_READING = WINDOWS  # 2,000 IMDB rows: windows 87.8%, head+tail 85.9%, head 84.7% (issue 8; pieces.py)
-# Examples (rows x epochs) the automatic epoch count aims at, within 1..MAX_AUTO_EPOCHS: IMDB's 22,500 rows get
-# 1 epoch (24 min of fitting at the 15.6 ex/s measured on IMDB on 2 cores; a 2nd would take train.py past an hour),
-# a few thousand rows get 4.
+# Examples (rows x epochs) at maxlen EPOCH_MAXLEN the automatic epoch count aims at, within 1..MAX_AUTO_EPOCHS:
+# IMDB's 22,500 rows get 1 epoch (24 min of fitting at the 15.6 ex/s measured on IMDB on 2 cores; a 2nd would take
+# train.py past an hour), a few thousand rows get 4. A shorter maxlen makes an example cheaper in proportion
+# (GoEmotions at maxlen 64 fitted at 60 ex/s), so 21,000 short texts get 3 epochs, not 1.
 EPOCH_EXAMPLES = 30_000
+EPOCH_MAXLEN = 128
 MAX_AUTO_EPOCHS = 4  # sample data at lr 1e-4: 88% validation accuracy after 4 epochs, no better after 8
 DEFAULT_VAL_FRACTION = 0.1
 DEFAULT_SEED = 42
@@ -224,16 +226,16 @@ def read_labelled(settings: Settings) -> Labelled:
 def make_plan(settings: Settings, train_rows: dataset.LabelledRows) -> Plan:
     """Device, weights, maxlen, batch size and epochs: the user's where given, else what suits the data and machine."""
     device = detect_device()
-    epochs = settings.epochs or auto_epochs(len(train_rows.frame))
     batch_size = settings.batch_size or device.batch_size
     if settings.classifier == NBSVM:
-        return Plan(device, None, None, batch_size, epochs, {})
+        return Plan(device, None, None, batch_size, settings.epochs or auto_epochs(len(train_rows.frame)), {})
     weights = resolve_bert(settings.bert, settings.bert_dir)
     sample = train_rows.frame[dataset.TEXT].sample(min(len(train_rows.frame), MAXLEN_SAMPLE), random_state=0)
     pieces = WordPieces.from_vocab_file(Path(weights.path) / "vocab.txt")
     lengths = np.array([pieces.count(text) for text in sample])
     maxlen = settings.maxlen or auto_maxlen(lengths, device.maxlen_cap)
     longer = {"share": round(float((lengths > maxlen).mean()), 4), "of_sampled_train_rows": len(lengths)}
+    epochs = settings.epochs or auto_epochs(len(train_rows.frame), maxlen)
     return Plan(device, weights, maxlen, batch_size, epochs, longer)
 
 
@@ -243,9 +245,10 @@ def auto_maxlen(lengths: np.ndarray, cap: int) -> int:
     return int(min(max(wanted, MAXLEN_STEP), cap))
 
 
-def auto_epochs(train_rows: int) -> int:
-    """About EPOCH_EXAMPLES examples in all, at least one epoch and at most MAX_AUTO_EPOCHS."""
-    return int(min(MAX_AUTO_EPOCHS, max(1, round(EPOCH_EXAMPLES / max(1, train_rows)))))
+def auto_epochs(train_rows: int, maxlen: int = EPOCH_MAXLEN) -> int:
+    """About EPOCH_EXAMPLES examples of EPOCH_MAXLEN pieces in all, at least one epoch and at most MAX_AUTO_EPOCHS."""
+    cost = max(1, train_rows) * min(maxlen, EPOCH_MAXLEN) / EPOCH_MAXLEN
+    return int(min(MAX_AUTO_EPOCHS, max(1, round(EPOCH_EXAMPLES / cost))))
 
 
 def describe(plan: Plan, settings: Settings, labelled: Labelled) -> str:

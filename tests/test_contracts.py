@@ -9,7 +9,7 @@ import pytest
 
 from conftest import tiny_vocab
 from predictor import cells, hybrid, pieces
-from predictor.training import FALLBACK_LR, LR_BAND, choose_rate
+from predictor.training import FALLBACK_LR, LR_BAND, auto_epochs, choose_rate
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -172,3 +172,13 @@ def test_an_unusable_lr_find_suggestion_falls_back_and_says_why_with_this_runs_f
 def test_a_suggestion_inside_the_band_is_used():
     lr = choose_rate(5e-5)
     assert lr["chosen"] == 5e-5 and lr["source"] == "lr_find: min loss / 10" and "5.0e-05" in lr["why"]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Epochs
+
+
+@pytest.mark.parametrize("rows, maxlen, epochs", [(22_500, 128, 1), (21_000, 64, 3), (4_900, 32, 4), (40, 128, 4),
+                                                  (200_000, 512, 1)])
+def test_automatic_epochs_aim_at_a_fixed_amount_of_work_counting_short_texts_as_cheaper(rows, maxlen, epochs):
+    assert auto_epochs(rows, maxlen) == epochs
