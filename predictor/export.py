@@ -1,7 +1,17 @@
-"""Write scored tables as CSV or XLSX that are safe to open in Excel.
+"""Write scored tables as CSV or XLSX that are safe to open in Excel, changing as little as possible.
 
-Cells (and headers) that spreadsheet apps would run as formulas are neutralised with a
-leading quote, per the OWASP "CSV injection" rule, since scored text comes from outsiders.
+Scored text comes from outsiders, so nothing in an export may run as a formula when opened
+(OWASP "CSV injection"). What is done for that depends on the format:
+
+- .csv has no cell types: Excel and LibreOffice parse every field and evaluate text that
+  starts with = + - @ tab or CR (also after leading spaces). Exactly those text cells and
+  headers (`would_evaluate`) get a leading "'"; plain numbers such as "-5" or "+7" are
+  left alone, as are native numbers, bools and dates. Nothing is ever cut.
+- .xlsx stores a type per cell. Every text cell (and header) is written as a string, which
+  a spreadsheet never evaluates, so text is written exactly as it is, with no prefix. Only
+  Excel's own limits change text: forbidden control characters are removed and cells over
+  32,767 UTF-16 units are cut; `rows_over_excel_limit` says which rows, and
+  `to_xlsx_bytes(..., status_column=...)` marks them in the status column (CUT_NOTE).
 """
 
 from __future__ import annotations
@@ -21,14 +31,35 @@ from predictor.errors import UserError
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_CELL_CHARS = 32_767  # Excel's hard limit per cell, counted in UTF-16 code units
+CUT_NOTE = f"text cut to Excel's {EXCEL_MAX_CELL_CHARS:,}-character cell limit (the .csv keeps it whole)"
 EXCEL_MAX_SHEET_NAME = 31
 WRITERS_BY_EXTENSION = (".csv", ".xlsx")
 
 log = logging.getLogger(__name__)
 
+# What a spreadsheet reads as just a number: sign, digits with an optional point (or ".5"),
+# optional exponent, optional spaces around. ASCII digits only ([0-9], not \d).
+_PLAIN_NUMBER_RE = re.compile(r" *[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)? *")
+
+
+def would_evaluate(text: str) -> bool:
+    """True when a spreadsheet opening `text` from a .csv might run it as a formula.
+
+    That is text starting with one of FORMULA_PREFIXES (= + - @ tab CR), the OWASP "CSV
+    injection" list, also after leading spaces, because Excel and LibreOffice skip those
+    when parsing a field (" =1+1" is evaluated). Plain numbers ("-5", "+7", " -1.5", "-3e4")
+    are excepted: they are read as the same number whether or not they are quoted, and a
+    quote would turn them into text. Anything else with those starts is not a plain number
+    ("-5+3", "+33 6 12 34 56 78", "- great film") and may be evaluated or mangled.
+    """
+    return text.lstrip(" ").startswith(FORMULA_PREFIXES) and _PLAIN_NUMBER_RE.fullmatch(text) is None
+
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Copy of `df` where every str cell or header starting with a FORMULA_PREFIXES char gets a leading "'"."""
+    """Copy of `df` where every str cell or header a spreadsheet would evaluate (`would_evaluate`) gets a leading "'".
+
+    Everything else is left as it was: other text, plain numbers written as text, native values.
+    """
     out = df.copy()
     out.columns = range(out.shape[1])  # by position: duplicate headers must not collide
     for position in out.columns:
@@ -47,11 +78,14 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
     return text.encode("utf-8-sig", errors="replace")
 
 
-def to_xlsx_bytes(df: pd.DataFrame, sheet_name: str = "scored") -> bytes:
-    """Neutralised single-sheet .xlsx; no cell is ever written as a formula; no index.
+def to_xlsx_bytes(df: pd.DataFrame, sheet_name: str = "scored", *, status_column: str | None = None) -> bytes:
+    """Single-sheet .xlsx, no index, where every text cell and header is a string cell, never a formula.
 
-    Text changes only where Excel forces it (a warning logs how many cells): control characters
-    below 0x20 other than tab/LF/CR are removed; text over 32,767 UTF-16 units is cut to that.
+    Text is written as it is (no "'" prefix: a string cell is never evaluated), except where
+    Excel forces a change (a warning logs how many cells): control characters below 0x20
+    other than tab/LF/CR are removed; text over 32,767 UTF-16 units is cut to that. When
+    `status_column` names a column of `df`, each row with a cut cell gets CUT_NOTE appended
+    to its status ("<status>; <note>", or the note alone when the status is empty).
     Numbers, bools, dates stay native; timezones dropped (wall-clock kept); NaN/None empty;
     infinities written as text; a CR inside text reads back as LF (XML normalises line ends).
     """
@@ -60,8 +94,14 @@ def to_xlsx_bytes(df: pd.DataFrame, sheet_name: str = "scored") -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_sheet_title(sheet_name))
     changed = [0]
+    status_positions = [i for i, label in enumerate(df.columns) if status_column is not None and label == status_column]
+    cut_rows = set(rows_over_excel_limit(df)) if status_positions else set()
     ws.append([_xlsx_cell(ws, label, changed) for label in df.columns])
-    for row in df.itertuples(index=False, name=None):
+    for position, row in enumerate(df.itertuples(index=False, name=None)):
+        if position in cut_rows:
+            row = list(row)
+            for i in status_positions:
+                row[i] = _with_cut_note(row[i])
         ws.append([_xlsx_cell(ws, value, changed) for value in row])
     if changed[0]:
         log.warning("to_xlsx_bytes: %d cell(s) had forbidden characters removed or were truncated", changed[0])
@@ -70,14 +110,33 @@ def to_xlsx_bytes(df: pd.DataFrame, sheet_name: str = "scored") -> bytes:
     return buffer.getvalue()
 
 
-def write_table(df: pd.DataFrame, path: str | Path) -> None:
-    """Write `df` to a .csv or .xlsx path (chosen by extension), atomically: readers never see half a file."""
+def rows_over_excel_limit(df: pd.DataFrame) -> list[int]:
+    """Positions (0-based, in order) of the rows with at least one str cell that .xlsx must cut to Excel's limit.
+
+    Counted as to_xlsx_bytes does: in UTF-16 units, after removing the characters Excel forbids.
+    """
+    rows: set[int] = set()
+    for position in range(df.shape[1]):
+        column = df.iloc[:, position]
+        if column.dtype.kind in "biufcmM":  # numeric/bool/datetime columns hold no str
+            continue
+        for row, value in enumerate(column.tolist()):
+            if isinstance(value, str) and _over_excel_limit(_excel_legal(value)):
+                rows.add(row)
+    return sorted(rows)
+
+
+def write_table(df: pd.DataFrame, path: str | Path, *, status_column: str | None = None) -> None:
+    """Write `df` to a .csv or .xlsx path (chosen by extension), atomically: readers never see half a file.
+
+    `status_column` is passed to to_xlsx_bytes (a .csv never cuts text, so needs no note).
+    """
     path = Path(path)
     ext = path.suffix.lower()
     if ext == ".csv":
         atomic.write_bytes(path, to_csv_bytes(df))
     elif ext == ".xlsx":
-        atomic.write_bytes(path, to_xlsx_bytes(df))
+        atomic.write_bytes(path, to_xlsx_bytes(df, status_column=status_column))
     else:
         raise UserError(
             f"Cannot save results as {path.name}: choose a file name ending in "
@@ -90,10 +149,18 @@ def write_table(df: pd.DataFrame, path: str | Path) -> None:
 
 
 def _neutral(value: object) -> object:
-    """Prefix a formula-looking string with "'" so spreadsheet apps show it as text."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Prefix a string a spreadsheet would evaluate with "'" so it is shown as text (CSV only)."""
+    if isinstance(value, str) and would_evaluate(value):
         return "'" + value
     return value
+
+
+def _with_cut_note(status: object) -> str:
+    """`status` with CUT_NOTE appended ("; " between), or CUT_NOTE alone when the status is missing or empty."""
+    if status is None or (not isinstance(status, str) and pd.api.types.is_scalar(status) and pd.isna(status)):
+        return CUT_NOTE
+    status = str(status)
+    return f"{status}; {CUT_NOTE}" if status else CUT_NOTE
 
 
 def _xlsx_cell(ws: object, value: object, changed: list[int]) -> object:
@@ -110,25 +177,37 @@ def _xlsx_cell(ws: object, value: object, changed: list[int]) -> object:
 
 
 def _text_cell(ws: object, text: str, changed: list[int]) -> object:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
+    from openpyxl.cell.cell import WriteOnlyCell
 
-    # Strip before neutralising: removing a leading control char could expose "=".
-    safe = _fit_excel(_neutral(ILLEGAL_CHARACTERS_RE.sub("", text)))
-    if safe != _neutral(text):
+    safe = _fit_excel(_excel_legal(text))
+    if safe != text:
         changed[0] += 1
     cell = WriteOnlyCell(ws, value=safe)
-    cell.data_type = "s"  # openpyxl marks any str starting with "=" as a formula; force plain text
+    # A string cell is never evaluated, so the text needs no "'" prefix. openpyxl marks any str
+    # starting with "=" as a formula: force the string type (written as an inline string).
+    cell.data_type = "s"
     return cell
+
+
+def _excel_legal(text: str) -> str:
+    """`text` without the control characters an .xlsx cannot hold (below 0x20, except tab, LF, CR)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("", text)
+
+
+def _over_excel_limit(text: str) -> bool:
+    """True when `text` is longer than Excel's cell limit, counted in UTF-16 units."""
+    if len(text) * 2 <= EXCEL_MAX_CELL_CHARS:  # cannot exceed the limit even if all astral
+        return False
+    return len(text.encode("utf-16-le")) > EXCEL_MAX_CELL_CHARS * 2
 
 
 def _fit_excel(text: str) -> str:
     """Cut text to Excel's cell limit without splitting an emoji's surrogate pair."""
-    if len(text) * 2 <= EXCEL_MAX_CELL_CHARS:  # cannot exceed the limit even if all astral
+    if not _over_excel_limit(text):
         return text
-    units = text.encode("utf-16-le")
-    if len(units) <= EXCEL_MAX_CELL_CHARS * 2:
-        return text
-    return units[: EXCEL_MAX_CELL_CHARS * 2].decode("utf-16-le", errors="ignore")
+    return text.encode("utf-16-le")[: EXCEL_MAX_CELL_CHARS * 2].decode("utf-16-le", errors="ignore")
 
 
 def _is_finite_number(value: object) -> bool:
