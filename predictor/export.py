@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 # What a spreadsheet reads as just a number: sign, digits with an optional point (or ".5"),
 # optional exponent, optional spaces around. ASCII digits only ([0-9], not \d).
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")  # in a str, a surrogate is always a lone half of a pair
 _PLAIN_NUMBER_RE = re.compile(r" *[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)? *")
 
 
@@ -190,10 +191,11 @@ def _text_cell(ws: object, text: str, changed: list[int]) -> object:
 
 
 def _excel_legal(text: str) -> str:
-    """`text` without the control characters an .xlsx cannot hold (below 0x20, except tab, LF, CR)."""
+    """`text` as an .xlsx can hold it: control characters below 0x20 (except tab, LF, CR) removed,
+    lone surrogates (not valid in XML; openpyxl would write an unreadable file) replaced by "?" as in the CSV."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    return ILLEGAL_CHARACTERS_RE.sub("", text)
+    return _SURROGATE_RE.sub("?", ILLEGAL_CHARACTERS_RE.sub("", text))
 
 
 def _over_excel_limit(text: str) -> bool:

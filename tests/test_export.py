@@ -197,6 +197,14 @@ def test_xlsx_strips_illegal_characters_and_keeps_what_is_left_a_string():
     assert all(c.data_type == "s" for c in ws["A"])
 
 
+def test_xlsx_replaces_lone_surrogates_as_the_csv_does_instead_of_writing_an_unreadable_file():
+    df = pd.DataFrame({"text": ["a\ud800b", "x" * 40_000 + "\udfff", "\ud83d\ude00"]})
+    ws = load_xlsx(to_xlsx_bytes(df))
+    assert [c.value for c in ws["A"]] == ["text", "a?b", "x" * EXCEL_MAX_CELL_CHARS, "??"]
+    assert csv_rows_of(to_csv_bytes(df))[1] == ["a?b"]
+    assert rows_over_excel_limit(df) == [1]
+
+
 def test_xlsx_truncates_to_excel_limit_without_splitting_emoji():
     df = pd.DataFrame({"text": [LONG, "😀" * 20_000, EMOJI_RTL]})
     ws = load_xlsx(to_xlsx_bytes(df))
