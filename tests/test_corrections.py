@@ -1,4 +1,4 @@
-"""Analysts' corrections: saved in a real SQLite file that loses nothing."""
+"""Analysts' corrections: saved in a real SQLite file that loses nothing, then merged into training rows."""
 import json
 import os
 import shutil
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from predictor import export, model_folder
-from predictor.corrections import (COLUMNS, DB_FILE, SCHEMA_VERSION, Correction, CorrectionsStore, join_labels,
+from predictor.corrections import (COLUMNS, DB_FILE, SCHEMA_VERSION, Correction, CorrectionsStore, join_labels, merge,
                                    split_labels, store_path)
 from predictor.errors import UserError
 
@@ -334,3 +334,82 @@ def test_a_folder_where_the_file_should_be_is_refused(tmp_path):
     with pytest.raises(UserError, match=DB_FILE):
         CorrectionsStore(store_path(tmp_path)).add(correction())
 
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Training on the corrections
+
+
+def sentiment_rows():
+    return pd.DataFrame({"text": ["good film", "bad film", "okay film", "good film"],
+                         "label": ["positive", "negative", "neutral", "positive"]}, dtype=object)
+
+
+def test_corrections_replace_matching_rows_and_add_the_others_in_order():
+    merged, counts = merge(sentiment_rows(), {"bad film": "negative", " okay film\n": "negative",
+                                              "new text": "positive", "good film": "neutral", "another": "neutral"},
+                           CLASSES, allow_new_classes=False)
+
+    assert counts == {"added": 2, "replaced": 3, "unchanged": 1}  # both "good film" rows are relabelled
+    assert merged.to_dict("list") == {
+        "text": ["good film", "bad film", "okay film", "good film", "new text", "another"],
+        "label": ["neutral", "negative", "negative", "neutral", "positive", "neutral"]}
+
+
+def test_no_corrections_leave_the_rows_as_they_were():
+    rows = sentiment_rows()
+    merged, counts = merge(rows, {}, CLASSES, allow_new_classes=False)
+    assert counts == {"added": 0, "replaced": 0, "unchanged": 0}
+    pd.testing.assert_frame_equal(merged, rows)
+
+
+def test_the_latest_correction_of_a_text_is_the_one_trained_on(store):
+    store.add(correction("bad film", "neutral"))
+    store.add(correction("brand new", "negative"))
+    store.add(correction("bad film ", "positive"))
+
+    merged, counts = merge(sentiment_rows(), store.latest_by_text("reviews-1"), CLASSES, allow_new_classes=False)
+
+    assert merged["label"].tolist() == ["positive", "positive", "neutral", "positive", "negative"]
+    assert counts == {"added": 1, "replaced": 1, "unchanged": 0}
+
+
+@pytest.mark.bad_input
+def test_a_label_that_is_not_a_class_is_refused_unless_new_classes_are_allowed():
+    corrections = {"a": "sarcastic", "b": "sarcastic", "good film": "mixed", "c": "positive"}
+
+    with pytest.raises(UserError) as caught:
+        merge(sentiment_rows(), corrections, CLASSES, allow_new_classes=False)
+    message = str(caught.value)
+    assert "'sarcastic' (2 corrections)" in message and "'mixed' (1 correction)" in message
+    assert "--allow-new-classes" in message and "negative, neutral, positive" in message
+
+    merged, counts = merge(sentiment_rows(), corrections, CLASSES, allow_new_classes=True)
+    assert merged["label"].tolist() == ["mixed", "negative", "neutral", "mixed", "sarcastic", "sarcastic", "positive"]
+    assert counts == {"added": 3, "replaced": 2, "unchanged": 0}
+
+
+@pytest.mark.bad_input
+def test_an_empty_label_is_refused_for_a_single_label_model():
+    with pytest.raises(UserError, match="1 correction.*no label"):
+        merge(sentiment_rows(), {"good film": ""}, CLASSES, allow_new_classes=True)
+
+
+def test_multi_label_corrections_set_the_class_columns():
+    classes = ["battery", "screen", "delivery"]
+    rows = pd.DataFrame({"text": ["battery died", "late parcel", "nice"], "battery": [1, 0, 0], "screen": [0, 0, 0],
+                         "delivery": [0, 1, 0]})
+    corrections = {"battery died": "battery", "late parcel": "battery, delivery", " nice ": "",
+                   "cracked and late": "screen, delivery"}
+
+    merged, counts = merge(rows, corrections, classes, allow_new_classes=False)
+
+    assert counts == {"added": 1, "replaced": 1, "unchanged": 2}
+    assert merged.to_dict("list") == {"text": ["battery died", "late parcel", "nice", "cracked and late"],
+                                      "battery": [1, 1, 0, 0], "screen": [0, 0, 0, 1], "delivery": [0, 1, 0, 1]}
+    assert (merged[classes].dtypes == "int64").all()
+
+    with pytest.raises(UserError, match="'price' \\(1 correction\\)"):
+        merge(rows, {"nice": "battery, price"}, classes, allow_new_classes=False)
+    merged, counts = merge(rows, {"nice": "battery, price"}, classes, allow_new_classes=True)
+    assert merged["price"].tolist() == [0, 0, 1] and merged["battery"].tolist() == [1, 0, 1]
+    assert counts == {"added": 0, "replaced": 1, "unchanged": 0}
