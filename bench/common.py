@@ -294,7 +294,7 @@ class Run:
 # README table
 
 
-ORDER = ["imdb", "lowdata", "score", "score-fitting", "app", "multiclass", "multilabel"]
+ORDER = ["imdb", "lowdata", "score", "score-fitting", "app", "multiclass", "multilabel", "hostile"]
 
 
 def results_table():

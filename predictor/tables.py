@@ -16,23 +16,26 @@ import re
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import pandas as pd
 
-from predictor import cells
+from predictor import cells, worker
 from predictor.errors import UserError
 
 SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".xlsx", ".xls")
 
 # Uploads are held in memory and parsing expands them several times over (Python objects
 # per cell), so cap the raw size to keep one upload from exhausting the server's RAM.
-MAX_TABLE_BYTES = 50 * 1024 * 1024
+# Sizes are in decimal units (1 MB = 1,000,000 bytes) as the browser shows them: Streamlit's uploader counts that
+# way (except on Windows), so the page, the CLI and the browser's own refusal all name the same figure.
+MB = 1000 * 1000
+MAX_TABLE_BYTES = 50 * MB
 
 # An .xlsx is a zip: a few MB can unpack to many GB (a "zip bomb"). Both bounds are checked
 # from the zip directory before any parsing. Python's zipfile never inflates a member past
 # its declared size, so a lying directory cannot get around them.
-MAX_XLSX_UNCOMPRESSED_BYTES = 500 * 1024 * 1024
+MAX_XLSX_UNCOMPRESSED_BYTES = 500 * MB
 # Real sheet XML compresses about 5-50x; deflate tops out near 1000x on filler like zeros.
 MAX_COMPRESSION_RATIO = 200
 # Members smaller than this cannot hurt whatever their ratio (tiny repetitive XML is normal).
@@ -41,6 +44,11 @@ RATIO_CHECK_MIN_BYTES = 1024 * 1024
 # Excel cells can sit far apart (A1 and XFD1048576), so a small file can still describe a
 # huge grid; bound the grid we materialise (about 1M rows x 20 columns).
 MAX_CELLS = 20_000_000
+MAX_ROWS = 1_048_576  # Excel's last row: a sheet with rows beyond it was not made by a spreadsheet program
+
+# Every upload is read, or refused with a message, within 30 s and 1 GB on our 2-core machine whatever its shape
+# (issue 11): the parsing runs in a child process stopped at these limits (start-up, about 0.5 s, included).
+READ_LIMITS = worker.Limits(seconds=25, memory_bytes=1000 * MB)
 
 # Encrypted .xlsx files and old .xls files are OLE2/CFB containers, not zips.
 CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -51,36 +59,42 @@ TEXT_SAMPLE_SIZE = 1000
 
 
 def read_table(source: str | Path | bytes, *, filename: str | None = None, sheet: str | None = None,
-               max_bytes: int = MAX_TABLE_BYTES) -> pd.DataFrame:
+               max_bytes: int = MAX_TABLE_BYTES, on_progress: Callable[[worker.Progress], None] | None = None,
+               limits: worker.Limits | None = None) -> pd.DataFrame:
     """Read a table from a path or uploaded bytes (`filename` then gives the extension).
 
-    `sheet` picks an Excel sheet by name (default: the first). Raises UserError on bad input.
+    `sheet` picks an Excel sheet by name (default: the first); the frame's attrs say which ("sheet") and list them
+    all ("sheets"). The parsing runs in a child process held to `limits` (default READ_LIMITS; predictor/worker.py),
+    which calls `on_progress` a few times a second and stops the child if it raises. Raises UserError on bad input.
     """
     data, ext, name = _load(source, filename, max_bytes)
-    if ext in (".csv", ".tsv"):
-        return _read_csv(data, name, "\t" if ext == ".tsv" else None)
-    if _is_legacy_xls(ext, data):
-        return _read_xls(data, name, sheet)
-    return _read_xlsx(data, name, sheet)
+    limits = limits or READ_LIMITS
+    return worker.run(
+        _parse, (data, ext, name, sheet), limits=limits, what=f"Reading {name}", on_progress=on_progress,
+        too_slow=f"took longer than {limits.seconds:.0f} s, so it was stopped: it holds more rows or cells than can "
+                 "be read in that time, or cells far away from the data. Delete unused rows and columns, split it "
+                 "into smaller files, or save just the needed columns as CSV (much faster to read), and try again.",
+        too_big=f"needed more than {_human(limits.memory_bytes)} of memory, so it was stopped. Split the table into "
+                "smaller files, or save just the needed columns as CSV, and try again.")
 
 
-def list_sheets(source: str | Path | bytes, *, filename: str | None = None,
-                max_bytes: int = MAX_TABLE_BYTES) -> list[str]:
-    """Names of the worksheets in an Excel file, in order; [] for CSV/TSV."""
-    data, ext, name = _load(source, filename, max_bytes)
+def _parse(data: bytes, ext: str, name: str, sheet: str | None, report: Callable[[int], None]) -> pd.DataFrame:
+    """The parsing read_table runs in its child process: CSV/TSV, legacy .xls or .xlsx, by content and extension."""
     if ext in (".csv", ".tsv"):
-        return []
+        return _read_csv(data, name, "\t" if ext == ".tsv" else None, report)
     if _is_legacy_xls(ext, data):
-        book = _open_xls(data, name)
-        try:
-            return book.sheet_names()
-        finally:
-            book.release_resources()
-    wb = _open_xlsx(data, name)
-    try:
-        return [ws.title for ws in wb.worksheets]
-    finally:
-        wb.close()
+        return _read_xls(data, name, sheet, report)
+    return _read_xlsx(data, name, sheet, report)
+
+
+def other_sheets_hint(df: pd.DataFrame) -> str:
+    """For messages about a missing column: which sheet was read, and that others exist ("" for one sheet, or CSV)."""
+    sheets = df.attrs.get("sheets") or []
+    if len(sheets) < 2:
+        return ""
+    others = ", ".join(f'"{name}"' for name in sheets if name != df.attrs.get("sheet"))
+    return (f' This was sheet "{df.attrs.get("sheet")}"; the file also has {others}: pass --sheet NAME (or pick the '
+            "sheet in the page) to read another.")
 
 
 def guess_text_column(df: pd.DataFrame) -> str | None:
@@ -161,18 +175,20 @@ def _check_size(name: str, size: int, max_bytes: int) -> None:
 
 
 def _human(size: int) -> str:
-    if size < 1024:
+    if size < 1000:
         return f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
+    if size < MB:
+        return f"{size / 1000:.1f} kB"
+    if size < 1000 * MB:
+        return f"{size / MB:.1f} MB"
+    return f"{size / (1000 * MB):.1f} GB"
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # CSV / TSV
 
 
-def _read_csv(data: bytes, name: str, delimiter: str | None) -> pd.DataFrame:
+def _read_csv(data: bytes, name: str, delimiter: str | None, report: Callable[[int], None]) -> pd.DataFrame:
     """Parse delimited text, every cell kept as the exact string written."""
     if data.startswith((CFB_MAGIC, b"PK\x03\x04")):
         raise UserError(
@@ -193,7 +209,7 @@ def _read_csv(data: bytes, name: str, delimiter: str | None) -> pd.DataFrame:
     except pd.errors.ParserError as err:
         raise _csv_error(name, err) from None
     rows = raw.fillna("").to_numpy(dtype=object).tolist()  # short rows were padded with NaN
-    df = _build_frame(_collect_rows(rows, name), name)
+    df = _build_frame(_collect_rows(rows, name, report), name)
     df.attrs["encoding"] = encoding
     return df
 
@@ -246,22 +262,51 @@ def _csv_error(name: str, err: Exception) -> UserError:
 # XLSX
 
 
-def _read_xlsx(data: bytes, name: str, sheet: str | None) -> pd.DataFrame:
+def _read_xlsx(data: bytes, name: str, sheet: str | None, report: Callable[[int], None]) -> pd.DataFrame:
     """Read one worksheet of an .xlsx with openpyxl, keeping native cell types."""
     wb = _open_xlsx(data, name)
     try:
-        title = _choose_sheet([ws.title for ws in wb.worksheets], sheet, name)
-        ws = wb[title]
-        # The stored dimensions can be wrong or huge; recompute them from the cells present.
-        ws.reset_dimensions()
-        rows = _collect_rows(ws.iter_rows(values_only=True), name)
+        names = [ws.title for ws in wb.worksheets]
+        title = _choose_sheet(names, sheet, name)
+        rows = _collect_rows(_sheet_rows(wb[title], name), name, report)
     except UserError:
         raise
     except Exception as err:  # any parse failure of an untrusted file is the file's fault
         raise _damaged(name, err) from None
     finally:
         wb.close()
-    return _build_frame(rows, name, title)
+    return _build_frame(rows, name, title, names)
+
+
+def _sheet_rows(ws: object, name: str) -> Iterable[list]:
+    """A read-only worksheet's rows as lists of values, each as long as its last cell that holds a value.
+
+    openpyxl's own iter_rows pads every row to its last cell present, empty or not: one empty cell in column XFD
+    on each of a million rows made 16,384 values a row and 23 minutes for a 5 MB file. Its parser yields only the
+    cells present, so the work follows the size of the XML, whatever the shape of the sheet. Rows the file skips
+    come back empty, and a row repeated or out of order is skipped, as openpyxl does.
+    """
+    from openpyxl.worksheet._reader import WorkSheetParser  # no public API reads rows without padding them
+
+    book = ws.parent
+    with ws._get_source() as source:
+        parser = WorkSheetParser(source, ws._shared_strings, data_only=book.data_only, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        expected = 1
+        for index, present in parser.parse():
+            if index > MAX_ROWS:
+                raise UserError(f"{name} has rows beyond row {MAX_ROWS:,}, the last row a spreadsheet can have, so "
+                                "it was not saved by Excel or LibreOffice. Open it in one of them and save it again, "
+                                "or export the data as CSV.")
+            if index < expected:
+                continue
+            yield from ([] for _ in range(expected, index))
+            expected = index + 1
+            values = {cell["column"]: cell["value"] for cell in present if cell["value"] not in (None, "")}
+            row = [None] * max(values, default=0)
+            for column, value in values.items():
+                row[column - 1] = value
+            yield row
 
 
 def _open_xlsx(data: bytes, name: str) -> object:
@@ -336,20 +381,21 @@ def _require_defusedxml() -> None:
 # XLS
 
 
-def _read_xls(data: bytes, name: str, sheet: str | None) -> pd.DataFrame:
+def _read_xls(data: bytes, name: str, sheet: str | None, report: Callable[[int], None]) -> pd.DataFrame:
     """Read one sheet of a legacy .xls with xlrd, keeping native cell types."""
     book = _open_xls(data, name)
     try:
-        title = _choose_sheet(book.sheet_names(), sheet, name)
+        names = book.sheet_names()
+        title = _choose_sheet(names, sheet, name)
         sh = book.sheet_by_name(title)
-        rows = _collect_rows((_xls_row(sh.row(i), book.datemode) for i in range(sh.nrows)), name)
+        rows = _collect_rows((_xls_row(sh.row(i), book.datemode) for i in range(sh.nrows)), name, report)
     except UserError:
         raise
     except Exception as err:  # any parse failure of an untrusted file is the file's fault
         raise _damaged(name, err) from None
     finally:
         book.release_resources()
-    return _build_frame(rows, name, title)
+    return _build_frame(rows, name, title, names)
 
 
 def _open_xls(data: bytes, name: str) -> object:
@@ -414,13 +460,14 @@ def _choose_sheet(names: list[str], sheet: str | None, name: str) -> str:
     return sheet
 
 
-def _collect_rows(rows: Iterable[Sequence[object]], name: str) -> list[list]:
+def _collect_rows(rows: Iterable[Sequence[object]], name: str, report: Callable[[int], None]) -> list[list]:
     """Keep rows with trailing empty cells trimmed, skip leading empty rows, drop trailing ones."""
     kept, cells = [], 0
     for row in rows:
         row = _trim(row)
         if row or kept:
             kept.append(row)
+            report(len(kept))
             cells += len(row)
             if cells > MAX_CELLS:
                 raise _too_many_cells(name)
@@ -436,8 +483,9 @@ def _trim(row: Sequence[object]) -> list:
     return list(row[:end])
 
 
-def _build_frame(rows: list[list], name: str, sheet: str | None = None) -> pd.DataFrame:
-    """Make an object-dtype frame: first row is the header, None becomes ""."""
+def _build_frame(rows: list[list], name: str, sheet: str | None = None, sheets: list[str] | None = None
+                 ) -> pd.DataFrame:
+    """Make an object-dtype frame: first row is the header, None becomes ""; attrs name the sheet(s) read."""
     if not rows:
         where = f'Sheet "{sheet}" of {name}' if sheet else name
         raise UserError(f"{where} is empty: there is no header row. Put column names in the first row, then the data.")
@@ -449,6 +497,7 @@ def _build_frame(rows: list[list], name: str, sheet: str | None = None) -> pd.Da
     df = pd.DataFrame(body, columns=header, dtype=object)
     if sheet is not None:
         df.attrs["sheet"] = sheet
+        df.attrs["sheets"] = sheets
     return df
 
 
