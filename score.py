@@ -29,7 +29,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--text-column", help="column holding the reviews (default: the column with the longest "
                                               "average text)")
     parser.add_argument("--out", required=True, help="where to write the scored table (.xlsx or .csv)")
-    parser.add_argument("--model", help="model folder name (or path) inside the models folder (default: the newest)")
+    parser.add_argument("--model", help="model folder name (or path) inside the models folder (default: the default "
+                                        "model: the one made default, else the first trained)")
     parser.add_argument("--sheet", help="worksheet to read (default: the first)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="multi-label models: assign every label with at least this probability (default: 0.5)")
@@ -61,7 +62,12 @@ def run(args: argparse.Namespace) -> None:
     if args.threshold is not None and not 0 < args.threshold < 1:
         raise UserError(f"--threshold {args.threshold}: use a probability between 0 and 1, e.g. 0.5.")
 
-    df = tables.read_table(args.input, sheet=args.sheet)
+    print(f"Reading {Path(args.input).name} ...", flush=True)
+    df = tables.read_table(args.input, sheet=args.sheet, on_progress=ReadingPrinter())
+    sheets = df.attrs.get("sheets") or []
+    if len(sheets) > 1 and args.sheet is None:
+        print(f"Read sheet \"{sheets[0]}\", the first of {len(sheets)} ({', '.join(map(repr, sheets))}); to score "
+              "another, pass --sheet NAME.", flush=True)
     text_column = args.text_column or scoring.default_text_column(df, Path(args.input).name)
     scoring.check_text_column(df, text_column)
     scorer = load_model(args.model, args.models_dir)
@@ -71,13 +77,18 @@ def run(args: argparse.Namespace) -> None:
           f"({describe_reading(scorer.info.record)}) ...", flush=True)
     started = time.monotonic()
     scored = scoring.score_frame(scorer, df, text_column, threshold=threshold, on_progress=ProgressPrinter())
-    export.write_table(scored.frame, out_path)
+    export.write_table(scored.frame, out_path, status_column=scored.status_column)
     print_summary(scoring.summarise(scored), time.monotonic() - started)
+    cut = export.rows_over_excel_limit(scored.frame) if out_path.suffix.lower() == ".xlsx" else []
+    if cut:
+        print(f"{len(cut):,} row(s) hold a cell longer than Excel's limit of {export.EXCEL_MAX_CELL_CHARS:,} "
+              f"characters: the .xlsx cuts it, and says so in {scored.status_column}. Write --out as .csv to keep "
+              "every character.")
     print(f"Wrote {out_path}")
 
 
 def load_model(name_or_path: str | Path | None, models_dir: str | Path | None) -> "Scorer":
-    """The chosen model, or the newest one; UserError when there is none."""
+    """The chosen model, or the default one; UserError when there is none."""
     from predictor import model_folder, models
 
     if name_or_path is None:
@@ -85,7 +96,7 @@ def load_model(name_or_path: str | Path | None, models_dir: str | Path | None) -
         if not available:
             where = models_dir or model_folder.models_dir()
             raise UserError(f"There is no trained model in {where}. Train one first: python train.py")
-        name_or_path = available[0].path
+        name_or_path = available[0].path  # list_models puts the default first
     return models.load_scorer(name_or_path, models_dir)
 
 
@@ -113,6 +124,21 @@ class ProgressPrinter:
         if rows_done == rows_total or now - self._last >= self.INTERVAL_S:
             self._last = now
             print(f"  {rows_done:,} / {rows_total:,} rows", flush=True)
+
+
+class ReadingPrinter:
+    """Says every few seconds that a slow file is still being read, and how far it got."""
+
+    INTERVAL_S = 5
+
+    def __init__(self) -> None:
+        self._last = 0.0
+
+    def __call__(self, progress) -> None:
+        if progress.elapsed_s - self._last >= self.INTERVAL_S:
+            self._last = progress.elapsed_s
+            rows = f": {progress.count:,} rows so far" if progress.count else ""
+            print(f"  still reading after {progress.elapsed_s:.0f} s{rows}", flush=True)
 
 
 def print_summary(summary: dict, seconds: float) -> None:

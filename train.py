@@ -8,6 +8,7 @@ from pathlib import Path
 
 import predictor  # noqa: F401  (sets up TensorFlow's environment before anything imports it)
 from predictor.errors import UserError
+from predictor.markup import HTML, MARKUPS
 from predictor.pieces import READINGS
 from predictor.training import (CLASSIFIERS, DEFAULT_CLASSIFIER, DEFAULT_READING, DEFAULT_SEED, DEFAULT_VAL_FRACTION,
                                 Settings, train)
@@ -39,6 +40,9 @@ def parse_args(argv):
                        help="how BERT reads texts longer than maxlen: 'windows' trains on the start and end and "
                             "scores overlapping windows over the whole text; 'head+tail' keeps the start and end; "
                             "'head' keeps the start (default: %(default)s)")
+    model.add_argument("--markup", choices=MARKUPS, default=HTML,
+                       help="'html' turns HTML in the texts (<br />, &amp;...) into the text a reader sees, at training "
+                            "and scoring alike; 'keep' reads texts exactly as written (default: %(default)s)")
     weights = model.add_mutually_exclusive_group()
     weights.add_argument("--bert", choices=BERT_CHOICES, default=OFFLINE,
                          help="pretrained weights: 'offline' is all-MiniLM-L6-v2 shipped as a pip package, no network "
@@ -54,6 +58,9 @@ def parse_args(argv):
     output = parser.add_argument_group("output")
     output.add_argument("--out", type=Path, help="model folder to create (default: a new folder under models/)")
     output.add_argument("--force", action="store_true", help="replace --out if it holds a model already")
+    output.add_argument("--make-default", action="store_true",
+                        help="make this model the one the page opens with and score.py uses (the first model "
+                             "trained is the default until someone chooses another)")
     return parser.parse_args(argv)
 
 
@@ -68,9 +75,9 @@ def settings_from(args):
                         "--text-column review --label-column sentiment")
     return Settings(data=args.data, text_column=text_column, label_columns=label_columns, val_data=args.val_data,
                     val_fraction=args.val_fraction, sheet=args.sheet, classifier=args.classifier,
-                    reading=args.reading, bert=args.bert, bert_dir=args.bert_dir,
+                    reading=args.reading, markup=args.markup, bert=args.bert, bert_dir=args.bert_dir,
                     maxlen=args.maxlen, batch_size=args.batch_size, epochs=args.epochs, lr=parse_lr(args.lr),
-                    seed=args.seed, out=args.out, force=args.force)
+                    seed=args.seed, out=args.out, force=args.force, make_default=args.make_default)
 
 
 def parse_lr(value):

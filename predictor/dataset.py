@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from predictor import cells
+from predictor import cells, tables
 from predictor.errors import UserError
 
 TEXT = "text"  # column names of the frames handed to ktrain, whatever the user's columns were called
@@ -43,7 +43,7 @@ def check_columns(table: pd.DataFrame, text_column: str, label_columns: list[str
         if name not in existing:
             raise UserError(f"{where} has no {role} column {name!r}. "
                             f"Its columns are: {', '.join(existing) or '(none)'}. "
-                            f"Pass the right name with --{role}-column.")
+                            f"Pass the right name with --{role}-column.{tables.other_sheets_hint(table)}")
 
 
 def labelled_rows(table: pd.DataFrame, text_column: str, label_columns: list[str], where: str) -> LabelledRows:

@@ -1,7 +1,7 @@
 """The model folder, both directions: where model folders live, what files one holds, its record (training.json),
 and how a new one is put in place without ever being half-written.
 
-A folder (version 2):
+A folder (version 3):
 
     training.json        the TrainingRecord below; its `version` says which layout the folder follows
     metrics.json         validation metrics of the model as it scores (the hybrid's combination, if one is used)
@@ -12,6 +12,10 @@ A folder (version 2):
 
 Folders written before versions existed (version 1: one BERT predictor that reads the start of each text) still
 load; a folder from a newer version is refused with a message saying what to do.
+
+The models folder also holds default-model.txt: the name of the model the page opens with and score.py uses, written
+only when someone says so (train.py --make-default, the page's button). Without it, the first model trained is the
+default, so a later experiment never silently becomes everyone's model.
 """
 import contextlib
 import datetime as dt
@@ -24,12 +28,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from predictor import atomic
+from predictor import atomic, markup
 from predictor.errors import UserError
 
-VERSION = 2
+VERSION = 3  # 3: texts' markup handling (`markup`); 2: members, reading, weights; 1: one BERT reading the head
 TRAINING_FILE = "training.json"
 METRICS_FILE = "metrics.json"
+DEFAULT_FILE = "default-model.txt"  # in the models folder, beside the model folders
 CONFUSION_FILE = "confusion_matrix.png"
 LR_PLOT_FILE = "lr_find.png"
 PREDICTOR_FILES = ("tf_model.h5", "tf_model.preproc")  # what ktrain's predictor.save writes
@@ -61,6 +66,7 @@ class TrainingRecord:
     # chosen on the validation rows only. [1.0] is BERT alone, [0.0] NBSVM alone.
     bert_weight: list[float]
     reading: str  # how much of a long text BERT reads: see predictor/pieces.py
+    markup: str  # what was done to HTML in texts before either member saw them: see predictor/markup.py
     maxlen: int | None  # word pieces per BERT row; None without a BERT member
     settings: dict  # the run's settings as given, with the automatic choices filled in
     data: dict = field(default_factory=dict)
@@ -74,6 +80,7 @@ class TrainingRecord:
     started_at: str = ""
     finished_at: str = ""
     durations_s: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # what the person who trained it should know (tiny validation)
     version: int = VERSION
 
     def member(self, kind: str) -> Member | None:
@@ -161,6 +168,8 @@ def _record_from_json(raw: dict) -> TrainingRecord:
     if version == 1:
         return _record_from_version_1(raw)
     members = [Member(**m) for m in raw.pop("members")]
+    if version == 2:  # before markup handling existed: texts were read as written
+        raw["markup"] = markup.KEEP
     return TrainingRecord(members=members, **{k: v for k, v in raw.items() if k in _FIELDS})
 
 
@@ -169,7 +178,7 @@ def _record_from_version_1(raw: dict) -> TrainingRecord:
     settings = raw["settings"]
     return TrainingRecord(
         classes=list(raw["classes"]), multilabel=bool(raw["multilabel"]), classifier=BERT,
-        members=[Member(BERT, MEMBER_PATHS[BERT])], bert_weight=[1.0], reading="head",
+        members=[Member(BERT, MEMBER_PATHS[BERT])], bert_weight=[1.0], reading="head", markup=markup.KEEP,
         maxlen=int(settings["maxlen"]), settings=settings, version=1,
         **{k: raw[k] for k in ("data", "rows", "lr", "device", "bert", "reload_check", "versions", "started_at",
                                "finished_at", "durations_s") if k in raw})
@@ -188,7 +197,8 @@ def models_dir() -> Path:
 
 
 def list_models(root: Path | None = None) -> list[ModelInfo]:
-    """Usable models under the models folder, newest first; half-written or foreign folders are skipped."""
+    """Usable models under the models folder, the default first, then newest first; half-written or foreign folders
+    are skipped."""
     root = Path(root or models_dir())
     infos = []
     for child in sorted(root.iterdir()) if root.is_dir() else []:
@@ -197,7 +207,27 @@ def list_models(root: Path | None = None) -> list[ModelInfo]:
                 infos.append(read(child))
             except (UserError, ValueError, KeyError):
                 continue
-    return sorted(infos, key=lambda info: info.created, reverse=True)
+    default = default_name(infos, root)
+    return sorted(infos, key=lambda info: (info.name == default, info.created), reverse=True)
+
+
+def default_name(infos: list[ModelInfo], root: Path | None = None) -> str | None:
+    """Which of `infos` is the default: the one named in DEFAULT_FILE if it is among them, else the first trained."""
+    try:
+        chosen = (Path(root or models_dir()) / DEFAULT_FILE).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        chosen = None
+    if any(info.name == chosen for info in infos):
+        return chosen
+    return min(infos, key=lambda info: info.created).name if infos else None
+
+
+def make_default(name_or_path: str | Path, root: Path | None = None) -> str:
+    """Make a model in the models folder the default for the page and score.py; returns its name."""
+    folder = inside_models_dir(name_or_path, root)
+    read(folder)  # a UserError if it is not a usable model
+    atomic.write_bytes(Path(root or models_dir()) / DEFAULT_FILE, f"{folder.name}\n".encode())
+    return folder.name
 
 
 def inside_models_dir(name_or_path: str | Path, root: Path | None = None) -> Path:

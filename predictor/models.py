@@ -5,13 +5,12 @@ A model is one or two members (see predictor/model_folder.py): BERT, read the wa
 (predictor/pieces.py), and NBSVM, combined with the weight chosen on validation rows (predictor/hybrid.py).
 """
 import threading
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from predictor import hybrid, model_folder
+from predictor import hybrid, markup, model_folder
 from predictor.model_folder import BERT, NBSVM, ModelInfo
 from predictor.pieces import WordPieces
 
@@ -87,12 +86,13 @@ class Model:
     """Members and their combination; scores texts. Used as trained (in memory) and as loaded (Scorer)."""
 
     def __init__(self, classes: list[str], multilabel: bool, bert: BertMember | None, nbsvm: NbsvmMember | None,
-                 bert_weight: list[float]):
+                 bert_weight: list[float], markup: str):
         self.classes, self.multilabel = list(classes), multilabel
         self.bert, self.nbsvm, self.bert_weight = bert, nbsvm, list(bert_weight)
+        self.markup = markup  # how texts were cleaned for training: applied the same way here (predictor/markup.py)
 
     def score(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> Scores:
-        texts = [str(text) for text in texts]
+        texts = [markup.to_text(str(text), self.markup) for text in texts]
         if not texts:
             empty = np.zeros((0, len(self.classes)), np.float32)
             return Scores(empty, {}, np.zeros(0, int), np.zeros(0, int))
@@ -120,7 +120,7 @@ class Scorer:
         if record.member(NBSVM) and not (weights == 1).all():
             nbsvm = NbsvmMember.load(model_folder.member_dirs(self.info.path, record.member(NBSVM), record),
                                      record.multilabel)
-        self.model = Model(record.classes, record.multilabel, bert, nbsvm, record.bert_weight)
+        self.model = Model(record.classes, record.multilabel, bert, nbsvm, record.bert_weight, record.markup)
         self._lock = threading.Lock()  # Keras models are not safe to call from several threads at once
 
     @property
@@ -157,9 +157,7 @@ def compiled_forward(model: object, maxlen: int) -> object:
 def load_ktrain_predictor(folder: Path) -> object:
     import ktrain
 
-    with warnings.catch_warnings():  # tf_keras warns about ktrain's head initializer on every load: noise here
-        warnings.filterwarnings("ignore", message="The initializer GlorotNormal is unseeded")
-        return ktrain.load_predictor(str(folder))
+    return ktrain.load_predictor(str(folder))
 
 
 def load_scorer(name_or_path: str | Path, models_dir: Path | None = None) -> Scorer:

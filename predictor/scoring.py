@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from predictor import cells
+from predictor import cells, tables
 from predictor.errors import UserError
 from predictor.metrics import MULTILABEL_THRESHOLD
 from predictor.models import SCORE_BATCH_SIZE
@@ -105,7 +105,8 @@ def check_text_column(df: pd.DataFrame, text_column: str) -> None:
     """Raise UserError unless `df` has rows and `text_column` holds at least one scorable text."""
     if text_column not in df.columns:
         shown = ", ".join(f'"{c}"' for c in df.columns)
-        raise UserError(f'There is no column "{text_column}". Columns in this table: {shown}. Pick one of these.')
+        raise UserError(f'There is no column "{text_column}". Columns in this table: {shown}. Pick one of these.'
+                        + tables.other_sheets_hint(df))
     if df.empty:
         raise UserError("The table has a header row but no data rows. Add the reviews under the header and try again.")
     statuses = df[text_column].map(cells.status)
@@ -117,16 +118,18 @@ def check_text_column(df: pd.DataFrame, text_column: str) -> None:
 
 def default_text_column(df: pd.DataFrame, table_name: str = "The table") -> str:
     """The column most likely to hold the reviews (longest average text), or a UserError saying there is none."""
-    from predictor.tables import guess_text_column
+    check_has_rows(df, table_name)
+    column = tables.guess_text_column(df)
+    if column is None:
+        raise UserError(f"{table_name} has no column of text: every column holds mostly numbers, dates or blanks. "
+                        "Name the column that holds the reviews with --text-column, or use the file with the reviews.")
+    return column
 
+
+def check_has_rows(df: pd.DataFrame, table_name: str = "The table") -> None:
     if df.empty:
         raise UserError(f"{table_name} has a header row but no data rows. Add the reviews under the header "
                         "and try again.")
-    column = guess_text_column(df)
-    if column is None:
-        raise UserError(f"{table_name} has no column of text: every column holds mostly numbers, dates or blanks. "
-                        "Upload the file that contains the reviews as text.")
-    return column
 
 
 def score_frame(scorer: object, df: pd.DataFrame, text_column: str, *, batch_size: int = SCORE_BATCH_SIZE,

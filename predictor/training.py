@@ -23,6 +23,7 @@ from predictor.device import Device, detect_device
 from predictor.errors import UserError
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRecord
 from predictor.models import BertMember, Model, NbsvmMember, Scorer
+from predictor.markup import HTML, MARKUPS, to_text
 from predictor.pieces import HEAD, READINGS, WINDOWS, WordPieces
 from predictor.weights import OFFLINE, BertWeights, resolve_bert, use_bert
 
@@ -38,6 +39,9 @@ EPOCH_EXAMPLES = 30_000
 EPOCH_MAXLEN = 128
 MAX_AUTO_EPOCHS = 4  # sample data at lr 1e-4: 88% validation accuracy after 4 epochs, no better after 8
 DEFAULT_VAL_FRACTION = 0.1
+# Below these, validation scores are too rough to judge a model by (one row of 50 moves accuracy by 2 points).
+MIN_VALIDATION_ROWS = 50
+MIN_VALIDATION_PER_CLASS = 5
 DEFAULT_SEED = 42
 MAX_BERT_MAXLEN = 512  # BERT's position embeddings stop here
 MAXLEN_PERCENTILE = 95  # the automatic maxlen reads this share of training texts in full...
@@ -71,6 +75,7 @@ class Settings:
     sheet: str | None = None
     classifier: str = DEFAULT_CLASSIFIER
     reading: str = DEFAULT_READING
+    markup: str = HTML  # what to do with HTML in texts, at training and scoring alike: see predictor/markup.py
     bert: str = OFFLINE
     bert_dir: Path | None = None
     maxlen: int | None = None  # None: from the data, see auto_maxlen
@@ -80,6 +85,7 @@ class Settings:
     seed: int = DEFAULT_SEED
     out: Path | None = None
     force: bool = False
+    make_default: bool = False
 
 
 @dataclass
@@ -148,6 +154,9 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
     multilabel = labelled.train.multilabel
     val_texts = labelled.val.frame[dataset.TEXT].tolist()
     y_val = label_matrix(labelled.val, classes)
+    warnings = validation_warnings(y_val, classes, multilabel)
+    for warning in warnings:
+        log(f"Warning: {warning}")
     with model_folder.staged(out) as staging:
         bert_run = nbsvm_run = None
         if settings.classifier in (HYBRID, BERT):
@@ -163,7 +172,7 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
                                     for run in (bert_run, nbsvm_run) if run is not None}
             bert_weight, combination = combination_for(y_val, member_probabilities, multilabel)
             model = Model(classes, multilabel, bert_run and bert_run.member, nbsvm_run and nbsvm_run.member,
-                          bert_weight)
+                          bert_weight, settings.markup)
             # The blend of the members' validation probabilities: what model.score gives, without a second pass.
             blended = hybrid.combine(member_probabilities.get(BERT), member_probabilities.get(NBSVM), bert_weight)
             scores = evaluate(y_val, blended, classes, multilabel)
@@ -172,14 +181,14 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
         log(describe_combination(members, bert_weight, scores))
         record = TrainingRecord(
             classes=classes, multilabel=multilabel, classifier=settings.classifier, members=members,
-            bert_weight=bert_weight, reading=settings.reading if bert_run else HEAD,
+            bert_weight=bert_weight, reading=settings.reading if bert_run else HEAD, markup=settings.markup,
             maxlen=plan.maxlen if bert_run else None,
             settings={**settings_record(settings), "maxlen": plan.maxlen, "batch_size": plan.batch_size,
                       "epochs": plan.epochs, "lr": bert_run.lr["chosen"] if bert_run else None},
             data=labelled.sources, rows={**labelled.counts, "longer_than_maxlen": plan.longer_than_maxlen},
             lr=bert_run.lr if bert_run else None, combination=combination, device=asdict(plan.device),
             bert={"name": plan.weights.name, "path": str(plan.weights.path)} if bert_run else None,
-            versions=library_versions(), started_at=started_at)
+            versions=library_versions(), started_at=started_at, warnings=warnings)
         with clock.timed("save"):
             write_model(staging, record, scores, bert_run, nbsvm_run)
             difference = reload_difference(staging, model, val_texts[:RELOAD_CHECK_ROWS])
@@ -189,7 +198,8 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
                                                "max_difference": difference},
                          finished_at=now(), durations_s=clock.durations_s)
         model_folder.write(staging, record, scores)
-    log(summary(out, scores, clock))
+    log(summary(out, scores, clock, warnings))
+    log(settle_default(out, settings.make_default))
     return out
 
 
@@ -218,9 +228,18 @@ def read_labelled(settings: Settings) -> Labelled:
         train_frame, val_frame = rows.frame, val.frame
         dropped, read = rows.dropped + val.dropped, rows.read + val.read
         sources["validation"] = {"path": str(Path(settings.val_data).resolve()), "sha256": sha256(settings.val_data)}
-    counts = {"read": read, "dropped": dict(dropped), "train": len(train_frame), "validation": len(val_frame)}
+    train_frame, train_cleaned = cleaned(train_frame, settings.markup)
+    val_frame, val_cleaned = cleaned(val_frame, settings.markup)
+    counts = {"read": read, "dropped": dict(dropped), "train": len(train_frame), "validation": len(val_frame),
+              "markup_converted": train_cleaned + val_cleaned}
     as_rows = lambda frame: dataset.LabelledRows(frame, rows.label_columns, rows.multilabel, len(frame))  # noqa: E731
     return Labelled(as_rows(train_frame), as_rows(val_frame), sources, counts)
+
+
+def cleaned(frame, markup: str) -> tuple:
+    """`frame` with its texts' markup handled as models.Model does at scoring, and how many texts changed."""
+    texts = frame[dataset.TEXT].map(lambda text: to_text(text, markup))
+    return frame.assign(**{dataset.TEXT: texts}), int((texts != frame[dataset.TEXT]).sum())
 
 
 def make_plan(settings: Settings, train_rows: dataset.LabelledRows) -> Plan:
@@ -261,7 +280,8 @@ def describe(plan: Plan, settings: Settings, labelled: Labelled) -> str:
                      f"batch size {plan.batch_size}; reads long texts by {settings.reading}; "
                      f"{plan.longer_than_maxlen['share']:.0%} of texts are longer than maxlen.")
     lines.append(f"Rows: {rows['read']} read, dropped: {dropped}; {rows['train']} train, "
-                 f"{rows['validation']} validation.")
+                 f"{rows['validation']} validation."
+                 + (f" HTML turned into text in {rows['markup_converted']}." if rows["markup_converted"] else ""))
     return "\n".join(lines)
 
 
@@ -280,6 +300,45 @@ def check_settings(settings: Settings) -> None:
         raise UserError(f"--classifier {settings.classifier!r}: use one of {', '.join(CLASSIFIERS)}.")
     if settings.reading not in READINGS:
         raise UserError(f"--reading {settings.reading!r}: use one of {', '.join(READINGS)}.")
+    if settings.markup not in MARKUPS:
+        raise UserError(f"--markup {settings.markup!r}: use one of {', '.join(MARKUPS)}.")
+    if settings.make_default and settings.out and Path(settings.out).resolve().parent != models_root():
+        raise UserError(f"--make-default needs the model inside the models folder ({models_root()}), where the page "
+                        f"and score.py look; --out {settings.out} is elsewhere. Drop --out, or give a folder in there.")
+
+
+def models_root() -> Path:
+    return model_folder.models_dir().resolve()
+
+
+def validation_warnings(y_val: np.ndarray, classes: list[str], multilabel: bool) -> list[str]:
+    """Why the validation scores may mean little: too few rows, or too few rows of a class."""
+    warnings, rows = [], len(y_val)
+    if rows < MIN_VALIDATION_ROWS:
+        warnings.append(f"validation has only {rows} rows (under {MIN_VALIDATION_ROWS}), so its scores are rough: "
+                        f"one row moves accuracy by {100 / max(rows, 1):.0f} points. Label more rows, or pass a "
+                        "larger --val-data.")
+    per_class = y_val.sum(axis=0) if multilabel else np.bincount(y_val, minlength=len(classes))
+    few = [f"{name!r} ({int(count)})" for name, count in zip(classes, per_class) if count < MIN_VALIDATION_PER_CLASS]
+    if few:
+        warnings.append(f"validation has fewer than {MIN_VALIDATION_PER_CLASS} rows of {', '.join(few)}, so the "
+                        "scores for these classes mean little. Label more rows of them.")
+    return warnings
+
+
+def settle_default(out: Path, make: bool) -> str:
+    """Make `out` the default model if asked; say which model the page and score.py use now."""
+    root = models_root()
+    if out.resolve().parent != root:
+        return f"It is outside {root}, so the page and score.py do not list it."
+    if make:
+        model_folder.make_default(out, root)
+        return "It is now the default model: new page sessions and score.py use it."
+    default = model_folder.default_name(model_folder.list_models(root), root)
+    if default == out.name:
+        return "It is the default model: new page sessions and score.py use it."
+    return (f"The default model is still {default}: the page lists this one beside it. To make it the default, press "
+            "'Make default' in the page's sidebar, or train with --make-default.")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -302,7 +361,8 @@ def fit_bert(labelled: Labelled, plan: Plan, settings: Settings, staging: Path, 
             model, lr = find_learning_rate(model, trn, plan.batch_size, settings.seed, staging)
     else:
         lr = {"chosen": settings.lr, "source": "--lr"}
-    log(f"Training BERT with learning rate {lr['chosen']:.2e} ({lr['source']}).")
+    log(f"Training BERT with learning rate {lr['chosen']:.2e} ({lr['source']}"
+        + (f": {lr['why']}" if lr.get("why") else "") + ").")
     learner = ktrain.get_learner(model, train_data=trn, val_data=val, batch_size=plan.batch_size)
     with clock.timed("fit"):
         learner.fit_onecycle(lr["chosen"], plan.epochs)
@@ -541,9 +601,14 @@ def describe_combination(members: list[Member], bert_weight: list[float], scores
     return f"Validation: {parts}. Chosen on validation: {use} -> {headline(scores)}."
 
 
-def summary(out: Path, scores: dict, clock: Stopwatch) -> str:
-    """A few lines for the end of the run: metrics, time, where the model is."""
+def summary(out: Path, scores: dict, clock: Stopwatch, warnings: list[str]) -> str:
+    """A few lines for the end of the run: metrics, time, where the model and its plots are."""
     minutes = sum(clock.durations_s.values()) / 60
-    return (f"\nDone in {minutes:.1f} min. Validation ({scores['rows']} rows): {headline(scores)}.\n"
+    rough = " (rough: see the warnings above)" if warnings else ""
+    plots = [f"{name} ({what})" for name, what in [(model_folder.CONFUSION_FILE, "validation"),
+                                                   (model_folder.LR_PLOT_FILE, "the learning-rate search")]
+             if (out / name).is_file()]
+    return (f"\nDone in {minutes:.1f} min. Validation ({scores['rows']} rows): {headline(scores)}{rough}.\n"
             f"Model saved to {out}\n  load it with ktrain.load_predictor({str(out)!r}) (the BERT member), "
-            "or run: streamlit run app.py")
+            "or run: streamlit run app.py"
+            + (f"\n  plots in that folder: {', '.join(plots)}" if plots else ""))

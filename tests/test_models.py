@@ -48,8 +48,10 @@ def test_a_hybrid_reading_windows_averages_its_windows_and_blends_its_members(ti
     np.testing.assert_allclose(bert.predict([long_text])[0][0], each.mean(axis=0), atol=1e-6)
 
 
-def test_models_are_listed_newest_first_and_loaded_only_from_the_models_folder(tiny_models_dir, tmp_path):
-    assert [info.name for info in model_folder.list_models(tiny_models_dir)] == ["tiny-topics", "tiny-sentiment"]
+@pytest.mark.bad_input
+def test_models_are_listed_default_first_and_loaded_only_from_the_models_folder(tiny_models_dir, tmp_path):
+    # Nobody chose a default, so it is the first trained; the rest follow newest first.
+    assert [info.name for info in model_folder.list_models(tiny_models_dir)] == ["tiny-sentiment", "tiny-topics"]
     (tiny_models_dir / ".half-written").mkdir(exist_ok=True)
     assert ".half-written" not in [info.name for info in model_folder.list_models(tiny_models_dir)]
     for outside in [tmp_path, tiny_models_dir / ".." / "elsewhere", "../x"]:
@@ -91,6 +93,7 @@ def test_a_folder_saved_before_versions_loads_and_scores_as_before(tiny_models_d
     np.testing.assert_allclose(scorer.predict_proba(TEXTS), reference, atol=1e-6)
 
 
+@pytest.mark.bad_input
 def test_a_folder_from_a_newer_version_is_refused_with_what_to_do(tiny_models_dir, tmp_path):
     newer = tmp_path / "newer"
     shutil.copytree(tiny_models_dir / "tiny-sentiment", newer)
@@ -107,3 +110,53 @@ def test_a_record_reads_back_exactly_as_written(tiny_models_dir):
     raw = json.loads((tiny_models_dir / "tiny-topics" / "training.json").read_text())
     assert raw["version"] == model_folder.VERSION
     assert model_folder._record_from_json(json.loads(json.dumps(raw))) == info.record
+
+
+def test_a_version_2_folder_reads_texts_as_written_as_it_did(tiny_models_dir, tmp_path):
+    old = tmp_path / "v2"
+    shutil.copytree(tiny_models_dir / "tiny-topics", old)
+    record = json.loads((old / "training.json").read_text())
+    del record["markup"]
+    (old / "training.json").write_text(json.dumps({**record, "version": 2}))
+
+    scorer = models.Scorer(old)
+
+    assert scorer.info.record.markup == "keep"
+    marked, plain = scorer.score_batch(["the <b>battery</b> broke", "the battery broke"]).pieces
+    assert marked > plain  # the tags are read as text, as version 2 did
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The default model
+
+
+@pytest.fixture
+def two_models(tiny_models_dir, tmp_path):
+    root = tmp_path / "models"
+    for name in ("tiny-sentiment", "tiny-topics"):
+        shutil.copytree(tiny_models_dir / name, root / name)
+    return root
+
+
+def test_the_first_model_trained_is_the_default_until_someone_chooses_another(two_models):
+    assert model_folder.default_name(model_folder.list_models(two_models), two_models) == "tiny-sentiment"
+
+    assert model_folder.make_default("tiny-topics", two_models) == "tiny-topics"
+
+    listed = model_folder.list_models(two_models)
+    assert model_folder.default_name(listed, two_models) == "tiny-topics" and listed[0].name == "tiny-topics"
+    assert (two_models / model_folder.DEFAULT_FILE).read_text() == "tiny-topics\n"
+
+
+def test_a_default_that_was_deleted_falls_back_to_the_first_trained(two_models):
+    model_folder.make_default("tiny-topics", two_models)
+    shutil.rmtree(two_models / "tiny-topics")
+    assert model_folder.default_name(model_folder.list_models(two_models), two_models) == "tiny-sentiment"
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("name", ["../elsewhere", "missing-model"])
+def test_only_a_model_inside_the_models_folder_can_become_the_default(two_models, name):
+    with pytest.raises(UserError):
+        model_folder.make_default(name, two_models)
+    assert not (two_models / model_folder.DEFAULT_FILE).exists()

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 import predictor  # noqa: F401  (TensorFlow set-up first)
-from predictor import model_folder, models, scoring
+import hostile
+from predictor import export, model_folder, models, scoring, tables
 import score as score_cli
 from predictor.errors import UserError
 
@@ -94,6 +95,7 @@ def test_duplicate_texts_get_identical_scores():
     assert scored.iloc[0].tolist() == scored.iloc[2].tolist()
 
 
+@pytest.mark.bad_input
 def test_new_columns_never_overwrite_existing_ones():
     df = pd.DataFrame({"review": ["good", "bad"], "predicted_label": ["x", "y"], "prob_positive": [1, 2],
                        "scoring_status": ["keep", "me"]})
@@ -112,6 +114,7 @@ def test_new_columns_never_overwrite_existing_ones():
     (pd.DataFrame({"review": pd.Series([], dtype=object)}), "review", "no data rows"),
     (pd.DataFrame({"review": ["fine"]}), "comment", 'no column "comment"'),
 ])
+@pytest.mark.bad_input
 def test_unscorable_tables_raise_a_user_error(df, column, fragment):
     scorer = StandInScorer()
     with pytest.raises(UserError, match=f"(?i){fragment}"):
@@ -119,6 +122,7 @@ def test_unscorable_tables_raise_a_user_error(df, column, fragment):
     assert scorer.calls == []
 
 
+@pytest.mark.bad_input
 def test_default_text_column_picks_the_longest_text_or_explains():
     df = pd.DataFrame({"id": ["a1", "b2"], "title": ["Good", "Bad"], "body": ["A long review text", "Another one"]})
     assert scoring.default_text_column(df) == "body"
@@ -279,15 +283,15 @@ def write_reviews_xlsx(path):
     return len(rows)
 
 
-def test_cli_scores_a_workbook_with_the_newest_model(tiny_models_dir, tmp_path, capsys):
+def test_cli_scores_a_workbook_with_the_default_model(tiny_models_dir, tmp_path, capsys):
     source, out = tmp_path / "in.xlsx", tmp_path / "out.xlsx"
     rows = write_reviews_xlsx(source)
     code = score_cli.main([str(source), "--text-column", "review", "--out", str(out),
                            "--models-dir", str(tiny_models_dir), "--sheet", "reviews"])
     printed = capsys.readouterr().out
     assert code == 0, printed
-    newest = model_folder.list_models(tiny_models_dir)[0].name
-    assert f"model {newest}" in printed and f"{rows} / {rows} rows" in printed and "Status:" in printed
+    default = model_folder.default_name(model_folder.list_models(tiny_models_dir), tiny_models_dir)
+    assert f"model {default}" in printed and f"{rows} / {rows} rows" in printed and "Status:" in printed
     sheet = openpyxl.load_workbook(out).active
     values = list(sheet.values)
     assert values[0][:3] == ("id", "review", "date") and values[0][3] == "predicted_label"
@@ -296,7 +300,7 @@ def test_cli_scores_a_workbook_with_the_newest_model(tiny_models_dir, tmp_path, 
     statuses = [v[-1] for v in values[1:]]
     assert statuses[1] == "empty text" and statuses[3] == "not text (number)"
     assert all(statuses[i] in scoring.SCORED_STATUSES for i in (0, 2, 4))
-    assert values[3][1] == "'=HYPERLINK(\"http://evil\",\"click\")"
+    assert values[3][1] == "=HYPERLINK(\"http://evil\",\"click\")"  # as typed, in a string cell: never evaluated
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
 
 
@@ -307,6 +311,7 @@ def test_cli_scores_a_workbook_with_the_newest_model(tiny_models_dir, tmp_path, 
     (["{tmp}/in.xlsx", "--out", "{tmp}/o.xlsx", "--model", "../elsewhere"], "only loaded from"),
     (["{tmp}/in.xlsx", "--out", "{tmp}/o.xlsx", "--sheet", "Sheet9"], 'no sheet named "Sheet9"'),
 ])
+@pytest.mark.bad_input
 def test_cli_bad_input_is_one_message_and_exit_2(tiny_models_dir, tmp_path, capsys, args, fragment):
     write_reviews_xlsx(tmp_path / "in.xlsx")
     argv = [a.replace("{tmp}", str(tmp_path)) for a in args] + ["--models-dir", str(tiny_models_dir)]
@@ -321,3 +326,37 @@ def test_cli_without_any_model_says_how_to_train(tmp_path, capsys):
     empty.mkdir()
     code = score_cli.main([str(tmp_path / "in.xlsx"), "--out", str(tmp_path / "o.csv"), "--models-dir", str(empty)])
     assert code == 2 and "python train.py" in capsys.readouterr().err
+
+
+@pytest.mark.bad_input
+def test_cli_says_which_sheet_it_read_and_points_to_the_others_when_a_column_is_missing(tiny_models_dir, tmp_path,
+                                                                                        capsys):
+    write_reviews_xlsx(tmp_path / "in.xlsx")
+    code = score_cli.main([str(tmp_path / "in.xlsx"), "--text-column", "nope", "--out", str(tmp_path / "o.xlsx"),
+                           "--models-dir", str(tiny_models_dir)])
+    printed = capsys.readouterr()
+    assert code == 2 and 'Read sheet "reviews", the first of 2' in printed.out
+    assert 'This was sheet "reviews"; the file also has "other": pass --sheet NAME' in printed.err
+
+
+@pytest.mark.bad_input
+def test_cli_refuses_a_hostile_workbook_with_the_same_message_as_the_page(tiny_models_dir, tmp_path, capsys):
+    path = tmp_path / "far.xlsx"
+    path.write_bytes(hostile.rows_beyond_excel())
+    with pytest.raises(UserError) as page:  # what the page shows for the same upload
+        tables.read_table(path.read_bytes(), filename="far.xlsx")
+    assert score_cli.main([str(path), "--out", str(tmp_path / "o.csv"), "--models-dir", str(tiny_models_dir)]) == 2
+    printed = capsys.readouterr()
+    assert "Reading far.xlsx ..." in printed.out and printed.err == f"error: {page.value}\n"
+    assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.bad_input
+def test_cli_marks_the_rows_whose_text_the_xlsx_had_to_cut(tiny_models_dir, tmp_path, capsys):
+    long_review = "good film " * 4_000  # 40,000 characters: more than an Excel cell holds
+    pd.DataFrame({"review": ["fine", long_review, "bad"]}).to_csv(tmp_path / "in.csv", index=False)
+    assert score_cli.main([str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.xlsx"), "--models-dir",
+                           str(tiny_models_dir)]) == 0
+    assert "1 row(s) hold a cell longer than Excel's limit" in capsys.readouterr().out
+    statuses = [row[-1] for row in openpyxl.load_workbook(tmp_path / "o.xlsx").active.values][1:]
+    assert statuses[0] == "ok" and statuses[2] == "ok" and statuses[1].endswith(export.CUT_NOTE)

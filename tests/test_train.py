@@ -1,6 +1,8 @@
 """train.py end to end on a tiny random-weight BERT: the real ktrain path, what it saves, and how it refuses bad
 input."""
 import hashlib
+import os
+import re
 import subprocess
 import sys
 
@@ -31,7 +33,7 @@ def test_multiclass_round_trip_learns_and_saves_everything(tiny_bert_dir, tmp_pa
     assert scores["accuracy"] >= 0.9
     assert set(scores["per_class"]) == {"negative", "neutral", "positive"}
     assert np.array(scores["confusion_matrix"]["matrix"]).sum() == record["rows"]["validation"] == 12
-    assert record["rows"] == {"read": 120, "dropped": {}, "train": 108, "validation": 12,
+    assert record["rows"] == {"read": 120, "dropped": {}, "train": 108, "validation": 12, "markup_converted": 0,
                               "longer_than_maxlen": {"share": 0.0, "of_sampled_train_rows": 108}}
     assert record["classes"] == ["negative", "neutral", "positive"] and record["multilabel"] is False
     assert record["settings"]["maxlen"] == 32 and record["settings"]["lr"] == 3e-3
@@ -138,6 +140,7 @@ def test_nbsvm_alone_is_a_ktrain_predictor_the_scorer_reads(tiny_bert_dir, tmp_p
     np.testing.assert_allclose(models.Scorer(out).predict_proba(texts), expected, atol=1e-6)
 
 
+@pytest.mark.bad_input
 def test_nbsvm_alone_refuses_a_label_that_never_varies_with_what_to_do(tiny_bert_dir, tmp_path, capsys):
     rows = topic_rows(30)
     rows["battery"] = 1  # on for every row: no binary NBSVM can be trained for it
@@ -211,8 +214,66 @@ def test_force_replaces_a_model_only_after_the_new_one_checks_out(tiny_bert_dir,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "reviews.csv"]
 
 
+@pytest.mark.bad_input
 def test_train_py_runs_as_a_script_and_reports_bad_input_without_traceback(tmp_path):
     result = subprocess.run([sys.executable, str(REPO / "train.py"), "--data", str(tmp_path / "missing.csv"),
                              "--text-column", "a", "--label-column", "b"], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 2
     assert "missing.csv" in result.stderr and "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_new_model_becomes_the_default_only_when_it_is_the_first_or_someone_says_so(tiny_bert_dir, tmp_path,
+                                                                                    monkeypatch, capsys):
+    from predictor import model_folder
+
+    monkeypatch.setenv("PREDICTOR_MODELS_DIR", str(tmp_path / "models"))
+    sentiment_rows(4).to_csv(tmp_path / "few.csv", index=False)  # 12 rows: a validation set too small to mean much
+    quick = ["--text-column", "review", "--label-column", "sentiment", "--epochs", "1", "--lr", "1e-4",
+             "--classifier", "bert", "--reading", "head"]
+
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "few.csv", tmp_path / "models" / "first", *quick) == 0
+    first = capsys.readouterr().out
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "few.csv", tmp_path / "models" / "second", *quick) == 0
+    second = capsys.readouterr().out
+    assert model_folder.default_name(model_folder.list_models()) == "first"
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "few.csv", tmp_path / "models" / "third", *quick,
+                      "--make-default") == 0
+    third = capsys.readouterr().out
+
+    assert "It is the default model" in first and "The default model is still first" in second
+    assert "It is now the default model" in third
+    assert model_folder.default_name(model_folder.list_models()) == "third"
+    warnings = read_json(tmp_path / "models" / "first" / "training.json")["warnings"]
+    validation_rows = read_json(tmp_path / "models" / "first" / "training.json")["rows"]["validation"]
+    assert f"validation has only {validation_rows} rows (under 50)" in warnings[0]
+    assert "fewer than 5 rows of" in warnings[1]
+    assert f"Warning: {warnings[0]}" in first and "(rough: see the warnings above)" in first
+
+
+@pytest.mark.bad_input
+def test_make_default_is_refused_before_training_for_a_model_outside_the_models_folder(tmp_path, monkeypatch,
+                                                                                       capsys):
+    monkeypatch.setenv("PREDICTOR_MODELS_DIR", str(tmp_path / "models"))
+    sentiment_rows(4).to_csv(tmp_path / "few.csv", index=False)
+    assert main(["--data", str(tmp_path / "few.csv"), "--text-column", "review", "--label-column", "sentiment",
+                 "--out", str(tmp_path / "elsewhere"), "--make-default"]) == 2
+    assert "--make-default needs the model inside the models folder" in capsys.readouterr().err
+
+
+# What TensorFlow, tf_keras and ktrain print that a newcomer cannot act on (issue 11).
+LIBRARY_NOISE = ["oneDNN", "cuda", "absl::InitializeLog", "is unseeded", "HDF5", "lr_plot", "Failed to compute the gradients"]
+
+
+def test_a_training_run_says_what_it_decided_and_none_of_the_libraries_noise(tiny_bert_dir, tmp_path):
+    sentiment_rows(20).to_csv(tmp_path / "reviews.csv", index=False)
+    command = [sys.executable, str(REPO / "train.py"), "--data", str(tmp_path / "reviews.csv"), "--text-column",
+               "review", "--label-column", "sentiment", "--bert-dir", str(tiny_bert_dir), "--maxlen", "32",
+               "--batch-size", "8", "--epochs", "2", "--out", str(tmp_path / "models" / "m")]  # --lr auto: lr_find
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path,
+                            env={**os.environ, "PREDICTOR_MODELS_DIR": str(tmp_path / "models")})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert not [noise for noise in LIBRARY_NOISE if noise.lower() in output.lower()], output
+    assert set(re.findall(r"Epoch \d+/(\d+)", output)) == {"2"}  # fit's own two epochs; lr_find's are not shown
+    assert re.search(r"Training BERT with learning rate \S+ \((lr_find|fallback)[^)]*'min loss / 10'", output)
+    assert "plots in that folder: confusion_matrix.png (validation), lr_find.png (the learning-rate search)" in output

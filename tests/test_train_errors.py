@@ -5,6 +5,8 @@ import pytest
 from conftest import sentiment_rows
 from train import main
 
+pytestmark = pytest.mark.bad_input  # every test here is a careless or hostile input
+
 
 def write(df, path):
     if path.suffix == ".xlsx":
