@@ -3,6 +3,7 @@
 Run: streamlit run app.py   (models are read from models/, or $PREDICTOR_MODELS_DIR)
 """
 import hashlib
+import re
 import time
 from pathlib import Path
 
@@ -20,20 +21,26 @@ from predictor.errors import UserError
 # Upload cap when nobody configured one. Set server.maxUploadSize (MB) in .streamlit/config.toml, the
 # STREAMLIT_SERVER_MAX_UPLOAD_SIZE variable or --server.maxUploadSize to change it; the page reads that same value.
 DEFAULT_UPLOAD_LIMIT_MB = 50
-BYTES_PER_MB = 1024 * 1024  # Streamlit's MB, and the unit tables.MAX_TABLE_BYTES is written in
+BYTES_PER_MB = tables.MB  # decimal, as Streamlit's uploader counts (but on Windows) and as score.py reports
 UPLOAD_TYPES = ["xlsx", "xls", "csv", "tsv"]
 PREVIEW_ROWS = 200  # enough to eyeball the result; the download holds every row
 ETA_AFTER_S = 3  # a time-left estimate from the first batch or two is noise
 THRESHOLD_STEP = 0.05
-CHART_BAR_PX, CHART_AXIS_PX = 34, 50  # bar charts grow with their number of bars, so labels never overlap
+CHART_BAR_PX, CHART_AXIS_PX = 34, 50
+CONFUSION_WIDTH_PX = 900  # bar charts grow with their number of bars, so labels never overlap
 NO_LABEL_BAR = "(no label)"  # multi-label rows with no label at or above the threshold
 TRAIN_COMMAND = "python train.py"
 TRAIN_OWN_DATA_COMMAND = "python train.py --data my_reviews.xlsx --text-column review --label-column sentiment"
+# Markdown's punctuation (CommonMark escapes any ASCII punctuation with a backslash) plus ':' for Streamlit's
+# :color[...] directives and '.', which with ':' keeps bare addresses from becoming links.
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&^\"'])")
 
 
 def main():
     st.set_page_config(page_title="Review scorer", page_icon=":bar_chart:", layout="wide")
     st.title("Review scorer")
+    if not signed_in_ui():
+        return
     available = model_folder.list_models()
     if not available:
         no_model_ui()
@@ -42,12 +49,34 @@ def main():
     scorer = load_scorer_ui(info)
     if scorer is None:
         return
+    model_details_ui(info)
     threshold = threshold_ui(info)
     one_review_tab, spreadsheet_tab = st.tabs(["One review", "A spreadsheet"])
     with one_review_tab:
         one_review_ui(scorer, threshold)
     with spreadsheet_tab:
         spreadsheet_ui(scorer, threshold)
+
+
+def signed_in_ui():
+    """Whether to show the page: yes when no sign-in is configured (then .streamlit/config.toml lets only this machine
+    in), else only to a visitor signed in with the identity provider in .streamlit/secrets.toml [auth] (README,
+    "Sharing the page with a team")."""
+    if not sign_in_configured():
+        return True
+    if getattr(st.user, "is_logged_in", False):  # absent until Streamlit has an identity provider to ask
+        st.sidebar.button("Sign out", key="sign_out", on_click=st.logout)
+        return True
+    st.info("Sign in to score reviews: this page is shared with a team, so it needs to know who you are.")
+    st.button("Sign in", key="sign_in", type="primary", on_click=st.login)
+    return False
+
+
+def sign_in_configured():
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:  # no secrets.toml at all (Streamlit's error subclasses it)
+        return False
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -64,23 +93,31 @@ def no_model_ui():
 
 
 def model_picker_ui(available):
-    """Sidebar: choose a model (newest first) and show what it is and how well it did on validation data."""
+    """Sidebar: choose a model (the default first, marked) and show what it is and how well it did on validation."""
     by_name = {info.name: info for info in available}
+    default = model_folder.default_name(available)
     with st.sidebar:
         st.header("Model")
         name = st.selectbox("Model", list(by_name), key="model_name", label_visibility="collapsed",
-                            format_func=lambda n: f"{n} ({_date(by_name[n].created)[:10]})",
-                            help=f"Models found in {model_folder.models_dir()}, newest first.")
+                            format_func=lambda n: f"{n} ({_date(by_name[n].created)[:10]})"
+                                                  + (" - default" if n == default else ""),
+                            help=f"Models found in {model_folder.models_dir()}: the default first, then newest first.")
         info = by_name[name]
-        model_card_ui(info)
+        model_card_ui(info, is_default=name == default)
     return info
 
 
-def model_card_ui(info):
+def model_card_ui(info, is_default):
     kind = "multi-label (any number of labels per review)" if info.multilabel else "single-label (one class per review)"
-    st.markdown(f"**{'Labels' if info.multilabel else 'Classes'}:** {', '.join(info.classes)}  \n"
+    st.markdown(f"**Name:** {plain(info.name)}" + (" (the default)" if is_default else "") + "  \n"
+                f"**{'Labels' if info.multilabel else 'Classes'}:** {plain(', '.join(info.classes))}  \n"
                 f"**Type:** {kind}  \n**Trained:** {_date(info.created)}  \n"
                 f"**Model:** {model_kind(info.record)}  \n**Reads:** {reading_text(info.record)}")
+    if not is_default:
+        st.button("Make this the default", key="make_default", on_click=make_default, args=(info.name,),
+                  help="New sessions of this page, and score.py without --model, will use this model.")
+    if st.session_state.pop("made_default", None) == info.name:
+        st.success("This is now the default model for new sessions and score.py.")
     metrics = info.metrics
     shown = [("Accuracy", "accuracy"), ("Macro F1", "macro_f1"), ("Micro F1", "micro_f1")]
     values = [(label, metrics[key]) for label, key in shown if isinstance(metrics.get(key), (int, float))]
@@ -93,15 +130,28 @@ def model_card_ui(info):
                    else "On validation reviews held out from training.")
     else:
         st.caption("No validation metrics were saved with this model.")
-    per_class = metrics.get("per_class") or metrics.get("per_label")
-    if isinstance(per_class, dict) and per_class:
-        with st.expander("Per class"):
+    for warning in info.record.warnings:
+        st.warning(plain(warning[:1].upper() + warning[1:]))
+
+
+def make_default(name):
+    model_folder.make_default(name)
+    st.session_state["made_default"] = name
+
+
+def model_details_ui(info):
+    """Per-class validation scores and the confusion matrix, at the page's full width (the sidebar is too narrow)."""
+    per_class = info.metrics.get("per_class") or info.metrics.get("per_label")
+    picture = info.path / model_folder.CONFUSION_FILE
+    if not (isinstance(per_class, dict) and per_class) and not picture.is_file():
+        return
+    with st.expander("How this model did on validation, class by class"):
+        if isinstance(per_class, dict) and per_class:
             table = pd.DataFrame(per_class).T
             keep = [c for c in ("precision", "recall", "f1", "support") if c in table.columns]
             st.dataframe(table[keep], width="stretch")
-            picture = info.path / model_folder.CONFUSION_FILE
-            if picture.is_file():
-                st.image(str(picture))
+        if picture.is_file():
+            st.image(str(picture), width=min(CONFUSION_WIDTH_PX, 160 * max(3, len(info.classes))))
 
 
 def load_scorer_ui(info):
@@ -109,18 +159,23 @@ def load_scorer_ui(info):
     try:
         return cached_scorer(str(info.path), info.created)
     except UserError as err:
-        st.error(str(err))
+        st.error(plain(err))
     except Exception as err:  # a damaged model folder must not take the page down with a traceback
         detail = " ".join(str(err).split())[:200]  # one line, however chatty the loader's message
-        st.error(f"Could not load model {info.name} ({type(err).__name__}: {detail}). "
-                 f"Pick another model in the sidebar, or train this one again: {TRAIN_COMMAND}")
+        st.error(plain(f"Could not load model {info.name} ({type(err).__name__}: {detail}). "
+                       f"Pick another model in the sidebar, or train this one again: {TRAIN_COMMAND}"))
     return None
 
 
 @st.cache_resource(show_spinner="Loading the model (once; it takes a few seconds)...", max_entries=4)
 def cached_scorer(model_dir, created):
-    """Load a model once per folder and training run (`created` makes a retrained folder load afresh)."""
-    return models.load_scorer(model_dir)
+    """Load a model once per folder and training run (`created` makes a retrained folder load afresh).
+
+    One review is scored at once: the first call traces the model's graph (about 8 s on 2 cores), which belongs
+    under "Loading the model", not on the analyst's first click."""
+    scorer = models.load_scorer(model_dir)
+    scorer.score_batch(["warm up"])
+    return scorer
 
 
 def threshold_ui(info):
@@ -191,7 +246,7 @@ def members_ui(score, record):
         weight = (f"BERT weight {weights[0]:.2f}, NBSVM {1 - weights[0]:.2f}" if len(set(weights)) == 1
                   else "one BERT weight per label: " + ", ".join(f"{c} {w:.2f}" for c, w in zip(record.classes,
                                                                                                weights)))
-        st.caption(f"The probabilities above blend BERT and NBSVM ({weight}; chosen on the validation rows).")
+        st.caption(plain(f"The probabilities above blend BERT and NBSVM ({weight}; chosen on the validation rows)."))
         table = pd.DataFrame({kind.upper(): probabilities for kind, probabilities in score.members.items()})
         table["blend"] = pd.Series(score.probabilities)
         st.table(table.loc[list(score.probabilities)].map("{:.2%}".format))
@@ -219,6 +274,8 @@ def spreadsheet_ui(scorer, threshold):
     uploaded = st.file_uploader("Upload a table of reviews", type=UPLOAD_TYPES, key="upload",
                                 help=f"Excel (.xlsx, .xls) or CSV, up to {upload_limit_mb()} MB. Every row comes back "
                                      "in the same order with all its columns, plus the model's scores.")
+    st.caption(f"Up to {upload_limit_mb()} MB ({limit_bytes:,} bytes) per file: a larger one is refused as it is "
+               "dropped here. Split larger files, or save just the needed columns as .csv.")
     if uploaded is None:
         for key in ("parsed_upload", "bulk_result"):  # the file was removed: free its memory
             st.session_state.pop(key, None)
@@ -226,28 +283,26 @@ def spreadsheet_ui(scorer, threshold):
         return
     data = uploaded.getvalue()
     if len(data) > limit_bytes:
-        st.error(f"{uploaded.name} is {len(data) / BYTES_PER_MB:.1f} MB, over this page's {upload_limit_mb()} MB "
-                 "limit. Split it into smaller files or save just the needed columns as .csv, or ask whoever runs "
-                 "the page to raise server.maxUploadSize in .streamlit/config.toml.")
+        st.error(plain(f"{uploaded.name} is {len(data) / BYTES_PER_MB:.1f} MB, over this page's {upload_limit_mb()} MB "
+                       "limit. Split it into smaller files or save just the needed columns as .csv, or ask whoever "
+                       "runs the page to raise server.maxUploadSize in .streamlit/config.toml."))
         return
     table_id = hashlib.sha256(data).hexdigest()[:16]
     try:
-        sheet = sheet_picker_ui(data, uploaded.name, table_id, limit_bytes)
-        df = read_uploaded_table(data, uploaded.name, sheet, table_id, limit_bytes)
-        guessed = scoring.default_text_column(df, f'Sheet "{sheet}" of {uploaded.name}' if sheet else uploaded.name)
+        df, sheet = read_upload_ui(data, uploaded.name, table_id, limit_bytes)
+        scoring.check_has_rows(df, f'Sheet "{sheet}" of {uploaded.name}' if sheet else uploaded.name)
     except UserError as err:
-        st.error(str(err))
+        st.error(plain(err))
         return
-    columns = list(df.columns)
-    text_column = st.selectbox("Column with the review text", columns, index=columns.index(guessed),
-                               key=f"text_column-{table_id}-{sheet}",
-                               help="Guessed as the column with the longest text on average; change it if wrong.")
-    st.caption(f"{len(df):,} rows and {len(columns)} columns read from {uploaded.name}"
-               + (f', sheet "{sheet}"' if sheet else "") + ".")
+    text_column = text_column_ui(df, f"{table_id}-{sheet}")
+    st.caption(plain(f"{len(df):,} rows and {len(df.columns)} columns read from {uploaded.name}"
+                     + (f', sheet "{sheet}"' if sheet else "") + "."))
+    if text_column is None:
+        return
     try:
         scoring.check_text_column(df, text_column)
     except UserError as err:
-        st.error(str(err))
+        st.error(plain(err))
         return
 
     job = {"table": table_id, "sheet": sheet, "column": text_column, "model": (scorer.info.name, scorer.info.created)}
@@ -259,6 +314,12 @@ def spreadsheet_ui(scorer, threshold):
         bulk_result_ui(stored, threshold, Path(uploaded.name).stem)
 
 
+def plain(text):
+    """`text` from the data (class, column, sheet and file names, and messages quoting them) escaped so that Markdown
+    shows it as typed: a class named ![t](http://host/t.png) would otherwise make every visitor's browser fetch it."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
+
+
 def upload_limit_mb():
     """server.maxUploadSize if anyone set it, else our default (Streamlit's own default of 200 MB is too much here)."""
     if st_config.get_where_defined("server.maxUploadSize") == st_config.ConfigOption.DEFAULT_DEFINITION:
@@ -266,17 +327,54 @@ def upload_limit_mb():
     return int(st.get_option("server.maxUploadSize"))
 
 
-def sheet_picker_ui(data, filename, table_id, limit_bytes):
-    """The sheet to read: a choice when the workbook has several, else the only one (None for CSV)."""
-    sheets = parsed_once(table_id, "sheets", lambda: tables.list_sheets(data, filename=filename, max_bytes=limit_bytes))
-    if len(sheets) <= 1:
-        return sheets[0] if sheets else None
-    return st.selectbox("Sheet", sheets, key=f"sheet-{table_id}")
+def read_upload_ui(data, filename, table_id, limit_bytes):
+    """(table, sheet) of the upload: the sheet the analyst picked, the first until then. The sheet picker sits above
+    the reading's progress and stays up when a sheet cannot be read, so another can be picked."""
+    picker = st.container()
+    chosen = st.session_state.get(f"sheet-{table_id}")
+    try:
+        df = parsed_once(table_id, ("table", chosen), lambda: read_with_progress(data, filename, chosen, limit_bytes))
+    except UserError:
+        sheets_ui(picker, table_id)
+        raise
+    parsed_once(table_id, "sheets", lambda: df.attrs.get("sheets") or [])
+    sheets_ui(picker, table_id)
+    return df, df.attrs.get("sheet")
 
 
-def read_uploaded_table(data, filename, sheet, table_id, limit_bytes):
-    return parsed_once(table_id, ("table", sheet),
-                       lambda: tables.read_table(data, filename=filename, sheet=sheet, max_bytes=limit_bytes))
+def sheets_ui(container, table_id):
+    sheets = st.session_state["parsed_upload"].get("sheets") or []
+    if len(sheets) > 1:
+        container.selectbox("Sheet", sheets, key=f"sheet-{table_id}")
+
+
+def read_with_progress(data, filename, sheet, limit_bytes):
+    """Read the upload in its stoppable reader (predictor/tables.py), saying how far it got. Streamlit's Stop, or
+    a rerun, raises out of the progress call, which stops the reader."""
+    status = st.empty()
+
+    def show(progress):
+        rows = f", {progress.count:,} rows so far" if progress.count else ""
+        status.caption(plain(f"Reading {filename} ({progress.elapsed_s:.0f} s{rows}) ..."))
+
+    try:
+        return tables.read_table(data, filename=filename, sheet=sheet, max_bytes=limit_bytes, on_progress=show)
+    finally:
+        status.empty()
+
+
+def text_column_ui(df, widget_id):
+    """The column to score: guessed as the longest text on average, or the analyst's pick among all columns."""
+    columns = list(df.columns)
+    guessed = tables.guess_text_column(df)
+    text_column = st.selectbox("Column with the review text", columns,
+                               index=columns.index(guessed) if guessed is not None else None,
+                               key=f"text_column-{widget_id}", placeholder="Pick the column that holds the reviews",
+                               help="Guessed as the column with the longest text on average; change it if wrong.")
+    if guessed is None and text_column is None:
+        st.warning("No column looks like text: each holds mostly numbers, dates, codes or blanks. Pick the one that "
+                   "holds the reviews; rows without text in it are kept and flagged, not scored.")
+    return text_column
 
 
 def parsed_once(table_id, what, parse):
@@ -319,10 +417,10 @@ def bulk_result_ui(stored, threshold, stem):
     summary = scoring.summarise(scored)
     flagged = summary["rows"] - summary["scored"]
     truncated = summary["status_counts"].get(scoring.STATUS_TRUNCATED, 0)
-    st.success(f"Scored {summary['scored']:,} of {summary['rows']:,} rows"
-               + (f"; {flagged:,} not scored (kept, and flagged in {scored.status_column})" if flagged else "")
-               + (f"; {truncated:,} longer than the model reads, so part of each was not read" if truncated
-                  else "") + ".")
+    st.success(plain(f"Scored {summary['scored']:,} of {summary['rows']:,} rows"
+                     + (f"; {flagged:,} not scored (kept, and flagged in {scored.status_column})" if flagged else "")
+                     + (f"; {truncated:,} longer than the model reads, so part of each was not read" if truncated
+                        else "") + "."))
 
     chart_column, status_column = st.columns([3, 2])
     with chart_column:
@@ -333,7 +431,7 @@ def bulk_result_ui(stored, threshold, stem):
             counts = pd.concat([counts, pd.DataFrame({"label": [NO_LABEL_BAR], "rows": [summary["no_label"]]})])
         st.altair_chart(label_count_chart(counts), width="stretch")
     with status_column:
-        st.markdown(f"**{scored.status_column}**")
+        st.markdown(f"**{plain(scored.status_column)}**")
         statuses = pd.DataFrame({"status": list(summary["status_counts"]),
                                  "rows": list(summary["status_counts"].values())})
         statuses["meaning"] = statuses["status"].map(scoring.STATUS_MEANINGS).fillna("")
@@ -341,7 +439,13 @@ def bulk_result_ui(stored, threshold, stem):
 
     downloads = stored["downloads"]
     if threshold not in downloads:  # built once per threshold: a download click reruns the page
-        downloads[threshold] = {"xlsx": export.to_xlsx_bytes(scored.frame), "csv": export.to_csv_bytes(scored.frame)}
+        downloads[threshold] = {"xlsx": export.to_xlsx_bytes(scored.frame, status_column=scored.status_column),
+                                "csv": export.to_csv_bytes(scored.frame)}
+    cut = export.rows_over_excel_limit(scored.frame)
+    if cut:
+        st.warning(plain(f"{len(cut):,} row(s) hold a cell longer than Excel's limit of "
+                         f"{export.EXCEL_MAX_CELL_CHARS:,} characters: the .xlsx cuts it and says so in "
+                         f"{scored.status_column}; the .csv keeps every character."))
     buttons = st.container(horizontal=True)
     buttons.download_button("Download .xlsx", downloads[threshold]["xlsx"], file_name=f"{stem}_scored.xlsx",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

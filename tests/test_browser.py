@@ -5,9 +5,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
+import psutil
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,21 +31,28 @@ def free_port():
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+
 @pytest.fixture(scope="module")
 def server(tiny_models_dir, tmp_path_factory):
-    """A real Streamlit server on a free port, always stopped afterwards; yields its URL."""
+    """A real Streamlit server on a free port, started as README says (so with .streamlit/config.toml's settings),
+    always stopped afterwards."""
     tmp_path = tmp_path_factory.mktemp("server")
     port = free_port()
     log = (tmp_path / "streamlit.log").open("w")
     env = {**os.environ, "PREDICTOR_MODELS_DIR": str(tiny_models_dir)}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+         "--server.fileWatcherType", "none"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://localhost:{port}"
     try:
         wait_until_healthy(url, process, tmp_path / "streamlit.log")
-        yield url
+        yield Server(url, process.pid)
     finally:
         process.terminate()
         try:
@@ -111,7 +120,7 @@ def download(page, name, target):
 
 def test_review_and_spreadsheet_in_a_real_browser(server, browser_context, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
-    page = open_page(browser_context, server, "tiny-sentiment")
+    page = open_page(browser_context, server.url, "tiny-sentiment")
 
     page.get_by_label("Review", exact=True).fill("good film, great actor")
     page.get_by_role("button", name="Score review").click()
@@ -137,7 +146,7 @@ def test_review_and_spreadsheet_in_a_real_browser(server, browser_context, tmp_p
     assert rows[0][:3] == ("id", "review", "stars") and rows[0][-1] == "scoring_status"
     assert [row[0] for row in rows[1:]] == [1, 2, 3, 4, 5, 6]
     assert rows[2][-1] == "empty text" and rows[4][-1] == "not text (number)"
-    assert rows[3][1] == "'=HYPERLINK(\"http://x\")"
+    assert rows[3][1] == "=HYPERLINK(\"http://x\")"  # as typed: a string cell, which Excel never evaluates
     assert all(cell.data_type != "f" for row in scored.iter_rows() for cell in row)
     csv_text = download(page, "Download .csv", tmp_path / "scored.csv").read_text(encoding="utf-8-sig")
     assert len(csv_text.strip().splitlines()) == len(REVIEWS) and "ممتاز 😀" in csv_text
@@ -147,7 +156,7 @@ def test_two_sessions_scoring_at_once_get_the_same_file(server, browser_context,
     source = tmp_path / "reviews.csv"
     rows = 300  # enough for the two sessions' scoring to overlap in the server
     source.write_text("review\n" + "".join(f"review number {i} good film\n" for i in range(rows)))
-    pages = [open_page(browser_context, server, "tiny-sentiment") for _ in range(2)]
+    pages = [open_page(browser_context, server.url, "tiny-sentiment") for _ in range(2)]
     for page in pages:
         page.bring_to_front()  # a background tab does not render, so its widgets never become visible
         page.get_by_role("tab", name="A spreadsheet").click()
@@ -160,3 +169,10 @@ def test_two_sessions_scoring_at_once_get_the_same_file(server, browser_context,
         page.bring_to_front()
         files.append(download(page, "Download .csv", tmp_path / f"scored-{i}.csv").read_bytes())
     assert files[0] == files[1] and files[0].count(b"\n") == rows + 1
+
+
+def test_the_server_listens_on_this_machine_only(server):
+    # .streamlit/config.toml binds to localhost: other machines cannot open the page unless someone says so.
+    listening = [c.laddr.ip for c in psutil.Process(server.pid).net_connections(kind="inet")
+                 if c.status == psutil.CONN_LISTEN]
+    assert listening and all(ip in ("127.0.0.1", "::1") for ip in listening), listening

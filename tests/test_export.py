@@ -283,16 +283,19 @@ def test_write_table_round_trip_and_leaves_no_temp_files(tmp_path, name):
     assert back.columns[0] == quote + "=HEADER" and back.iloc[0, 0] == quote + "=1+1"
 
 
+@pytest.mark.bad_input
 def test_write_table_rejects_other_extensions(tmp_path):
     with pytest.raises(UserError, match=r"\.csv or \.xlsx"):
         write_table(dangerous_frame(), tmp_path / "out.json")
 
 
+@pytest.mark.bad_input
 def test_write_table_missing_folder(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         write_table(dangerous_frame(), tmp_path / "nope" / "out.csv")
 
 
+@pytest.mark.bad_input
 def test_failed_write_keeps_old_file_and_cleans_up(tmp_path, monkeypatch):
     target = tmp_path / "out.csv"
     target.write_bytes(b"old contents")
