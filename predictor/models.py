@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from predictor import hybrid, markup, model_folder
+from predictor import explain, hybrid, markup, model_folder
 from predictor.model_folder import BERT, NBSVM, ModelInfo
 from predictor.pieces import WordPieces
 
@@ -46,15 +46,19 @@ class BertMember:
         predictor = load_ktrain_predictor(folder)
         return cls(predictor.model, WordPieces.of_preprocessor(predictor.preproc), maxlen, reading)
 
+    def forward(self, ids: np.ndarray, batch_size: int = SCORE_BATCH_SIZE) -> np.ndarray:
+        """Probabilities of rows of maxlen ids (one text or window per row), in batches."""
+        segments = np.zeros_like(ids)  # one text per row: every token is in segment 0
+        rows = [self._forward(ids[i:i + batch_size], segments[i:i + batch_size]).numpy()
+                for i in range(0, len(ids), batch_size)]
+        return np.concatenate(rows).astype(np.float32)
+
     def predict(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> tuple[np.ndarray, np.ndarray,
                                                                                        np.ndarray]:
         """(probabilities, pieces, read) for each text; texts read over several windows get their mean."""
         encoded = [self.pieces.encode(text, self.maxlen, self.reading) for text in texts]
         ids = np.array([row for e in encoded for row in e.ids], np.float32).reshape(-1, self.maxlen)
-        segments = np.zeros_like(ids)  # one text per row: every token is in segment 0
-        rows = [self._forward(ids[i:i + batch_size], segments[i:i + batch_size]).numpy()
-                for i in range(0, len(ids), batch_size)]
-        window_probabilities = np.concatenate(rows).astype(np.float32)
+        window_probabilities = self.forward(ids, batch_size)
         owners = np.repeat(np.arange(len(encoded)), [len(e.ids) for e in encoded])
         sums = np.zeros((len(encoded), window_probabilities.shape[1]), np.float32)
         np.add.at(sums, owners, window_probabilities)
@@ -139,6 +143,11 @@ class Scorer:
     def score_batch(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> Scores:
         with self._lock:
             return self.model.score(texts, batch_size)
+
+    def explain(self, text: str, label: str) -> explain.Explanation:
+        """Which phrases of `text` pushed the model towards `label` and which away (predictor/explain.py)."""
+        with self._lock:
+            return explain.explain(self.model, text, label)
 
     def predict_proba(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> np.ndarray:
         """Probabilities, shape (len(texts), len(classes))."""

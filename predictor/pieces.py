@@ -79,7 +79,10 @@ class WordPieces:
 
     def encode(self, text: str, maxlen: int, reading: str) -> Encoded:
         """`text` as rows of `maxlen` ids under `reading`."""
-        pieces = self.pieces(text)
+        return self.encode_pieces(self.pieces(text), maxlen, reading)
+
+    def encode_pieces(self, pieces: list[str], maxlen: int, reading: str) -> Encoded:
+        """Word pieces (as `pieces()` gives them) as rows of `maxlen` ids under `reading`."""
         budget = maxlen - MARKERS
         if len(pieces) <= budget:
             spans = [pieces]

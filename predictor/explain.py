@@ -1,0 +1,93 @@
+"""Why a review got its label: which words or phrases pushed the model towards a class, and which away from it.
+
+Method: occlusion. Each phrase is left out in turn and the review scored again; a phrase's weight is how much the
+class's probability drops without it (negative: it rises, so the phrase pushed away). It is exact about the model as
+it scores (members, blend, reading and markup handling included), works for every model kind and for multi-label
+(the label the analyst picks), and needs nothing beyond the model. ktrain's own route, `predictor.explain()`, is LIME
+through eli5, which samples thousands of perturbed texts; occlusion needs one variant per phrase.
+
+Cost is kept in bounds two ways. A long review is cut into at most MAX_PHRASES phrases of neighbouring words, so a
+300-word review costs some 60 variants, not 300. And BERT does not re-read the whole review for each variant: the
+phrase's word pieces are replaced by [MASK], which keeps every window where it was, so only the windows that held
+the phrase are scored again (about two per phrase); NBSVM, which costs little, scores the review without the phrase.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from predictor import hybrid, markup
+
+if TYPE_CHECKING:
+    from predictor.models import Model
+
+MAX_PHRASES = 60
+METHOD = ("occlusion: each phrase left out in turn; its weight is how much the probability of the class drops "
+          "without it")
+MASK = "[MASK]"
+
+
+@dataclass(frozen=True)
+class Phrase:
+    start: int  # character offsets in Explanation.text
+    end: int
+    weight: float  # probability of the class with the phrase minus without it
+
+
+@dataclass(frozen=True)
+class Explanation:
+    text: str  # the text as the model read it (HTML turned into text, if the model does that)
+    label: str
+    probability: float
+    phrases: list[Phrase]
+    method: str = METHOD
+
+    def strongest(self, n: int) -> list[Phrase]:
+        """The n phrases with the largest weights either way, strongest first."""
+        return sorted(self.phrases, key=lambda p: abs(p.weight), reverse=True)[:n]
+
+
+def explain(model: "Model", text: str, label: str) -> Explanation:
+    """Occlusion weights of each phrase of `text` for `label` (one of model.classes)."""
+    column = model.classes.index(label)
+    text = markup.to_text(str(text), model.markup)
+    spans = phrases(text)
+    variants = [text[:start].rstrip() + " " + text[end:].lstrip() for start, end in spans]
+    members = {}
+    if model.bert is not None:
+        members["bert"] = bert_variants(model, text, spans)
+    if model.nbsvm is not None:
+        members["nbsvm"] = model.nbsvm.predict([text] + variants)
+    probabilities = hybrid.combine(members.get("bert"), members.get("nbsvm"), model.bert_weight)[:, column]
+    weights = probabilities[0] - probabilities[1:]
+    return Explanation(text, label, float(probabilities[0]),
+                       [Phrase(start, end, float(w)) for (start, end), w in zip(spans, weights)])
+
+
+def phrases(text: str) -> list[tuple[int, int]]:
+    """Character spans of at most MAX_PHRASES runs of neighbouring words covering every word of `text`."""
+    words = [m.span() for m in re.finditer(r"\S+", text)]
+    size = max(1, -(-len(words) // MAX_PHRASES))
+    return [(words[i][0], words[min(i + size, len(words)) - 1][1]) for i in range(0, len(words), size)]
+
+
+def bert_variants(model: "Model", text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+    """BERT's probabilities for the text, then for each span masked; only windows that change are scored again."""
+    bert = model.bert
+    whole = bert.pieces.pieces(text)
+    inside = [len(bert.pieces.pieces(text[start:end])) for start, end in spans]
+    if sum(inside) != len(whole):
+        # The tokenizer joined pieces across our word boundaries (rare): score the texts without the phrases instead.
+        return bert.predict([text] + [text[:s].rstrip() + " " + text[e:].lstrip() for s, e in spans])[0]
+    before = np.cumsum([0] + inside[:-1])
+    sequences = [whole] + [whole[:b] + [MASK] * n + whole[b + n:] for b, n in zip(before, inside)]
+    encoded = [bert.pieces.encode_pieces(sequence, bert.maxlen, bert.reading) for sequence in sequences]
+    unique: dict[tuple, int] = {}
+    for e in encoded:
+        for row in e.ids:
+            unique.setdefault(tuple(row), len(unique))
+    window_probabilities = bert.forward(np.array(list(unique), np.float32))
+    return np.stack([window_probabilities[[unique[tuple(row)] for row in e.ids]].mean(axis=0) for e in encoded])

@@ -1,0 +1,65 @@
+"""Why a review got its label: occlusion weights on the tiny real models (predictor/explain.py)."""
+import numpy as np
+import pytest
+
+from predictor import explain, models
+from predictor.models import Model
+
+LONG = "the battery was very broken and the screen plot bad " * 8  # read over several windows at maxlen 32
+
+
+@pytest.fixture(scope="module")
+def topics(tiny_models_dir):
+    return models.load_scorer("tiny-topics", tiny_models_dir)
+
+
+def test_each_phrase_weighs_what_the_probability_loses_without_it(topics):
+    # NBSVM alone: leaving a phrase out is exactly scoring the text without it.
+    nbsvm_only = Model(topics.classes, True, None, topics.model.nbsvm, [0.0], topics.model.markup)
+    text = "the battery broke but the screen is fine"
+    explanation = explain.explain(nbsvm_only, text, "battery")
+    assert [text[p.start:p.end] for p in explanation.phrases] == text.split()
+    without = [" ".join(text.split()[:i] + text.split()[i + 1:]) for i in range(len(text.split()))]
+    column = topics.classes.index("battery")
+    scores = nbsvm_only.score([text] + without).probabilities[:, column]
+    assert explanation.probability == pytest.approx(scores[0])
+    np.testing.assert_allclose([p.weight for p in explanation.phrases], scores[0] - scores[1:], atol=1e-6)
+    assert explanation.strongest(1)[0].start == text.index("battery")  # the word the label is about
+
+
+def test_bert_masks_each_phrase_and_rescores_only_the_windows_that_held_it(topics):
+    explanation = topics.explain(LONG, "screen")
+    bert, column = topics.model.bert, topics.classes.index("screen")
+    whole = bert.pieces.pieces(LONG)
+    assert len(bert.pieces.encode_pieces(whole, bert.maxlen, bert.reading).ids) > 2  # several windows
+    # The same numbers by brute force: every window of every masked variant scored again.
+    sizes = [len(bert.pieces.pieces(LONG[p.start:p.end])) for p in explanation.phrases]
+    starts = np.cumsum([0] + sizes[:-1])
+    variants = [whole] + [whole[:s] + ["[MASK]"] * n + whole[s + n:] for s, n in zip(starts, sizes)]
+    bert_p = np.stack([bert.forward(np.array(bert.pieces.encode_pieces(v, bert.maxlen, bert.reading).ids,
+                                             np.float32)).mean(axis=0) for v in variants])
+    nbsvm_p = topics.model.nbsvm.predict([LONG] + [LONG[:p.start].rstrip() + " " + LONG[p.end:].lstrip()
+                                                   for p in explanation.phrases])
+    w = np.asarray(topics.model.bert_weight)
+    blended = (w * bert_p + (1 - w) * nbsvm_p)[:, column]
+    np.testing.assert_allclose([p.weight for p in explanation.phrases], blended[0] - blended[1:], atol=1e-5)
+
+
+def test_words_a_model_reading_the_head_never_reads_weigh_nothing(tiny_models_dir):
+    sentiment = models.load_scorer("tiny-sentiment", tiny_models_dir)  # BERT alone, reading the first 30 pieces
+    explanation = sentiment.explain("good film " * 40 + "awful awful awful", "negative")
+    assert explanation.phrases[-1].weight == 0.0 and explanation.phrases[0].weight != 0.0
+
+
+def test_a_long_review_is_cut_into_at_most_max_phrases_covering_every_word(topics):
+    text = " ".join(f"w{i}" for i in range(300))
+    spans = explain.phrases(text)
+    assert len(spans) <= explain.MAX_PHRASES and spans[0][0] == 0 and spans[-1][1] == len(text)
+    assert " ".join(text[s:e] for s, e in spans) == text
+
+
+def test_every_label_of_a_multilabel_model_can_be_explained_and_markup_is_read_as_the_model_reads_it(topics):
+    for label in topics.classes:
+        explanation = topics.explain("the <b>battery</b> and the screen<br />broke", label)
+        assert explanation.label == label and explanation.text == "the battery and the screen\nbroke"
+        assert len(explanation.phrases) == 6 and "occlusion" in explanation.method
