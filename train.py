@@ -27,6 +27,13 @@ def parse_args(argv):
     data.add_argument("--label-column", action="append", dest="label_columns", metavar="COL",
                       help="column of class labels; repeat it for multi-label 0/1 columns")
     data.add_argument("--sheet", help="Excel sheet to read (default: the first)")
+    data.add_argument("--corrections", type=Path, metavar="MODEL",
+                      help="add the corrections analysts saved in the page for this model (a name or path in the "
+                           "models folder; its folder may be gone): a corrected text that is in the data takes the "
+                           "corrected label, the others are added as rows")
+    data.add_argument("--allow-new-classes", action="store_true",
+                      help="train a corrected label that is not a class of the data as a new class (without it, such "
+                           "a correction stops the run with a message)")
     split = data.add_mutually_exclusive_group()
     split.add_argument("--val-data", type=Path, help="separate labelled file for validation")
     split.add_argument("--val-fraction", type=float, default=DEFAULT_VAL_FRACTION,
@@ -77,7 +84,8 @@ def settings_from(args):
                     val_fraction=args.val_fraction, sheet=args.sheet, classifier=args.classifier,
                     reading=args.reading, markup=args.markup, bert=args.bert, bert_dir=args.bert_dir,
                     maxlen=args.maxlen, batch_size=args.batch_size, epochs=args.epochs, lr=parse_lr(args.lr),
-                    seed=args.seed, out=args.out, force=args.force, make_default=args.make_default)
+                    seed=args.seed, out=args.out, force=args.force, make_default=args.make_default,
+                    corrections=args.corrections, allow_new_classes=args.allow_new_classes)
 
 
 def parse_lr(value):

@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from predictor import dataset, hybrid, metrics, model_folder, tables
+from predictor import corrections, dataset, hybrid, metrics, model_folder, tables
 from predictor.device import Device, detect_device
 from predictor.errors import UserError
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRecord
@@ -86,6 +86,10 @@ class Settings:
     out: Path | None = None
     force: bool = False
     make_default: bool = False
+    # A model in the models folder whose analysts' corrections (predictor/corrections.py) are merged into the training
+    # rows: a name or path; the folder itself may be gone, its corrections outlive it. See with_corrections.
+    corrections: Path | None = None
+    allow_new_classes: bool = False  # a corrected label that is not a class trains as a new class instead of failing
 
 
 @dataclass
@@ -198,7 +202,7 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
                                                "max_difference": difference},
                          finished_at=now(), durations_s=clock.durations_s)
         model_folder.write(staging, record, scores)
-    log(summary(out, scores, clock, warnings))
+    log(summary(out, scores, clock, warnings, labelled.counts.get("corrections")))
     log(settle_default(out, settings.make_default))
     return out
 
@@ -210,30 +214,117 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
 def read_labelled(settings: Settings) -> Labelled:
     """Clean training and validation rows from the user's file(s), with their sources and row counts."""
     frame = tables.read_table(settings.data, sheet=settings.sheet)
-    rows = dataset.labelled_rows(frame, settings.text_column, settings.label_columns, Path(settings.data).name)
-    dataset.check_classes(rows, Path(settings.data).name)
+    where = Path(settings.data).name
+    rows = dataset.labelled_rows(frame, settings.text_column, settings.label_columns, where)
     sources = {"path": str(Path(settings.data).resolve()), "sha256": sha256(settings.data),
                "sheet": frame.attrs.get("sheet")}
-    if settings.val_data is None:
-        train_frame, val_frame = dataset.split_rows(rows, settings.val_fraction, settings.seed)
-        dropped, read = rows.dropped, rows.read
-    else:
+    val = None
+    if settings.val_data is not None:
         val_table = tables.read_table(settings.val_data, sheet=settings.sheet)
         val = dataset.labelled_rows(val_table, settings.text_column, settings.label_columns,
                                     Path(settings.val_data).name)
+        sources["validation"] = {"path": str(Path(settings.val_data).resolve()), "sha256": sha256(settings.val_data)}
+    rows, val, corrected = with_corrections(rows, val, settings)
+    if corrected and (corrected["added"] or corrected["replaced"]):
+        where = f"{where} with the corrections of {corrected['model']}"
+    dataset.check_classes(rows, where)
+    if val is None:
+        # Corrected rows are split like any other row, so about a tenth of them are validation rows. That is wanted:
+        # validation stays a sample of all the rows trained on (corrected ones are the texts the old model got wrong,
+        # so the scores and the hybrid's blend weight are judged on some of them too), and a new class
+        # (--allow-new-classes) gets validation rows and scores like any class, instead of none.
+        train_frame, val_frame = dataset.split_rows(rows, settings.val_fraction, settings.seed)
+        dropped, read = rows.dropped, rows.read
+    else:
         unknown = sorted(set(dataset.classes_of(val)) - set(dataset.classes_of(rows)))
         if unknown:
             raise UserError(f"{Path(settings.val_data).name} has label(s) {', '.join(map(repr, unknown))} that never "
                             "occur in the training data. Fix the labels or add training examples of them.")
         train_frame, val_frame = rows.frame, val.frame
         dropped, read = rows.dropped + val.dropped, rows.read + val.read
-        sources["validation"] = {"path": str(Path(settings.val_data).resolve()), "sha256": sha256(settings.val_data)}
     train_frame, train_cleaned = cleaned(train_frame, settings.markup)
     val_frame, val_cleaned = cleaned(val_frame, settings.markup)
     counts = {"read": read, "dropped": dict(dropped), "train": len(train_frame), "validation": len(val_frame),
               "markup_converted": train_cleaned + val_cleaned}
+    if corrected is not None:
+        counts["corrections"] = corrected
     as_rows = lambda frame: dataset.LabelledRows(frame, rows.label_columns, rows.multilabel, len(frame))  # noqa: E731
     return Labelled(as_rows(train_frame), as_rows(val_frame), sources, counts)
+
+
+def corrections_model(value: Path) -> str:
+    """The name of the model --corrections names: a name or a path, refused outside the models folder.
+
+    Its folder may be gone (deleted, or being replaced with --force): its corrections outlive it in the models
+    folder's corrections.sqlite. So a path such as models/NAME is taken as written, not by what exists.
+    """
+    path = Path(value)
+    if not path.is_absolute() and not path.exists() and path.resolve().parent == models_root():
+        path = path.resolve()  # models/NAME of a model whose folder is gone, from the folder that holds models/
+    return model_folder.inside_models_dir(path).name
+
+
+def with_corrections(rows: dataset.LabelledRows, val: dataset.LabelledRows | None,
+                     settings: Settings) -> tuple[dataset.LabelledRows, dataset.LabelledRows | None, dict | None]:
+    """The rows with the corrections of the --corrections model merged in (corrections.merge), and the counts
+    {"model", "added", "replaced", "unchanged"} for training.json; None for the counts without --corrections.
+
+    A corrected text relabels its rows; other corrected texts are added to the training rows. Their labels are
+    checked against the classes of the data trained on (a new one is refused unless --allow-new-classes). With
+    --val-data, a corrected text found in the validation file relabels its rows there and is not added to training:
+    a validation row must not be trained on, nor keep a label an analyst said is wrong.
+    """
+    if settings.corrections is None:
+        return rows, val, None
+    name = corrections_model(settings.corrections)
+    latest = corrections.CorrectionsStore(corrections.store_path()).latest_by_text(name)
+    counts = {"model": name, "added": 0, "replaced": 0, "unchanged": 0}
+    if not latest:
+        return rows, val, counts
+    classes = dataset.classes_of(rows)
+    val_texts = set() if val is None else set(val.frame[dataset.TEXT])  # stripped, as latest_by_text's keys are
+    in_train = set(rows.frame[dataset.TEXT])
+    merged, found = corrections.merge(rows.frame, {text: label for text, label in latest.items()
+                                                   if text in in_train or text not in val_texts},
+                                      classes, settings.allow_new_classes)
+    add_counts(counts, found)
+    rows = relabelled(rows, merged)
+    if val is not None:
+        had = set(dataset.classes_of(val))
+        merged, found = corrections.merge(val.frame, {text: label for text, label in latest.items()
+                                                      if text in val_texts}, classes, settings.allow_new_classes)
+        add_counts(counts, found)
+        val = relabelled(val, merged)
+        extra = sorted(set(dataset.classes_of(val)) - had - set(dataset.classes_of(rows)))
+        if extra:
+            raise UserError(f"The corrections of {name} give rows of the validation file "
+                            f"{Path(settings.val_data).name} the new label(s) {', '.join(map(repr, extra))}, which no "
+                            "training row has, so the model could never predict them. Add training rows of them, or "
+                            "correct those texts again in the page with a class.")
+        if val.multilabel:  # a new class of the training rows applies to no validation row
+            val = relabelled(val, val.frame.assign(**{c: 0 for c in rows.label_columns if c not in val.frame}))
+    return rows, val, counts
+
+
+def relabelled(rows: dataset.LabelledRows, frame) -> dataset.LabelledRows:
+    """`rows` with a merged frame (multi-label: its label columns, the new ones last, are its class columns)."""
+    labels = [c for c in frame.columns if c != dataset.TEXT] if rows.multilabel else rows.label_columns
+    return dataset.LabelledRows(frame[[dataset.TEXT, *labels]] if rows.multilabel else frame, list(labels),
+                                rows.multilabel, rows.read, rows.dropped)
+
+
+def add_counts(counts: dict, found: dict) -> None:
+    for key, n in found.items():
+        counts[key] += n
+
+
+def corrections_line(corrected: dict) -> str:
+    """What the --corrections model's corrections did to the rows, in one sentence."""
+    name = corrected["model"]
+    if not any(corrected[key] for key in ("added", "replaced", "unchanged")):
+        return f"Corrections: no corrections stored for {name}; trained on the data as it is."
+    unchanged = f", {corrected['unchanged']} already so labelled" if corrected["unchanged"] else ""
+    return f"Corrections from {name}: {corrected['added']} added, {corrected['replaced']} replaced{unchanged}."
 
 
 def cleaned(frame, markup: str) -> tuple:
@@ -282,6 +373,8 @@ def describe(plan: Plan, settings: Settings, labelled: Labelled) -> str:
     lines.append(f"Rows: {rows['read']} read, dropped: {dropped}; {rows['train']} train, "
                  f"{rows['validation']} validation."
                  + (f" HTML turned into text in {rows['markup_converted']}." if rows["markup_converted"] else ""))
+    if "corrections" in rows:
+        lines.append(corrections_line(rows["corrections"]))
     return "\n".join(lines)
 
 
@@ -302,6 +395,11 @@ def check_settings(settings: Settings) -> None:
         raise UserError(f"--reading {settings.reading!r}: use one of {', '.join(READINGS)}.")
     if settings.markup not in MARKUPS:
         raise UserError(f"--markup {settings.markup!r}: use one of {', '.join(MARKUPS)}.")
+    if settings.corrections is not None:
+        corrections_model(settings.corrections)  # a UserError for a model outside the models folder
+    elif settings.allow_new_classes:
+        raise UserError("--allow-new-classes applies to the labels of corrections: pass it with "
+                        "--corrections MODEL.")
     if settings.make_default and settings.out and Path(settings.out).resolve().parent != models_root():
         raise UserError(f"--make-default needs the model inside the models folder ({models_root()}), where the page "
                         f"and score.py look; --out {settings.out} is elsewhere. Drop --out, or give a folder in there.")
@@ -601,14 +699,15 @@ def describe_combination(members: list[Member], bert_weight: list[float], scores
     return f"Validation: {parts}. Chosen on validation: {use} -> {headline(scores)}."
 
 
-def summary(out: Path, scores: dict, clock: Stopwatch, warnings: list[str]) -> str:
-    """A few lines for the end of the run: metrics, time, where the model and its plots are."""
+def summary(out: Path, scores: dict, clock: Stopwatch, warnings: list[str], corrected: dict | None = None) -> str:
+    """A few lines for the end of the run: metrics, time, corrections used, where the model and its plots are."""
     minutes = sum(clock.durations_s.values()) / 60
     rough = " (rough: see the warnings above)" if warnings else ""
     plots = [f"{name} ({what})" for name, what in [(model_folder.CONFUSION_FILE, "validation"),
                                                    (model_folder.LR_PLOT_FILE, "the learning-rate search")]
              if (out / name).is_file()]
     return (f"\nDone in {minutes:.1f} min. Validation ({scores['rows']} rows): {headline(scores)}{rough}.\n"
-            f"Model saved to {out}\n  load it with ktrain.load_predictor({str(out)!r}) (the BERT member), "
+            + (f"{corrections_line(corrected)}\n" if corrected is not None else "")
+            + f"Model saved to {out}\n  load it with ktrain.load_predictor({str(out)!r}) (the BERT member), "
             "or run: streamlit run app.py"
             + (f"\n  plots in that folder: {', '.join(plots)}" if plots else ""))

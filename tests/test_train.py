@@ -5,8 +5,10 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import REPO, TOPIC_WORDS, read_json, sentiment_rows, topic_rows, train_tiny
@@ -277,3 +279,155 @@ def test_a_training_run_says_what_it_decided_and_none_of_the_libraries_noise(tin
     assert set(re.findall(r"Epoch \d+/(\d+)", output)) == {"2"}  # fit's own two epochs; lr_find's are not shown
     assert re.search(r"Training BERT with learning rate \S+ \((lr_find|fallback)[^)]*'min loss / 10'", output)
     assert "plots in that folder: confusion_matrix.png (validation), lr_find.png (the learning-rate search)" in output
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# --corrections: the analysts' corrections saved in the page, added to the training rows
+
+
+SENTIMENT = ["--text-column", "review", "--label-column", "sentiment"]
+QUICK = ["--epochs", "1", "--lr", "1e-4", "--classifier", "bert", "--reading", "head"]  # seconds, not minutes
+
+
+@pytest.fixture
+def models_dir(tmp_path, monkeypatch):
+    root = tmp_path / "models"
+    root.mkdir()
+    monkeypatch.setenv("PREDICTOR_MODELS_DIR", str(root))
+    return root
+
+
+def store_corrections(model, *corrected):
+    """Save (text, corrected label) pairs for `model` as the page does, in the models folder's corrections.sqlite."""
+    from predictor.corrections import Correction, CorrectionsStore, store_path
+
+    store = CorrectionsStore(store_path())
+    for text, label in corrected:
+        store.add(Correction(model=model, text=text, model_label="neutral", corrected_label=label,
+                             probabilities={"negative": 0.2, "neutral": 0.5, "positive": 0.3}))
+
+
+def other_class(label):
+    return next(c for c in ("negative", "neutral", "positive") if c != label)
+
+
+def test_corrections_relabel_their_texts_in_the_data_and_add_the_others_as_training_rows(tiny_bert_dir, tmp_path,
+                                                                                        models_dir, capsys):
+    rows = sentiment_rows(6)
+    rows.to_csv(tmp_path / "reviews.csv", index=False)
+    text, label = rows.loc[0, "review"], rows.loc[0, "sentiment"]
+    # The model the analysts corrected has no folder (deleted since): its corrections still count.
+    store_corrections("old-model", (f"  {text} ", other_class(label)), ("great great film", "positive"),
+                      ("awful broken phone", "negative"))
+    out = models_dir / "new-model"
+
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, *SENTIMENT, *QUICK,
+                      "--corrections", "old-model") == 0
+
+    printed = capsys.readouterr().out
+    counts = read_json(out / "training.json")["rows"]
+    replaced = int((rows["review"] == text).sum())
+    assert counts["corrections"] == {"model": "old-model", "added": 2, "replaced": replaced, "unchanged": 0}
+    assert counts["read"] == len(rows) and counts["train"] + counts["validation"] == len(rows) + 2
+    line = f"Corrections from old-model: 2 added, {replaced} replaced."
+    assert printed.count(line) == 2, printed  # in what the run decided, and in the closing summary
+    assert printed.index(line) < printed.index("Training BERT") < printed.rindex(line)
+
+
+def test_a_model_without_corrections_trains_on_the_data_as_it_is_and_says_so(tiny_bert_dir, tmp_path, models_dir,
+                                                                             monkeypatch, capsys):
+    sentiment_rows(4).to_csv(tmp_path / "reviews.csv", index=False)
+    store_corrections("another-model", ("great great film", "positive"))
+    monkeypatch.chdir(tmp_path)  # models/gone, as typed beside the models folder, for a model whose folder is gone
+
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", models_dir / "new", *SENTIMENT, *QUICK,
+                      "--corrections", "models/gone") == 0
+
+    assert capsys.readouterr().out.count("no corrections stored for gone") == 2
+    counts = read_json(models_dir / "new" / "training.json")["rows"]
+    assert counts["corrections"] == {"model": "gone", "added": 0, "replaced": 0, "unchanged": 0}
+    assert counts["train"] + counts["validation"] == 12
+
+
+@pytest.mark.bad_input
+def test_a_corrected_label_that_is_not_a_class_is_refused_before_training_saying_how_to_allow_it(tmp_path, models_dir,
+                                                                                                capsys):
+    sentiment_rows(4).to_csv(tmp_path / "reviews.csv", index=False)
+    store_corrections("old-model", ("so so film", "mixed"), ("great great film", "positive"))
+
+    assert main(["--data", str(tmp_path / "reviews.csv"), *SENTIMENT, "--out", str(models_dir / "new"),
+                 "--corrections", "old-model"]) == 2
+
+    err = capsys.readouterr().err
+    assert "'mixed' (1 correction)" in err and "--allow-new-classes" in err and "Traceback" not in err
+    assert "negative, neutral, positive" in err
+    assert not (models_dir / "new").exists()
+
+
+def test_with_allow_new_classes_a_corrected_label_trains_as_a_new_class(tiny_bert_dir, tmp_path, models_dir):
+    sentiment_rows(4).to_csv(tmp_path / "reviews.csv", index=False)
+    store_corrections("old-model", ("so so film", "mixed"), ("good and bad phone", "mixed"))
+    out = models_dir / "new"
+
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, *SENTIMENT, *QUICK,
+                      "--corrections", "old-model", "--allow-new-classes") == 0
+
+    record = read_json(out / "training.json")
+    assert record["classes"] == ["mixed", "negative", "neutral", "positive"]
+    assert record["rows"]["corrections"]["added"] == 2 and record["settings"]["allow_new_classes"] is True
+    assert models.Scorer(out).predict_proba(["so so film"]).shape == (1, 4)
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("args, message", [
+    (["--corrections", "../elsewhere"], "Models are only loaded from"),
+    (["--allow-new-classes"], "pass it with --corrections MODEL"),
+])
+def test_corrections_from_outside_the_models_folder_or_new_classes_without_corrections_are_refused(
+        tmp_path, models_dir, capsys, args, message):
+    sentiment_rows(4).to_csv(tmp_path / "reviews.csv", index=False)
+
+    assert main(["--data", str(tmp_path / "reviews.csv"), *SENTIMENT, "--out", str(models_dir / "new"), *args]) == 2
+
+    assert message in capsys.readouterr().err and not (models_dir / "new").exists()
+
+
+def test_with_val_data_a_corrected_validation_text_is_relabelled_there_and_never_trained_on(tmp_path, models_dir):
+    from predictor.training import Settings, read_labelled
+
+    train_rows, val_rows = sentiment_rows(4, seed=1), sentiment_rows(2, seed=2)
+    text, label = val_rows.loc[0, "review"], val_rows.loc[0, "sentiment"]
+    assert text not in set(train_rows["review"])
+    train_rows.to_csv(tmp_path / "train.csv", index=False)
+    val_rows.to_csv(tmp_path / "val.csv", index=False)
+    store_corrections("old-model", (text, other_class(label)), ("great great film", "positive"))
+
+    labelled = read_labelled(Settings(data=tmp_path / "train.csv", text_column="review", label_columns=["sentiment"],
+                                      val_data=tmp_path / "val.csv", corrections=Path("old-model")))
+
+    assert text not in set(labelled.train.frame["text"])
+    val = labelled.val.frame
+    assert set(val.loc[val["text"] == text, "label"]) == {other_class(label)}
+    assert "great great film" in set(labelled.train.frame["text"])
+    replaced = int((val_rows["review"] == text).sum())
+    assert labelled.counts["corrections"] == {"model": "old-model", "added": 1, "replaced": replaced, "unchanged": 0}
+    assert (labelled.counts["train"], labelled.counts["validation"]) == (13, 6)
+
+
+def test_multi_label_corrections_can_bring_a_new_label_to_both_training_and_validation_rows(tmp_path, models_dir):
+    from predictor.training import Settings, label_matrix, read_labelled
+
+    rows = topic_rows(20)
+    rows.to_csv(tmp_path / "topics.csv", index=False)
+    store_corrections("old-model", (rows.loc[0, "text"], "battery, price"), ("price too high", "price"))
+
+    labelled = read_labelled(Settings(data=tmp_path / "topics.csv", text_column="text",
+                                      label_columns=list(TOPIC_WORDS), corrections=Path("old-model"),
+                                      allow_new_classes=True))
+
+    classes = [*TOPIC_WORDS, "price"]
+    assert labelled.train.label_columns == labelled.val.label_columns == classes
+    both = pd.concat([labelled.train.frame, labelled.val.frame])
+    assert both["price"].sum() == 1 + int((rows["text"] == rows.loc[0, "text"]).sum())
+    assert label_matrix(labelled.val, classes).shape == (len(labelled.val.frame), 4)
+    assert labelled.counts["corrections"]["added"] == 1
