@@ -3,6 +3,7 @@
 Run: streamlit run app.py   (models are read from models/, or $PREDICTOR_MODELS_DIR)
 """
 import hashlib
+import html
 import re
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from streamlit import config as st_config
 
-from predictor import export, model_folder, models, pieces, scoring, tables
+from predictor import corrections, export, model_folder, models, pieces, scoring, tables
 from predictor.metrics import MULTILABEL_THRESHOLD
 from predictor.errors import UserError
 
@@ -26,8 +27,12 @@ UPLOAD_TYPES = ["xlsx", "xls", "csv", "tsv"]
 PREVIEW_ROWS = 200  # enough to eyeball the result; the download holds every row
 ETA_AFTER_S = 3  # a time-left estimate from the first batch or two is noise
 THRESHOLD_STEP = 0.05
-CHART_BAR_PX, CHART_AXIS_PX = 34, 50
-CONFUSION_WIDTH_PX = 900  # bar charts grow with their number of bars, so labels never overlap
+CHART_BAR_PX, CHART_AXIS_PX = 34, 50  # bar charts grow with their number of bars, so labels never overlap
+CONFUSION_WIDTH_PX = 900
+TOP_PHRASES = 8  # phrases in the explanation's chart
+PHRASE_CHARS = 40  # a phrase's label in that chart is cut to this
+REVIEW_BELOW = {False: 0.6, True: 0.2}  # "needs review" under this confidence at first (single-label, multi-label)
+TOWARDS, AWAY = (26, 150, 65), (215, 48, 39)  # highlight colours (RGB): green pushed towards the label, red away
 NO_LABEL_BAR = "(no label)"  # multi-label rows with no label at or above the threshold
 TRAIN_COMMAND = "python train.py"
 TRAIN_OWN_DATA_COMMAND = "python train.py --data my_reviews.xlsx --text-column review --label-column sentiment"
@@ -50,6 +55,7 @@ def main():
     if scorer is None:
         return
     model_details_ui(info)
+    corrections_sidebar_ui(info)
     threshold = threshold_ui(info)
     one_review_tab, spreadsheet_tab = st.tabs(["One review", "A spreadsheet"])
     with one_review_tab:
@@ -206,7 +212,10 @@ def one_review_ui(scorer, threshold):
     stored = st.session_state.get("review_result")
     # Only show a result that belongs to what is on screen now (same text, same model).
     if stored and stored["model"] == scorer.info.name and stored["text"] == text:
-        review_result_ui(stored["score"].with_threshold(threshold), scorer.info.record)
+        score = stored["score"].with_threshold(threshold)
+        review_result_ui(score, scorer.info.record)
+        explanation_ui(scorer, text, score.labels[0] if score.labels else next(iter(score.probabilities)), "review")
+        correction_ui(scorer, text, score)
 
 
 def review_result_ui(score, scorer_record):
@@ -250,6 +259,113 @@ def members_ui(score, record):
         table = pd.DataFrame({kind.upper(): probabilities for kind, probabilities in score.members.items()})
         table["blend"] = pd.Series(score.probabilities)
         st.table(table.loc[list(score.probabilities)].map("{:.2%}".format))
+
+
+def explanation_ui(scorer, text, label, key):
+    """Why the model gave `label` (or any class the analyst picks): the review with its phrases highlighted, and the
+    strongest few as a chart. Computed on request: it scores the review once per phrase (a second or two)."""
+    with st.expander("Why this label?"):
+        label = st.selectbox("Explain the label", scorer.classes, index=scorer.classes.index(label),
+                             key=f"explain_label-{key}", help="Which phrases pushed the model towards this label, and "
+                                                              "which away from it.")
+        wanted = (scorer.info.name, text, label)
+        if st.button("Explain", key=f"explain-{key}"):
+            with st.spinner("Scoring the review once without each phrase..."):
+                st.session_state[f"explanation-{key}"] = (wanted, scorer.explain(text, label))
+        stored = st.session_state.get(f"explanation-{key}")
+        if stored and stored[0] == wanted:
+            explanation_result_ui(stored[1])
+
+
+def explanation_result_ui(explanation):
+    st.caption(plain(f"{explanation.label}: {explanation.probability:.1%}. Green pushed the model towards this label, "
+                     "red away from it; the stronger the colour, the more. Method: " + explanation.method + "."))
+    st.html(highlighted_html(explanation))
+    strongest = [p for p in explanation.strongest(TOP_PHRASES) if p.weight != 0]
+    if strongest:
+        st.altair_chart(phrase_chart(explanation, strongest), width="stretch")
+
+
+def highlighted_html(explanation):
+    """The review as HTML, each phrase's background coloured by its weight; the text itself is escaped."""
+    text, parts, last = explanation.text, [], 0
+    top = max((abs(p.weight) for p in explanation.phrases), default=0) or 1
+    for phrase in explanation.phrases:
+        red, green, blue = TOWARDS if phrase.weight > 0 else AWAY
+        alpha = 0.75 * abs(phrase.weight) / top
+        parts.append(html.escape(text[last:phrase.start]))
+        parts.append(f'<span style="background-color: rgba({red}, {green}, {blue}, {alpha:.2f}); border-radius: 3px" '
+                     f'title="{phrase.weight:+.3f}">{html.escape(text[phrase.start:phrase.end])}</span>')
+        last = phrase.end
+    parts.append(html.escape(text[last:]))
+    return f'<div style="white-space: pre-wrap; line-height: 1.9">{"".join(parts)}</div>'
+
+
+def phrase_chart(explanation, phrases):
+    table = pd.DataFrame({
+        "phrase": [_cut(explanation.text[p.start:p.end]) for p in phrases],
+        "weight": [p.weight for p in phrases],
+        "direction": ["towards" if p.weight > 0 else "away" for p in phrases]})
+    base = alt.Chart(table).encode(
+        x=alt.X("weight:Q", title=f"Probability of {explanation.label} lost without the phrase"),
+        y=alt.Y("phrase:N", sort=alt.SortField("weight", order="descending"), title=None),
+        color=alt.Color("direction:N", scale=alt.Scale(domain=["towards", "away"],
+                                                      range=[f"rgb{TOWARDS}", f"rgb{AWAY}"]), legend=None),
+        tooltip=["phrase", alt.Tooltip("weight:Q", format="+.3f")])
+    return base.mark_bar().properties(height=bar_chart_height(len(table)))
+
+
+def correction_ui(scorer, text, score):
+    """'The right label is X': stored for this model, to be learnt by the next one (train.py --corrections)."""
+    with st.expander("Wrong label? Correct it"):
+        if score.multilabel:
+            right = st.multiselect("The right labels are", scorer.classes, default=score.labels, key="right_labels")
+        else:
+            right = [st.selectbox("The right label is", scorer.classes, index=scorer.classes.index(score.label),
+                                  key="right_label")]
+        if st.button("Save correction", key="save_correction"):
+            save_corrections_ui(scorer, [corrections.Correction(
+                model=scorer.info.name, text=text, model_label=score.label, probabilities=score.probabilities,
+                corrected_label=joined(scorer, right))])
+
+
+def save_corrections_ui(scorer, new):
+    """Store corrections for this model and say how many it has now, or why they could not be stored."""
+    store = corrections.CorrectionsStore(corrections.store_path())
+    try:
+        for correction in new:
+            store.add(correction)
+    except UserError as err:
+        st.error(plain(err))
+        return
+    st.success(plain(f"Saved {len(new):,}. This model has {store.count(scorer.info.name):,} correction(s); a model "
+                     f"trained with python train.py ... --corrections {scorer.info.name} learns from them."))
+
+
+def joined(scorer, labels):
+    """Labels as a correction stores them: one class, or for multi-label every label in class order."""
+    return corrections.join_labels(labels, scorer.classes) if scorer.multilabel else labels[0]
+
+
+def corrections_sidebar_ui(info):
+    """How many corrections this model has, and all of them as a download."""
+    store = corrections.CorrectionsStore(corrections.store_path())
+    try:
+        count = store.count(info.name)
+    except UserError as err:
+        st.sidebar.error(plain(err))
+        return
+    with st.sidebar:
+        st.caption(f"Corrections made on this model: {count:,}")
+        if count:
+            table = store.for_model(info.name)
+            buttons = st.container(horizontal=True)
+            buttons.download_button("Corrections .csv", export.to_csv_bytes(table), key="corrections_csv",
+                                    file_name=f"{info.name}_corrections.csv", mime="text/csv", on_click="ignore")
+            buttons.download_button("Corrections .xlsx", export.to_xlsx_bytes(table, sheet_name="corrections"),
+                                    key="corrections_xlsx", file_name=f"{info.name}_corrections.xlsx",
+                                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                    on_click="ignore")
 
 
 def probability_chart(table, threshold=None):
@@ -311,7 +427,7 @@ def spreadsheet_ui(scorer, threshold):
         st.session_state["bulk_result"] = {**job, "scored": scored, "downloads": {}}
     stored = st.session_state.get("bulk_result")
     if stored and all(stored[key] == value for key, value in job.items()):
-        bulk_result_ui(stored, threshold, Path(uploaded.name).stem)
+        bulk_result_ui(stored, threshold, uploaded.name, scorer)
 
 
 def plain(text):
@@ -412,7 +528,8 @@ def score_table_ui(scorer, df, text_column, threshold):
     return scored
 
 
-def bulk_result_ui(stored, threshold, stem):
+def bulk_result_ui(stored, threshold, file_name, scorer):
+    stem = Path(file_name).stem
     scored = scoring.apply_threshold(stored["scored"], threshold)
     summary = scoring.summarise(scored)
     flagged = summary["rows"] - summary["scored"]
@@ -437,29 +554,130 @@ def bulk_result_ui(stored, threshold, stem):
         statuses["meaning"] = statuses["status"].map(scoring.STATUS_MEANINGS).fillna("")
         st.table(statuses.set_index("status"))
 
-    downloads = stored["downloads"]
-    if threshold not in downloads:  # built once per threshold: a download click reruns the page
-        downloads[threshold] = {"xlsx": export.to_xlsx_bytes(scored.frame, status_column=scored.status_column),
-                                "csv": export.to_csv_bytes(scored.frame)}
+    below = review_ui(scored)
+    scored = scoring.with_review_column(scored, below)
+    downloads, version = stored["downloads"], (threshold, below)
+    if version not in downloads:  # built once per threshold and review bar: a download click reruns the page
+        downloads.clear()
+        downloads[version] = {"xlsx": export.to_xlsx_bytes(scored.frame, status_column=scored.status_column),
+                              "csv": export.to_csv_bytes(scored.frame)}
     cut = export.rows_over_excel_limit(scored.frame)
     if cut:
         st.warning(plain(f"{len(cut):,} row(s) hold a cell longer than Excel's limit of "
                          f"{export.EXCEL_MAX_CELL_CHARS:,} characters: the .xlsx cuts it and says so in "
                          f"{scored.status_column}; the .csv keeps every character."))
     buttons = st.container(horizontal=True)
-    buttons.download_button("Download .xlsx", downloads[threshold]["xlsx"], file_name=f"{stem}_scored.xlsx",
+    buttons.download_button("Download .xlsx", downloads[version]["xlsx"], file_name=f"{stem}_scored.xlsx",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                             key="download_xlsx", on_click="ignore", type="primary")
-    buttons.download_button("Download .csv", downloads[threshold]["csv"], file_name=f"{stem}_scored.csv",
+    buttons.download_button("Download .csv", downloads[version]["csv"], file_name=f"{stem}_scored.csv",
                             mime="text/csv", key="download_csv", on_click="ignore")
 
     rows = len(scored.frame)
-    st.markdown(f"**Preview** (first {min(PREVIEW_ROWS, rows):,} of {rows:,} rows)")
-    preview_table_ui(scored, range(min(PREVIEW_ROWS, rows)))
+    review_first = st.toggle("Rows that need review first", key="review_first",
+                             help=f"Rows marked in {scored.review_column}, least sure first; then the others in order.")
+    positions = preview_positions(scored, review_first)
+    st.markdown(f"**Preview** ({'first ' if len(positions) < rows else ''}{len(positions):,} of {rows:,} rows"
+                + (", those that need review first" if review_first else "") + ")")
+    preview_table_ui(scored, positions)
+    explain_row_ui(scorer, scored, positions)
+    corrections_editor_ui(scorer, scored, positions, file_name)
     if flagged:
         with st.expander(f"Rows not scored ({flagged:,})"):
             positions = (~scored.scored).to_numpy().nonzero()[0]
             preview_table_ui(scored, positions[:PREVIEW_ROWS])
+
+
+def review_ui(scored):
+    """How sure the model was of each row, and the bar under which a row needs a human; returns that bar."""
+    confidence = scored.confidence().dropna()
+    with st.expander("How sure the model is, and which rows need review", expanded=True):
+        what = ("a label's distance from the threshold, as a share of the way to 0 or 1" if scored.multilabel
+                else "the winning class's probability")
+        below = st.slider("A row needs review when the model's confidence is below", 0.0, 1.0,
+                          REVIEW_BELOW[scored.multilabel], THRESHOLD_STEP, key="review_below",
+                          help=f"Confidence here is {what}.")
+        needing = int((confidence < below).sum())
+        st.caption(plain(f"{needing:,} of {len(confidence):,} scored rows need review; the download marks them in "
+                         f"{scoring.REVIEW_COLUMN}. Confidence is {what}."))
+        if len(confidence):
+            st.altair_chart(confidence_chart(confidence, below), width="stretch")
+    return below
+
+
+def confidence_chart(confidence, below):
+    table = pd.DataFrame({"confidence": confidence.to_numpy()})
+    bars = alt.Chart(table).mark_bar().encode(
+        x=alt.X("confidence:Q", bin=alt.Bin(extent=[0, 1], step=0.05), title="Confidence"),
+        y=alt.Y("count():Q", title="Rows"))
+    rule = alt.Chart(pd.DataFrame({"below": [below]})).mark_rule(color="red", strokeDash=[4, 4]).encode(x="below:Q")
+    return (bars + rule).properties(height=180)
+
+
+def preview_positions(scored, review_first):
+    """Row positions to preview: in order, or those needing review (least sure first) and then the rest."""
+    if not review_first:
+        return range(min(PREVIEW_ROWS, len(scored.frame)))
+    confidence = scored.confidence()
+    needing = confidence[scored.frame[scored.review_column] == scoring.REVIEW_FLAG].sort_values(kind="stable")
+    rest = [i for i in range(len(scored.frame)) if scored.frame.index[i] not in needing.index]
+    ordered = [scored.frame.index.get_loc(i) for i in needing.index] + rest
+    return ordered[:PREVIEW_ROWS]
+
+
+def explain_row_ui(scorer, scored, positions):
+    """The one-review explanation for any scored row of the preview."""
+    scorable = [p for p in positions if scored.scored.iloc[p]]
+    if not scorable:
+        return
+    with st.expander("Why did a row get its label?"):
+        texts = scored.frame[scored.text_column]
+        position = st.selectbox("Row", scorable, key="explain_row",
+                                format_func=lambda p: f"row {p + 1}: {_cut(str(texts.iloc[p]), 70)}")
+        text = str(texts.iloc[position])
+        label = scored.frame[scored.label_column].iloc[position].split(scoring.MULTILABEL_SEPARATOR)[0]
+        label = label or max(scored.probability_columns, key=lambda c: scored.frame[scored.probability_columns[c]]
+                             .iloc[position])
+        explanation_ui(scorer, text, label, f"row-{position}")
+
+
+def corrections_editor_ui(scorer, scored, positions, file_name):
+    """An editable 'right label' column beside the preview's scored rows; saved on request, row by row."""
+    rows = [p for p in positions if scored.scored.iloc[p]]
+    if not rows:
+        return
+    with st.expander("Correct labels"):
+        frame = scored.frame
+        table = pd.DataFrame({
+            "row": [p + 1 for p in rows],
+            "text": [_cut(str(frame[scored.text_column].iloc[p]), 200) for p in rows],
+            "predicted": [frame[scored.label_column].iloc[p] for p in rows],
+            "right label": [None] * len(rows)})
+        right = (st.column_config.TextColumn("right labels", help="Labels separated by commas; empty for none.")
+                 if scored.multilabel else
+                 st.column_config.SelectboxColumn("right label", options=scored.classes,
+                                                  help="Leave empty where the prediction is right."))
+        edited = st.data_editor(table, key="corrections_editor", hide_index=True, width="stretch",
+                                disabled=["row", "text", "predicted"], column_config={"right label": right})
+        chosen = [(rows[i], value) for i, value in enumerate(edited["right label"])
+                  if isinstance(value, str) and value.strip()]
+        if st.button(f"Save {len(chosen):,} correction(s)", key="save_corrections", disabled=not chosen):
+            new, unknown = [], set()
+            for position, value in chosen:
+                labels = [v.strip() for v in value.split(",")] if scored.multilabel else [value]
+                unknown |= set(labels) - set(scored.classes)
+                new.append(corrections.Correction(
+                    model=scored.model, text=str(frame[scored.text_column].iloc[position]),
+                    model_label=frame[scored.label_column].iloc[position],
+                    probabilities={c: float(frame[column].iloc[position])
+                                   for c, column in scored.probability_columns.items()},
+                    corrected_label=joined(scorer, [label for label in labels if label]), source_file=file_name,
+                    source_row=position + 1))
+            if unknown:
+                st.error(plain(f"Not a label of this model: {', '.join(sorted(unknown))}. Use: "
+                               f"{', '.join(scored.classes)}."))
+            else:
+                save_corrections_ui(scorer, new)
 
 
 def for_display(scored, positions):
@@ -519,6 +737,10 @@ def bar_chart_height(bars):
 
 def _duration(seconds):
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def _cut(text, chars=PHRASE_CHARS):
+    return text if len(text) <= chars else text[:chars - 3] + "..."
 
 
 def _date(iso_timestamp):

@@ -294,7 +294,7 @@ class Run:
 # README table
 
 
-ORDER = ["imdb", "lowdata", "score", "score-fitting", "app", "multiclass", "multilabel", "hostile"]
+ORDER = ["imdb", "lowdata", "score", "score-fitting", "app", "multiclass", "multilabel", "hostile", "explain"]
 
 
 def results_table():

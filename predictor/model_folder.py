@@ -41,7 +41,8 @@ PREDICTOR_FILES = ("tf_model.h5", "tf_model.preproc")  # what ktrain's predictor
 BERT = "bert"
 NBSVM = "nbsvm"
 MEMBER_PATHS = {BERT: ".", NBSVM: "nbsvm"}
-# Every model folder lives here (or in $PREDICTOR_MODELS_DIR); nothing is loaded from elsewhere: a predictor is a pickle.
+# Every model folder lives here (or in $PREDICTOR_MODELS_DIR); nothing is loaded from elsewhere: a predictor is a
+# pickle.
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
 

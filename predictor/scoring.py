@@ -20,7 +20,9 @@ PROBABILITY_DECIMALS = 4
 LABEL_COLUMN = "predicted_label"
 PROBABILITY_PREFIX = "prob_"
 STATUS_COLUMN = "scoring_status"
+REVIEW_COLUMN = "needs_review"
 MULTILABEL_SEPARATOR = ", "
+REVIEW_FLAG = "yes"
 
 # scoring_status values: the first two mean the row was scored; the others are predictor/cells.py's reasons.
 STATUS_OK = cells.TEXT
@@ -69,11 +71,25 @@ class ScoredTable:
     multilabel: bool
     threshold: float
     model: str
+    review_column: str | None = None  # added by with_review_column
 
     @property
     def scored(self) -> pd.Series:
         """True for the rows the model scored."""
         return self.frame[self.status_column].isin(SCORED_STATUSES)
+
+    def confidence(self) -> pd.Series:
+        """How sure the model is of each row, 0 to 1 (NaN for rows not scored). Single-label: the winning class's
+        probability. Multi-label: how far the label nearest the threshold is from it, as a share of the way to 0 or
+        1, so 0 means a label sits on the threshold and one nudge would flip it."""
+        probabilities = self.frame[list(self.probability_columns.values())].to_numpy(dtype=float)
+        if not self.multilabel:
+            sure = probabilities.max(axis=1, initial=0.0, where=~np.isnan(probabilities))
+        else:
+            room = np.where(probabilities >= self.threshold, 1 - self.threshold, self.threshold)
+            sure = (np.abs(probabilities - self.threshold) / room).min(axis=1, initial=1.0,
+                                                                         where=~np.isnan(probabilities))
+        return pd.Series(np.where(self.scored, sure, np.nan), index=self.frame.index)
 
 
 def labels_from_probabilities(probabilities: np.ndarray, classes: list[str], multilabel: bool,
@@ -190,6 +206,14 @@ def apply_threshold(table: ScoredTable, threshold: float) -> ScoredTable:
     out[table.label_column] = _label_column(probabilities, out[table.status_column].tolist(), table.classes, True,
                                             threshold)
     return dataclasses.replace(table, frame=out, threshold=threshold)
+
+
+def with_review_column(table: ScoredTable, below: float) -> ScoredTable:
+    """The table with a column saying REVIEW_FLAG for each scored row whose confidence is under `below` ("" else)."""
+    frame = table.frame.drop(columns=[table.review_column]) if table.review_column else table.frame
+    column = _free_name(REVIEW_COLUMN, set(map(str, frame.columns)))
+    flags = np.where(table.confidence() < below, REVIEW_FLAG, "")
+    return dataclasses.replace(table, frame=frame.assign(**{column: flags}), review_column=column)
 
 
 def summarise(table: ScoredTable) -> dict:

@@ -78,6 +78,11 @@ def shown(markdown):
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
 
 
+def preview(at):
+    """The scored table's preview as the page shows it."""
+    return next(frame.value for frame in at.main.dataframe if "predicted_label" in frame.value.columns)
+
+
 def one_error(at):
     """The single st.error on the page as the reader sees it, checked to be one line."""
     assert len(at.error) == 1, [e.value for e in at.error]
@@ -252,11 +257,11 @@ def test_bulk_xlsx_keeps_rows_order_columns_and_flags(app, downloads):
     book = openpyxl.load_workbook(io.BytesIO(downloads["reviews_scored.xlsx"])).active
     values = list(book.values)
     assert values[0] == ("id", "review", "stars", "predicted_label", "prob_negative", "prob_neutral",
-                         "prob_positive", "scoring_status")
+                         "prob_positive", "scoring_status", "needs_review")
     assert [v[0] for v in values[1:]] == list(range(1, 10))
     assert values[3][1] == "😀😀 great 👍" and values[4][1] == "ممتاز جدا، أنصح به"
     assert values[7][1] == datetime.datetime(2024, 1, 31)  # the original cell comes back as it was
-    assert [v[-1] for v in values[1:]] == scored["scoring_status"].tolist()
+    assert [v[-2] for v in values[1:]] == scored["scoring_status"].tolist()
 
     table = list(csv.reader(io.StringIO(downloads["reviews_scored.csv"].decode("utf-8-sig"))))
     assert table[0] == list(values[0]) and len(table) == len(rows)
@@ -277,7 +282,7 @@ def test_bulk_csv_with_several_columns(app, downloads):
                                                                  "truncated": 1}
     assert (scored.loc[~scored["scoring_status"].isin(["ok", "truncated"]), "predicted_label"] == "").all()
     table = list(csv.reader(io.StringIO(downloads["reviews_scored.csv"].decode("utf-8-sig"))))
-    assert len(table) == 22 and table[-1][2] == long_review and table[-1][-1] == "truncated"
+    assert len(table) == 22 and table[-1][2] == long_review and table[-1][-2] == "truncated"
 
 
 @pytest.mark.bad_input
@@ -335,9 +340,9 @@ def test_multilabel_bulk_follows_the_threshold(app, tiny_models_dir):
     score_upload(app, "topics.csv", b"text\nbattery screen\ndelivery\nscreen\n")
     app.slider(key="threshold").set_value(0.05).run()
     assert not app.exception
-    assert app.main.dataframe[-1].value["predicted_label"].tolist() == [", ".join(classes)] * 3
+    assert preview(app)["predicted_label"].tolist() == [", ".join(classes)] * 3
     app.slider(key="threshold").set_value(0.95).run()
-    assert app.main.dataframe[-1].value["predicted_label"].tolist() == [""] * 3
+    assert preview(app)["predicted_label"].tolist() == [""] * 3
 
 
 def zip_bomb():
@@ -493,3 +498,86 @@ def test_with_sign_in_configured_a_visitor_sees_nothing_but_the_sign_in_button(t
     assert not at.exception
     assert [b.key for b in at.button] == ["sign_in"] and "Sign in" in at.info[0].value
     assert not at.text_area and not at.file_uploader and not at.selectbox  # no model, no review, no upload
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The analyst's loop: why, which rows need a human, corrections
+
+
+@pytest.fixture
+def own_models(tiny_models_dir, tmp_path, monkeypatch):
+    """A copy of the tiny models, so corrections (stored beside the model folders) stay in this test."""
+    root = tmp_path / "models"
+    for name in ("tiny-sentiment", "tiny-topics"):
+        shutil.copytree(tiny_models_dir / name, root / name)
+    monkeypatch.setenv("PREDICTOR_MODELS_DIR", str(root))
+    at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S).run()
+    assert not at.exception
+    return at, root
+
+
+def test_a_review_is_explained_phrase_by_phrase_for_the_label_the_analyst_picks(app):
+    use_model(app, "tiny-topics")
+    score_review(app, "the battery <b>broke</b> and the screen")
+    app.selectbox(key="explain_label-review").select("screen").run()
+    app.button(key="explain-review").click().run()
+    assert not app.exception
+    highlighted = app.get("html")[0].proto.body
+    assert highlighted.count("<span") == 6 and "&lt;b&gt;" not in highlighted and ">broke<" in highlighted
+    assert any("occlusion" in c.value and c.value.startswith("screen") for c in app.caption)
+    why = next(e for e in app.main.expander if e.label == "Why this label?")
+    assert [e for e in why if e.type == "vega_lite_chart"]  # the strongest phrases as a chart
+
+
+def test_a_corrected_label_is_stored_for_the_model_and_counted(own_models):
+    from predictor import corrections
+
+    at, root = own_models
+    score_review(at, "great film, good plot")
+    at.selectbox(key="right_label").select("negative").run()
+    at.button(key="save_correction").click().run()
+    assert "This model has 1 correction(s)" in shown(at.success[-1].value)
+    stored = corrections.CorrectionsStore(root / corrections.DB_FILE).for_model("tiny-sentiment")
+    assert stored[["text", "corrected_label"]].values.tolist() == [["great film, good plot", "negative"]]
+    at.run()
+    assert any("Corrections made on this model: 1" in c.value for c in at.sidebar.caption)
+    assert [b for b in at.sidebar.get("download_button") if b.label == "Corrections .csv"]
+
+
+def test_rows_that_need_review_are_marked_shown_first_and_carried_by_the_download(app, downloads):
+    use_model(app, "tiny-sentiment")
+    scored = score_upload(app, "mix.csv", b"review\ngood film\n12345\nbad plot\ngreat actor\n")
+    app.slider(key="review_below").set_value(1.0).run()  # every scored row is below full confidence
+    table = list(csv.reader(io.StringIO(downloads["mix_scored.csv"].decode("utf-8-sig"))))
+    assert table[0][-1] == "needs_review" and [row[-1] for row in table[1:]] == ["yes", "", "yes", "yes"]
+    app.toggle(key="review_first").set_value(True).run()
+    confidence = scored[[c for c in scored.columns if c.startswith("prob_")]].max(axis=1)
+    least_sure_first = [i + 1 for i in confidence.dropna().sort_values(kind="stable").index]
+    assert preview(app).index.tolist() == least_sure_first + [2]  # then the row that was not scored
+    app.slider(key="review_below").set_value(0.0).run()
+    table = list(csv.reader(io.StringIO(downloads["mix_scored.csv"].decode("utf-8-sig"))))
+    assert [row[-1] for row in table[1:]] == ["", "", "", ""]
+
+
+def test_corrections_made_in_the_bulk_table_are_stored_with_the_file_and_row(own_models):
+    from predictor import corrections
+
+    at, root = own_models
+    upload(at, "batch.csv", b"review\ngood film\nbad plot\n")
+    at.button(key="score_table").click().run()
+    at.session_state["corrections_editor"] = {"edited_rows": {1: {"right label": "positive"}}, "added_rows": [],
+                                              "deleted_rows": []}
+    at.run()
+    at.button(key="save_corrections").click().run()
+    assert not at.exception and "Saved 1." in shown(at.success[-1].value)
+    stored = corrections.CorrectionsStore(root / corrections.DB_FILE).for_model("tiny-sentiment")
+    assert stored[["text", "corrected_label", "source_file", "source_row"]].values.tolist() == [
+        ["bad plot", "positive", "batch.csv", 2]]
+
+
+def test_a_bulk_row_can_be_explained(app):
+    use_model(app, "tiny-sentiment")
+    score_upload(app, "two.csv", b"review\ngood film\nawful plot\n")
+    app.selectbox(key="explain_row").select(1).run()
+    app.button(key="explain-row-1").click().run()
+    assert not app.exception and ">awful<" in app.get("html")[0].proto.body

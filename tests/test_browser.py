@@ -1,5 +1,6 @@
 """The page in a real browser: `streamlit run app.py` as a server, driven by Playwright with Debian's chromium."""
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -42,9 +43,11 @@ def server(tiny_models_dir, tmp_path_factory):
     """A real Streamlit server on a free port, started as README says (so with .streamlit/config.toml's settings),
     always stopped afterwards."""
     tmp_path = tmp_path_factory.mktemp("server")
+    models = tmp_path / "models"  # its own copy: corrections made in the browser are stored beside the models
+    shutil.copytree(tiny_models_dir, models)
     port = free_port()
     log = (tmp_path / "streamlit.log").open("w")
-    env = {**os.environ, "PREDICTOR_MODELS_DIR": str(tiny_models_dir)}
+    env = {**os.environ, "PREDICTOR_MODELS_DIR": str(models)}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.fileWatcherType", "none"],
@@ -139,13 +142,15 @@ def test_review_and_spreadsheet_in_a_real_browser(server, browser_context, tmp_p
     workbook.save(source)
     upload_and_score(page, source)
     page.get_by_role("button", name="Download .xlsx").wait_for()
+    page.get_by_text("Rows that need review first").click()  # the preview re-orders; the screenshot shows triage
+    page.get_by_text("those that need review first").wait_for()
     page.screenshot(path=str(ARTIFACTS / "browser_spreadsheet.png"), full_page=True)
 
     scored = openpyxl.load_workbook(download(page, "Download .xlsx", tmp_path / "scored.xlsx")).active
     rows = list(scored.values)
-    assert rows[0][:3] == ("id", "review", "stars") and rows[0][-1] == "scoring_status"
+    assert rows[0][:3] == ("id", "review", "stars") and rows[0][-2:] == ("scoring_status", "needs_review")
     assert [row[0] for row in rows[1:]] == [1, 2, 3, 4, 5, 6]
-    assert rows[2][-1] == "empty text" and rows[4][-1] == "not text (number)"
+    assert rows[2][-2] == "empty text" and rows[4][-2] == "not text (number)"
     assert rows[3][1] == "=HYPERLINK(\"http://x\")"  # as typed: a string cell, which Excel never evaluates
     assert all(cell.data_type != "f" for row in scored.iter_rows() for cell in row)
     csv_text = download(page, "Download .csv", tmp_path / "scored.csv").read_text(encoding="utf-8-sig")
@@ -176,3 +181,27 @@ def test_the_server_listens_on_this_machine_only(server):
     listening = [c.laddr.ip for c in psutil.Process(server.pid).net_connections(kind="inet")
                  if c.status == psutil.CONN_LISTEN]
     assert listening and all(ip in ("127.0.0.1", "::1") for ip in listening), listening
+
+
+def test_explaining_and_correcting_a_review_in_a_real_browser(server, browser_context):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = open_page(browser_context, server.url, "tiny-sentiment")
+    page.get_by_label("Review", exact=True).fill("good film but the plot was <b>awful</b>")
+    page.get_by_role("button", name="Score review").click()
+    page.get_by_text("Why this label?").click()
+    page.get_by_role("button", name="Explain", exact=True).click()
+    highlighted = page.locator("span[title]")  # one per phrase, its weight as the tooltip
+    highlighted.first.wait_for()
+    assert highlighted.count() == 7 and "awful" in highlighted.all_inner_texts()
+    assert page.locator("b", has_text="awful").count() == 0  # the review's markup is shown as text, never rendered
+    highlighted.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "browser_explanation.png"), full_page=True)
+
+    page.get_by_text("Wrong label? Correct it").click()
+    page.get_by_role("combobox", name="The right label is").click()
+    page.keyboard.type("negative")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Save correction").click()
+    page.get_by_text("This model has 1 correction(s)").wait_for()
+    page.get_by_text("This model has 1 correction(s)").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "browser_correction.png"), full_page=True)
