@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # annotations only: imported for real inside the functions, a
 
 # Exit codes: 2 is what argparse uses for bad usage, and bad input is the same kind of problem.
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # what a shell reports for Ctrl-C
+STREAM_ROWS = 5_000  # rows per chunk of a streamed CSV: a few MB of text, and progress every minute or so on a CPU
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -46,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"Interrupted: {args.out} was not written, and nothing half-written was left. Run the command again to "
+              "score the whole file.", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 
@@ -62,6 +68,9 @@ def run(args: argparse.Namespace) -> None:
     if args.threshold is not None and not 0 < args.threshold < 1:
         raise UserError(f"--threshold {args.threshold}: use a probability between 0 and 1, e.g. 0.5.")
 
+    if streamable(args.input, out_path):
+        score_stream(args, out_path)
+        return
     print(f"Reading {Path(args.input).name} ...", flush=True)
     df = tables.read_table(args.input, sheet=args.sheet, on_progress=ReadingPrinter())
     sheets = df.attrs.get("sheets") or []
@@ -84,6 +93,58 @@ def run(args: argparse.Namespace) -> None:
         print(f"{len(cut):,} row(s) hold a cell longer than Excel's limit of {export.EXCEL_MAX_CELL_CHARS:,} "
               f"characters: the .xlsx cuts it, and says so in {scored.status_column}. Write --out as .csv to keep "
               "every character.")
+    print(f"Wrote {out_path}")
+
+
+def streamable(source: str, out_path: Path) -> bool:
+    """CSV/TSV to CSV is read, scored and written chunk by chunk: any size, memory bounded. Anything else is read
+    whole, within the size cap (a big CSV bound for .xlsx is told to write .csv instead)."""
+    from predictor import tables
+
+    if Path(source).suffix.lower() not in (".csv", ".tsv"):
+        return False
+    if out_path.suffix.lower() == ".csv":
+        return True
+    if Path(source).is_file() and Path(source).stat().st_size > tables.MAX_TABLE_BYTES:
+        raise UserError(f"{Path(source).name} is over {tables.MAX_TABLE_BYTES // tables.MB} MB, more than an .xlsx "
+                        "output is built for. Write --out as .csv: a .csv is scored in chunks, whatever its size.")
+    return False
+
+
+def score_stream(args: argparse.Namespace, out_path: Path) -> None:
+    """Score a CSV/TSV of any size into a CSV, STREAM_ROWS rows at a time. The output appears only when complete;
+    Ctrl-C leaves no half file and says how far it got."""
+    from predictor import atomic, export, scoring, tables
+    from predictor.metrics import MULTILABEL_THRESHOLD
+
+    name = Path(args.input).name
+    threshold = MULTILABEL_THRESHOLD if args.threshold is None else args.threshold
+    scorer, text_column, summary, rows = None, args.text_column, None, 0
+    started, progress = time.monotonic(), StreamPrinter()
+    try:
+        with atomic.replacing(out_path) as out:
+            for chunk, done, size in tables.csv_chunks(args.input, STREAM_ROWS):
+                if summary is None:  # the first chunk: check the column, then load the model
+                    text_column = text_column or scoring.default_text_column(chunk, name)
+                    scoring.check_text_column(chunk, text_column)
+                    scorer = load_model(args.model, args.models_dir)
+                    print(f"Scoring column \"{text_column}\" of {name} in chunks of {STREAM_ROWS:,} rows with model "
+                          f"{scorer.info.name} ({describe_reading(scorer.info.record)}) ...", flush=True)
+                elif chunk.empty:
+                    continue
+                scored = scoring.score_frame(scorer, chunk, text_column, threshold=threshold,
+                                             part_of_a_stream=summary is not None)
+                out.write(export.to_csv_bytes(scored.frame, header=summary is None))
+                part = scoring.summarise(scored)
+                summary = part if summary is None else scoring.add_summaries(summary, part)
+                rows += len(chunk)
+                progress(rows, done, size)
+    except KeyboardInterrupt:
+        print(f"Interrupted after {rows:,} rows.", file=sys.stderr)
+        raise
+    if summary is None:
+        raise UserError(f"{name} has a header row but no data rows. Add the reviews under the header and try again.")
+    print_summary(summary, time.monotonic() - started)
     print(f"Wrote {out_path}")
 
 
@@ -139,6 +200,25 @@ class ReadingPrinter:
             self._last = progress.elapsed_s
             rows = f": {progress.count:,} rows so far" if progress.count else ""
             print(f"  still reading after {progress.elapsed_s:.0f} s{rows}", flush=True)
+
+
+class StreamPrinter:
+    """Rows done, share of the file read and time left, every few seconds."""
+
+    INTERVAL_S = 5
+
+    def __init__(self) -> None:
+        self._started = self._last = time.monotonic()
+
+    def __call__(self, rows: int, done_bytes: int, size: int) -> None:
+        now = time.monotonic()
+        if now - self._last < self.INTERVAL_S and done_bytes < size:
+            return
+        self._last = now
+        share = done_bytes / size if size else 1.0
+        left = (now - self._started) * (1 - share) / share if share else 0.0
+        eta = f", about {left / 60:.0f} min left" if left >= 90 else f", about {left:.0f} s left" if left else ""
+        print(f"  {rows:,} rows ({share:.0%} of the file){eta}", flush=True)
 
 
 def print_summary(summary: dict, seconds: float) -> None:

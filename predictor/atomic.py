@@ -8,12 +8,22 @@ import os
 import secrets
 import shutil
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 from predictor.errors import UserError
 
 
 def write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary sibling file; raises UserError when the disk or folder refuses."""
+    with replacing(path) as fh:
+        fh.write(data)
+
+
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[BinaryIO]:
+    """A binary file to write `path`'s new content into, bit by bit; it replaces `path` when the block ends, and is
+    removed if the block fails or is interrupted, so `path` is never half-written. Raises UserError when the disk or
+    folder refuses."""
     path = Path(path)
     folder = path.parent
     if not folder.is_dir():
@@ -25,7 +35,7 @@ def write_bytes(path: Path, data: bytes) -> None:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         created = True
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(temp, path)

@@ -70,13 +70,14 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def to_csv_bytes(df: pd.DataFrame) -> bytes:
+def to_csv_bytes(df: pd.DataFrame, header: bool = True) -> bytes:
     """Neutralised CSV as UTF-8 with a BOM (so Excel shows accents right), CRLF line ends, no index.
 
     Missing values become empty cells; characters that cannot be encoded (lone surrogates) become "?".
+    `header=False` gives only the rows, to append to a file begun with `header=True` (which carries the BOM).
     """
-    text = neutralise_formulas(df).to_csv(index=False, lineterminator="\r\n")
-    return text.encode("utf-8-sig", errors="replace")
+    text = neutralise_formulas(df).to_csv(index=False, header=header, lineterminator="\r\n")
+    return text.encode("utf-8-sig" if header else "utf-8", errors="replace")
 
 
 def to_xlsx_bytes(df: pd.DataFrame, sheet_name: str = "scored", *, status_column: str | None = None) -> bytes:

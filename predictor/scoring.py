@@ -149,13 +149,16 @@ def check_has_rows(df: pd.DataFrame, table_name: str = "The table") -> None:
 
 
 def score_frame(scorer: object, df: pd.DataFrame, text_column: str, *, batch_size: int = SCORE_BATCH_SIZE,
-                on_progress: object = None, threshold: float = MULTILABEL_THRESHOLD) -> ScoredTable:
+                on_progress: object = None, threshold: float = MULTILABEL_THRESHOLD,
+                part_of_a_stream: bool = False) -> ScoredTable:
     """`df` (every row, in order, columns untouched) plus predicted label, one probability per class and status.
 
     Rows that are not text keep blank predictions and say why in the status column. Identical texts are scored once.
-    `on_progress(rows_done, rows_total)` is called after each batch.
+    `on_progress(rows_done, rows_total)` is called after each batch. A table must hold some text to score, unless it
+    is `part_of_a_stream` (a later chunk of a file whose first chunk was checked).
     """
-    check_text_column(df, text_column)
+    if not part_of_a_stream:
+        check_text_column(df, text_column)
     values = df[text_column].tolist()
     statuses = [cells.status(value) for value in values]
     rows_by_text = {}
@@ -214,6 +217,20 @@ def with_review_column(table: ScoredTable, below: float) -> ScoredTable:
     column = _free_name(REVIEW_COLUMN, set(map(str, frame.columns)))
     flags = np.where(table.confidence() < below, REVIEW_FLAG, "")
     return dataclasses.replace(table, frame=frame.assign(**{column: flags}), review_column=column)
+
+
+def add_summaries(first: dict, second: dict) -> dict:
+    """Two summaries (of consecutive chunks of one table) as one."""
+    labels = pd.concat([first["label_counts"], second["label_counts"]]).groupby("label", sort=False)["rows"].sum()
+    label_counts = (labels.reset_index().sort_values("rows", ascending=False, kind="stable").reset_index(drop=True))
+    statuses = dict(first["status_counts"])
+    for status, n in second["status_counts"].items():
+        statuses[status] = statuses.get(status, 0) + n
+    out = {"rows": first["rows"] + second["rows"], "scored": first["scored"] + second["scored"],
+           "label_counts": label_counts, "status_counts": statuses}
+    if "no_label" in first:
+        out["no_label"] = first["no_label"] + second["no_label"]
+    return out
 
 
 def summarise(table: ScoredTable) -> dict:

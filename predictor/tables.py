@@ -16,7 +16,7 @@ import re
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import pandas as pd
 
@@ -55,6 +55,7 @@ CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 ZIP_MAGIC = b"PK"
 CSV_DELIMITERS = ",;\t|"
 SNIFF_CHARS = 64 * 1024
+SNIFF_BYTES = 1024 * 1024  # how much of a streamed CSV judges its encoding
 TEXT_SAMPLE_SIZE = 1000
 
 
@@ -137,22 +138,25 @@ def _load(source: str | Path | bytes, filename: str | None, max_bytes: int) -> t
     return data, Path(name).suffix.lower(), name
 
 
-def _read_path(path: Path, name: str, max_bytes: int) -> bytes:
-    """Read a file after checking it exists, has a supported extension and is not too big."""
+def _read_path(path: Path, name: str, max_bytes: int, *, head_only: bool = False) -> bytes:
+    """Read a file after checking it exists, has a supported extension and is not too big; with `head_only`, just
+    its first `max_bytes`, whatever its size."""
     if not path.is_file():
         what = "is a folder, not a file" if path.is_dir() else "was not found"
         raise UserError(f"{path} {what}. Check the path and file name, then try again.")
     _check_extension(name)
-    _check_size(name, path.stat().st_size, max_bytes)
+    if not head_only:
+        _check_size(name, path.stat().st_size, max_bytes)
     try:
         with path.open("rb") as fh:
             # Read at most one byte over the cap: the file may have grown since stat().
-            data = fh.read(max_bytes + 1)
+            data = fh.read(max_bytes + (0 if head_only else 1))
     except OSError as err:
         raise UserError(
             f"{path} cannot be read ({err.strerror or err}). Check its permissions, or copy it elsewhere."
         ) from None
-    _check_size(name, len(data), max_bytes)
+    if not head_only:
+        _check_size(name, len(data), max_bytes)
     return data
 
 
@@ -212,6 +216,76 @@ def _read_csv(data: bytes, name: str, delimiter: str | None, report: Callable[[i
     df = _build_frame(_collect_rows(rows, name, report), name)
     df.attrs["encoding"] = encoding
     return df
+
+
+def csv_chunks(path: str | Path, rows: int) -> Iterator[tuple[pd.DataFrame, int, int]]:
+    """A .csv/.tsv file of any size as frames of up to `rows` rows, each with the bytes read so far and the file's
+    size (for progress). Memory stays bounded by `rows`, whatever the file's size, so no size cap applies: this is for
+    the command line, on the user's own files; uploads go through read_table.
+
+    The frames are what read_table would give, chunk by chunk: exact strings, the same column names, empty cells "",
+    trailing empty rows dropped. The encoding (UTF-8 or cp1252) and delimiter are judged on the first megabyte.
+    """
+    path = Path(path)
+    name = path.name
+    data = _read_path(path, name, SNIFF_BYTES, head_only=True)
+    if path.suffix.lower() not in (".csv", ".tsv"):
+        raise ValueError("csv_chunks reads .csv and .tsv files only")
+    if not data:
+        raise UserError(f"{name} is empty (0 bytes). Choose the file that holds the data, or export it again.")
+    if data.startswith((CFB_MAGIC, b"PK\x03\x04")):
+        raise UserError(f"{name} is an Excel workbook, not text. Rename it to .xlsx (or .xls), or Save As CSV in Excel.")
+    text, encoding = _decode_start(data)
+    if "\x00" in text:
+        raise UserError(f"{name} contains NUL characters, so it is not plain text (binary, or UTF-16 without a BOM). "
+                        "Open it in Excel and Save As \"CSV UTF-8\".")
+    sep = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(text)
+    size, header, pending = path.stat().st_size, None, []
+    with path.open("rb") as fh:
+        try:
+            reader = pd.read_csv(fh, sep=sep, header=None, dtype=str, keep_default_na=False, chunksize=rows,
+                                 encoding=encoding)
+            for raw in reader:
+                chunk = pending + raw.fillna("").to_numpy(dtype=object).tolist()
+                if header is None:
+                    header = _column_names(_trim(chunk.pop(0)))
+                pending = []
+                while chunk and not _trim(chunk[-1]):  # empty rows wait: dropped if nothing follows them
+                    pending.insert(0, chunk.pop())
+                yield _chunk_frame(chunk, header, name), fh.tell(), size
+        except pd.errors.EmptyDataError:
+            raise UserError(f"{name} has no header row: it contains only blank lines. Export the data again.") from None
+        except pd.errors.ParserError as err:
+            raise _csv_error(name, err) from None
+        except UnicodeDecodeError:
+            raise UserError(f"{name} is not in one encoding throughout (it starts as {encoding} but later is not). "
+                            "Open it in Excel and Save As \"CSV UTF-8\".") from None
+    if header is None:
+        raise UserError(f"{name} has no header row: it contains only blank lines. Export the data again.")
+
+
+def _chunk_frame(rows: list[list], header: list[str], name: str) -> pd.DataFrame:
+    width = len(header)
+    for row in rows:
+        if len(_trim(row)) > width:
+            raise UserError(f"{name} has a row with cells beyond the header's last column ({width} columns). Give "
+                            "every column a header, or remove the stray cells.")
+    return pd.DataFrame([list(row[:width]) + [""] * (width - len(row)) for row in rows], columns=header, dtype=object)
+
+
+def _decode_start(data: bytes) -> tuple[str, str]:
+    """The start of a file decoded, and the encoding to read the rest with: UTF-8 (a character cut at the end of
+    the sample is fine), else cp1252, else latin-1, as _decode judges a whole file."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace"), "utf-16"
+    try:
+        return codecs.getincrementaldecoder("utf-8-sig")().decode(data, final=False), "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
 
 
 def _decode(data: bytes) -> tuple[str, str]:

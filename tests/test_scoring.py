@@ -360,3 +360,58 @@ def test_cli_marks_the_rows_whose_text_the_xlsx_had_to_cut(tiny_models_dir, tmp_
     assert "1 row(s) hold a cell longer than Excel's limit" in capsys.readouterr().out
     statuses = [row[-1] for row in openpyxl.load_workbook(tmp_path / "o.xlsx").active.values][1:]
     assert statuses[0] == "ok" and statuses[2] == "ok" and statuses[1].endswith(export.CUT_NOTE)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Files of any length: CSV scored in chunks
+
+
+def write_long_csv(path, rows):
+    texts = ["good film", "", "bad plot", "12345", "=1+1 great", "awful, really"]
+    lines = ["id,review,note"] + [f'{i},"{texts[i % len(texts)]}",n{i}' for i in range(rows)] + [",,", ""]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_a_csv_scored_in_chunks_is_the_same_file_as_scored_whole(tiny_models_dir, tmp_path, monkeypatch, capsys):
+    write_long_csv(tmp_path / "in.csv", 40)
+    monkeypatch.setattr(score_cli, "STREAM_ROWS", 7)  # 6 chunks, and trailing empty rows split across two
+    assert score_cli.main([str(tmp_path / "in.csv"), "--text-column", "review", "--out", str(tmp_path / "o.csv"),
+                           "--models-dir", str(tiny_models_dir)]) == 0
+    printed = capsys.readouterr().out
+    assert "in chunks of 7 rows" in printed and "40 rows (100% of the file)" in printed
+    scorer = models.load_scorer(model_folder.list_models(tiny_models_dir)[0].path, tiny_models_dir)
+    whole = scoring.score_frame(scorer, tables.read_table(tmp_path / "in.csv"), "review")
+    assert (tmp_path / "o.csv").read_bytes() == export.to_csv_bytes(whole.frame)
+    assert "Done in" in printed and f"{whole.scored.sum()} of 40 rows scored" in printed
+
+
+@pytest.mark.bad_input
+def test_an_interrupted_chunked_run_leaves_no_output_and_says_how_far_it_got(tiny_models_dir, tmp_path, monkeypatch,
+                                                                               capsys):
+    write_long_csv(tmp_path / "in.csv", 40)
+    (tmp_path / "o.csv").write_text("an earlier result\n")
+    monkeypatch.setattr(score_cli, "STREAM_ROWS", 10)
+    original, calls = scoring.score_frame, []
+
+    def interrupted_on_the_third_chunk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(scoring, "score_frame", interrupted_on_the_third_chunk)
+    assert score_cli.main([str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.csv"), "--models-dir",
+                           str(tiny_models_dir)]) == 130
+    err = capsys.readouterr().err
+    assert "Interrupted after 19 rows." in err and "was not written" in err  # the header was the first line read
+    assert (tmp_path / "o.csv").read_text() == "an earlier result\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "o.csv"]  # no temporary file left behind
+
+
+@pytest.mark.bad_input
+def test_a_csv_too_big_for_an_xlsx_is_told_to_write_csv(tiny_models_dir, tmp_path, monkeypatch, capsys):
+    write_long_csv(tmp_path / "in.csv", 40)
+    monkeypatch.setattr(tables, "MAX_TABLE_BYTES", 100)
+    assert score_cli.main([str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.xlsx"), "--models-dir",
+                           str(tiny_models_dir)]) == 2
+    assert "Write --out as .csv" in capsys.readouterr().err
