@@ -8,6 +8,7 @@ A folder (version 3):
     confusion_matrix.png validation confusion matrix (single-label) or per-label outcomes (multi-label)
     lr_find.png          ktrain's loss-vs-rate curve, when the rate was estimated
     tf_model.h5, tf_model.preproc     the BERT member: a ktrain predictor, so ktrain.load_predictor(folder) reads it
+    bert.onnx            the same BERT member exported for onnxruntime, what scoring runs (training.json `runtime`)
     nbsvm/               the NBSVM member: a ktrain predictor (multi-label: one binary predictor per label, nbsvm/0...)
 
 Folders written before versions existed (version 1: one BERT predictor that reads the start of each text) still
@@ -38,6 +39,9 @@ DEFAULT_FILE = "default-model.txt"  # in the models folder, beside the model fol
 CONFUSION_FILE = "confusion_matrix.png"
 LR_PLOT_FILE = "lr_find.png"
 PREDICTOR_FILES = ("tf_model.h5", "tf_model.preproc")  # what ktrain's predictor.save writes
+PREPROC_FILE = "tf_model.preproc"  # the BERT predictor's preprocessor (its vocabulary), read without the Keras model
+ONNX_FILE = "bert.onnx"  # the BERT member exported for onnxruntime (predictor/runtime.py)
+KERAS_RUNTIME = "keras"  # `runtime.file` of folders without an export: the BERT member runs in TensorFlow
 BERT = "bert"
 NBSVM = "nbsvm"
 MEMBER_PATHS = {BERT: ".", NBSVM: "nbsvm"}
@@ -82,6 +86,9 @@ class TrainingRecord:
     finished_at: str = ""
     durations_s: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what the person who trained it should know (tiny validation)
+    # How the BERT member is run when scoring: the ONNX file it was exported to and the check of that export against
+    # the Keras model (predictor/runtime.py), or {"file": "keras"} for folders saved before exports existed.
+    runtime: dict = field(default_factory=lambda: {"file": KERAS_RUNTIME})
     version: int = VERSION
 
     def member(self, kind: str) -> Member | None:

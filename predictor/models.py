@@ -4,13 +4,15 @@ the benchmarks, so that a model is scored exactly the way it was validated.
 A model is one or two members (see predictor/model_folder.py): BERT, read the way the model was trained
 (predictor/pieces.py), and NBSVM, combined with the weight chosen on validation rows (predictor/hybrid.py).
 """
+import pickle
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from predictor import explain, hybrid, markup, model_folder
+from predictor import explain, hybrid, markup, model_folder, runtime
 from predictor.model_folder import BERT, NBSVM, ModelInfo
 from predictor.pieces import WordPieces
 
@@ -33,25 +35,49 @@ class Scores:
 
 
 class BertMember:
-    """A fine-tuned BERT classifier that reads each text as its model was trained to (head, head+tail, windows)."""
+    """A fine-tuned BERT classifier that reads each text as its model was trained to (head, head+tail, windows).
+
+    It runs in onnxruntime when its folder holds a checked export (predictor/runtime.py), else in TensorFlow (the
+    Keras model as one traced graph: folders saved before exports existed, and the model while it trains).
+    """
 
     kind = BERT
 
-    def __init__(self, model: object, pieces: WordPieces, maxlen: int, reading: str):
+    def __init__(self, model: object, pieces: WordPieces, maxlen: int, reading: str,
+                 forward: runtime.Forward | None = None):
         self.pieces, self.maxlen, self.reading = pieces, maxlen, reading
-        self._forward = compiled_forward(model, maxlen)
+        self.runtime = "onnxruntime" if forward is not None else model_folder.KERAS_RUNTIME
+        self._forward = forward if forward is not None else compiled_forward(model, maxlen)
 
     @classmethod
-    def load(cls, folder: Path, maxlen: int, reading: str) -> "BertMember":
+    def load(cls, folder: Path, maxlen: int, reading: str, runtime_record: dict | None = None) -> "BertMember":
+        """The member saved in `folder`, run as its record says (`runtime`; None: the Keras model)."""
+        if runtime_record and runtime.uses_onnx(runtime_record):
+            path = Path(folder) / runtime_record["file"]
+            if path.is_file():  # the Keras model is not loaded at all: ~90 MB and seconds saved
+                return cls(None, WordPieces.of_preprocessor(load_preprocessor(folder)), maxlen, reading,
+                           runtime.OnnxForward(path))
+            warnings.warn(f"{path} is missing: scoring with the Keras model instead (same probabilities within "
+                          f"{runtime.CHECK_TOLERANCE:.0e}, slower). Retrain the model to restore it.", stacklevel=2)
         predictor = load_ktrain_predictor(folder)
         return cls(predictor.model, WordPieces.of_preprocessor(predictor.preproc), maxlen, reading)
 
     def forward(self, ids: np.ndarray, batch_size: int = SCORE_BATCH_SIZE) -> np.ndarray:
-        """Probabilities of rows of maxlen ids (one text or window per row), in batches."""
-        segments = np.zeros_like(ids)  # one text per row: every token is in segment 0
-        rows = [self._forward(ids[i:i + batch_size], segments[i:i + batch_size]).numpy()
+        """Probabilities of rows of maxlen ids (one text or window per row), in batches of similar lengths.
+
+        Rows are scored longest first and put back in their order, so that onnxruntime pads each batch only to its
+        longest row (the Keras graph always reads maxlen, where the order changes nothing).
+        """
+        order = np.argsort(-(ids != 0).sum(axis=1), kind="stable")
+        ordered = ids[order]
+        segments = np.zeros_like(ordered)  # one text per row: every token is in segment 0
+        rows = [np.asarray(self._forward(ordered[i:i + batch_size], segments[i:i + batch_size]).numpy())
                 for i in range(0, len(ids), batch_size)]
-        return np.concatenate(rows).astype(np.float32)
+        if not rows:
+            return np.zeros((0, 0), np.float32)
+        probabilities = np.empty((len(ids), rows[0].shape[1]), np.float32)
+        probabilities[order] = np.concatenate(rows)
+        return probabilities
 
     def predict(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> tuple[np.ndarray, np.ndarray,
                                                                                        np.ndarray]:
@@ -120,7 +146,8 @@ class Scorer:
         bert = nbsvm = None
         # A member the validation rows gave no weight is not loaded: it would cost time and memory for nothing.
         if record.member(BERT) and weights.any():
-            bert = BertMember.load(self.info.path / record.member(BERT).path, record.maxlen, record.reading)
+            bert = BertMember.load(self.info.path / record.member(BERT).path, record.maxlen, record.reading,
+                                   record.runtime)
         if record.member(NBSVM) and not (weights == 1).all():
             nbsvm = NbsvmMember.load(model_folder.member_dirs(self.info.path, record.member(NBSVM), record),
                                      record.multilabel)
@@ -167,6 +194,14 @@ def load_ktrain_predictor(folder: Path) -> object:
     import ktrain
 
     return ktrain.load_predictor(str(folder))
+
+
+def load_preprocessor(folder: Path) -> object:
+    """The ktrain preprocessor a BERT predictor saved (its vocabulary), as ktrain.load_predictor reads it."""
+    import ktrain  # noqa: F401  (the pickle names ktrain's classes)
+
+    with open(Path(folder) / model_folder.PREPROC_FILE, "rb") as handle:
+        return pickle.load(handle)
 
 
 def load_scorer(name_or_path: str | Path, models_dir: Path | None = None) -> Scorer:

@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from predictor import corrections, dataset, hybrid, metrics, model_folder, tables
+from predictor import corrections, dataset, hybrid, metrics, model_folder, runtime, tables
 from predictor.device import Device, detect_device
 from predictor.errors import UserError
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRecord
@@ -195,6 +195,9 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
             versions=library_versions(), started_at=started_at, warnings=warnings)
         with clock.timed("save"):
             write_model(staging, record, scores, bert_run, nbsvm_run)
+            if bert_run is not None:  # before the reload check, which then scores the folder through the export
+                record = replace(record, runtime=export_bert(staging, bert_run, val_texts[:runtime.CHECK_ROWS]))
+                model_folder.write(staging, record, scores)
             difference = reload_difference(staging, model, val_texts[:RELOAD_CHECK_ROWS])
             if difference > RELOAD_TOLERANCE:
                 raise RuntimeError(f"the reloaded model disagrees with the trained one by {difference:.2e}")
@@ -642,6 +645,18 @@ def write_model(folder: Path, record: TrainingRecord, scores: dict, bert_run: Be
             predictor.save(str(directory))
     metrics.plot_confusion(scores, folder / model_folder.CONFUSION_FILE)
     model_folder.write(folder, record, scores)
+
+
+def export_bert(folder: Path, bert_run: BertRun, texts: list[str]) -> dict:
+    """Export BERT for onnxruntime into the staging folder and check it on the validation texts' rows (every window,
+    as the model reads them) against the Keras model; the record's `runtime` entry, or ExportMismatch, which stops
+    the run before the folder is moved into place."""
+    member = bert_run.member
+    ids = np.array([row for text in texts for row in member.pieces.encode(text, member.maxlen, member.reading).ids],
+                   np.float32).reshape(-1, member.maxlen)
+    path = runtime.export(bert_run.predictor.model, folder)
+    exported = BertMember(None, member.pieces, member.maxlen, member.reading, runtime.OnnxForward(path))
+    return runtime.checked_record(path, runtime.check(member.forward, exported.forward, ids))
 
 
 def reload_difference(folder: Path, model: Model, texts: list[str]) -> float:
