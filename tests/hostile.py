@@ -69,6 +69,13 @@ def many_numbered_rows(rows: int) -> bytes:
     return xlsx_with_sheet_xml(_batched(header, body))
 
 
+def numbers_only(rows: int) -> bytes:
+    """A header and `rows` rows of one number each: the most rows a few MB of workbook can hold."""
+    header = b'<row r="1">' + text_cell("A1", "review") + b"</row>"
+    body = (f'<row r="{i}"><c r="A{i}"><v>{i}</v></c></row>'.encode() for i in range(2, rows + 2))
+    return xlsx_with_sheet_xml(_batched(header, body))
+
+
 def tiny_rows_csv(rows: int) -> bytes:
     """A header and `rows` one-character rows: a few bytes a row on disk, a few hundred in memory once parsed."""
     return b"review\n" + b"a\n" * rows
