@@ -49,6 +49,19 @@ def downloads(monkeypatch):
     return served
 
 
+@pytest.fixture
+def own_models(tiny_models_dir, tmp_path, monkeypatch):
+    """The page on a copy of the tiny models: the default model and corrections (files in the models folder) stay in
+    this test."""
+    root = tmp_path / "models"
+    for name in ("tiny-sentiment", "tiny-topics"):
+        shutil.copytree(tiny_models_dir / name, root / name)
+    monkeypatch.setenv("PREDICTOR_MODELS_DIR", str(root))
+    at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S).run()
+    assert not at.exception
+    return at, root
+
+
 def use_model(at, name):
     at.selectbox(key="model_name").select(name).run()
     assert not at.exception
@@ -461,12 +474,8 @@ def test_names_from_the_data_are_shown_as_plain_text_never_as_markdown(tiny_mode
         assert not re.search(r"(?<!\\)(!\[|\]\(|:red\[|\*\*bold)", source), source
 
 
-def test_the_default_is_marked_and_changed_only_by_a_choice(tiny_models_dir, tmp_path, monkeypatch):
-    root = tmp_path / "models"
-    for name in ("tiny-sentiment", "tiny-topics"):
-        shutil.copytree(tiny_models_dir / name, root / name)
-    monkeypatch.setenv("PREDICTOR_MODELS_DIR", str(root))
-    at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S).run()
+def test_the_default_is_marked_and_changed_only_by_a_choice(own_models):
+    at, root = own_models
     assert at.selectbox(key="model_name").value == "tiny-sentiment"  # the first trained, until someone chooses
     assert not [b for b in at.button if b.key == "make_default"]  # the default needs no button
     use_model(at, "tiny-topics")
@@ -502,18 +511,6 @@ def test_with_sign_in_configured_a_visitor_sees_nothing_but_the_sign_in_button(t
 
 # ---------------------------------------------------------------------------------------------------------------------
 # The analyst's loop: why, which rows need a human, corrections
-
-
-@pytest.fixture
-def own_models(tiny_models_dir, tmp_path, monkeypatch):
-    """A copy of the tiny models, so corrections (stored beside the model folders) stay in this test."""
-    root = tmp_path / "models"
-    for name in ("tiny-sentiment", "tiny-topics"):
-        shutil.copytree(tiny_models_dir / name, root / name)
-    monkeypatch.setenv("PREDICTOR_MODELS_DIR", str(root))
-    at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S).run()
-    assert not at.exception
-    return at, root
 
 
 def test_a_review_is_explained_phrase_by_phrase_for_the_label_the_analyst_picks(app):
