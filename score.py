@@ -27,7 +27,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python score.py",
         description="Score every row of a spreadsheet with a trained model. The output keeps every row and column of "
                     "the input and adds the predicted label, one probability per class and a scoring_status column.")
-    parser.add_argument("input", help="table to score: .xlsx, .xls, .csv or .tsv")
+    parser.add_argument("input", help="table to score: .xlsx, .xls, .csv, .tsv or .parquet (a .csv, .tsv or .parquet "
+                                      "scored into a .csv is read in chunks, whatever its size)")
     parser.add_argument("--text-column", help="column holding the reviews (default: the column with the longest "
                                               "average text)")
     parser.add_argument("--out", required=True, help="where to write the scored table (.xlsx or .csv)")
@@ -101,6 +102,10 @@ def streamable(source: str, out_path: Path) -> bool:
     whole, within the size cap (a big CSV bound for .xlsx is told to write .csv instead)."""
     from predictor import tables
 
+    if Path(source).suffix.lower() == ".parquet":
+        if out_path.suffix.lower() != ".csv":
+            raise UserError(f"{Path(source).name}: a Parquet file is scored in chunks into a .csv; write --out as .csv.")
+        return True
     if Path(source).suffix.lower() not in (".csv", ".tsv"):
         return False
     if out_path.suffix.lower() == ".csv":
@@ -112,8 +117,8 @@ def streamable(source: str, out_path: Path) -> bool:
 
 
 def score_stream(args: argparse.Namespace, out_path: Path) -> None:
-    """Score a CSV/TSV of any size into a CSV, STREAM_ROWS rows at a time. The output appears only when complete;
-    Ctrl-C leaves no half file and says how far it got."""
+    """Score a CSV/TSV or Parquet file of any size into a CSV, STREAM_ROWS rows at a time. The output appears only
+    when complete; Ctrl-C leaves no half file and says how far it got."""
     from predictor import atomic, export, scoring, tables
     from predictor.metrics import MULTILABEL_THRESHOLD
 
@@ -123,7 +128,8 @@ def score_stream(args: argparse.Namespace, out_path: Path) -> None:
     started, progress = time.monotonic(), StreamPrinter()
     try:
         with atomic.replacing(out_path) as out:
-            for chunk, done, size in tables.csv_chunks(args.input, STREAM_ROWS):
+            chunks = tables.parquet_chunks if Path(args.input).suffix.lower() == ".parquet" else tables.csv_chunks
+            for chunk, done, size in chunks(args.input, STREAM_ROWS):
                 if summary is None:  # the first chunk: check the column, then load the model
                     text_column = text_column or scoring.default_text_column(chunk, name)
                     scoring.check_text_column(chunk, text_column)

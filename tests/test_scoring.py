@@ -415,3 +415,14 @@ def test_a_csv_too_big_for_an_xlsx_is_told_to_write_csv(tiny_models_dir, tmp_pat
     assert score_cli.main([str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.xlsx"), "--models-dir",
                            str(tiny_models_dir)]) == 2
     assert "Write --out as .csv" in capsys.readouterr().err
+
+
+def test_a_parquet_file_is_scored_in_chunks_like_the_same_rows_in_a_csv(tiny_models_dir, tmp_path, monkeypatch):
+    write_long_csv(tmp_path / "in.csv", 30)
+    frame = tables.read_table(tmp_path / "in.csv")
+    frame.to_parquet(tmp_path / "in.parquet")
+    monkeypatch.setattr(score_cli, "STREAM_ROWS", 8)
+    for source in ("in.csv", "in.parquet"):
+        assert score_cli.main([str(tmp_path / source), "--text-column", "review", "--out",
+                               str(tmp_path / f"{source}.out.csv"), "--models-dir", str(tiny_models_dir)]) == 0
+    assert (tmp_path / "in.parquet.out.csv").read_bytes() == (tmp_path / "in.csv.out.csv").read_bytes()
