@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # annotations only: imported for real inside the functions, a
 # Exit codes: 2 is what argparse uses for bad usage, and bad input is the same kind of problem.
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # what a shell reports for Ctrl-C
+PLAIN, RAY = "plain", "ray"
 STREAM_ROWS = 5_000  # rows per chunk of a streamed CSV: a few MB of text, and progress every minute or so on a CPU
 
 
@@ -38,6 +39,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threshold", type=float, default=None,
                         help="multi-label models: assign every label with at least this probability (default: 0.5)")
     parser.add_argument("--models-dir", help="models folder (default: models/ or $PREDICTOR_MODELS_DIR)")
+    parser.add_argument("--engine", choices=(PLAIN, RAY), default=PLAIN,
+                        help="'ray' scores a .csv/.tsv/.parquet on a Ray cluster (Ray Data, one model per worker), "
+                             "with the same output (default: %(default)s: this process)")
+    parser.add_argument("--address", help="with --engine ray: the cluster to join, e.g. ray://head:10001 or auto "
+                                          "(default: start Ray on this machine)")
+    parser.add_argument("--workers", type=int, default=2, help="with --engine ray: scoring actors, each holding one "
+                                                               "copy of the model (default: %(default)s)")
     return parser.parse_args(argv)
 
 
@@ -69,6 +77,11 @@ def run(args: argparse.Namespace) -> None:
     if args.threshold is not None and not 0 < args.threshold < 1:
         raise UserError(f"--threshold {args.threshold}: use a probability between 0 and 1, e.g. 0.5.")
 
+    if args.engine == RAY and not (Path(args.input).suffix.lower() in (".csv", ".tsv", ".parquet")
+                                   and out_path.suffix.lower() == ".csv"):
+        raise UserError("--engine ray scores a .csv, .tsv or .parquet file into a .csv: use those, or drop --engine.")
+    if args.workers < 1:
+        raise UserError(f"--workers {args.workers}: use 1 or more.")
     if streamable(args.input, out_path):
         score_stream(args, out_path)
         return
@@ -117,54 +130,81 @@ def streamable(source: str, out_path: Path) -> bool:
 
 
 def score_stream(args: argparse.Namespace, out_path: Path) -> None:
-    """Score a CSV/TSV or Parquet file of any size into a CSV, STREAM_ROWS rows at a time. The output appears only
-    when complete; Ctrl-C leaves no half file and says how far it got."""
-    from predictor import atomic, export, scoring, tables
+    """Score a CSV/TSV or Parquet file of any size into a CSV, STREAM_ROWS rows at a time, here or on a Ray cluster
+    (--engine ray). The output appears only when complete; Ctrl-C leaves no half file and says how far it got."""
+    import itertools
+
+    from predictor import atomic, export, model_folder, scoring, tables
     from predictor.metrics import MULTILABEL_THRESHOLD
 
     name = Path(args.input).name
     threshold = MULTILABEL_THRESHOLD if args.threshold is None else args.threshold
-    scorer, text_column, summary, rows = None, args.text_column, None, 0
-    started, progress = time.monotonic(), StreamPrinter()
+    reader = tables.parquet_chunks if Path(args.input).suffix.lower() == ".parquet" else tables.csv_chunks
+    chunks = reader(args.input, STREAM_ROWS)
+    first = next(chunks, None)
+    if first is None or first[0].empty:
+        raise UserError(f"{name} has a header row but no data rows. Add the reviews under the header and try again.")
+    text_column = args.text_column or scoring.default_text_column(first[0], name)
+    scoring.check_text_column(first[0], text_column)
+    model_dir = model_path(args.model, args.models_dir)
+    info, columns = model_folder.read(model_dir), list(first[0].columns)
+    engine = f" on Ray ({args.workers} workers)" if args.engine == RAY else ""
+    print(f"Scoring column \"{text_column}\" of {name} in chunks of {STREAM_ROWS:,} rows with model {info.name} "
+          f"({describe_reading(info.record)}){engine} ...", flush=True)
+    pairs = itertools.chain([first], chunks)
+    if args.engine == RAY:
+        from predictor import ray_engine
+
+        scored = ray_engine.score(pairs, model_dir, text_column, threshold, args.address, args.workers)
+    else:
+        scored = scored_here(pairs, model_dir, text_column, threshold)
+    summary, rows, started, progress = None, 0, time.monotonic(), StreamPrinter()
     try:
         with atomic.replacing(out_path) as out:
-            chunks = tables.parquet_chunks if Path(args.input).suffix.lower() == ".parquet" else tables.csv_chunks
-            for chunk, done, size in chunks(args.input, STREAM_ROWS):
-                if summary is None:  # the first chunk: check the column, then load the model
-                    text_column = text_column or scoring.default_text_column(chunk, name)
-                    scoring.check_text_column(chunk, text_column)
-                    scorer = load_model(args.model, args.models_dir)
-                    print(f"Scoring column \"{text_column}\" of {name} in chunks of {STREAM_ROWS:,} rows with model "
-                          f"{scorer.info.name} ({describe_reading(scorer.info.record)}) ...", flush=True)
-                elif chunk.empty:
-                    continue
-                scored = scoring.score_frame(scorer, chunk, text_column, threshold=threshold,
-                                             part_of_a_stream=summary is not None)
-                out.write(export.to_csv_bytes(scored.frame, header=summary is None))
-                part = scoring.summarise(scored)
+            for frame, done, size in scored:
+                out.write(export.to_csv_bytes(frame, header=summary is None))
+                part = scoring.summarise(scoring.scored_table(frame, columns, text_column, info.classes,
+                                                              info.multilabel, threshold, info.name))
                 summary = part if summary is None else scoring.add_summaries(summary, part)
-                rows += len(chunk)
+                rows += len(frame)
                 progress(rows, done, size)
     except KeyboardInterrupt:
         print(f"Interrupted after {rows:,} rows.", file=sys.stderr)
         raise
-    if summary is None:
-        raise UserError(f"{name} has a header row but no data rows. Add the reviews under the header and try again.")
     print_summary(summary, time.monotonic() - started)
     print(f"Wrote {out_path}")
 
 
-def load_model(name_or_path: str | Path | None, models_dir: str | Path | None) -> "Scorer":
-    """The chosen model, or the default one; UserError when there is none."""
-    from predictor import model_folder, models
+def scored_here(pairs, model_dir: Path, text_column: str, threshold: float):
+    """(scored frame, bytes or rows read, size) for each chunk, scored in this process."""
+    from predictor import models, scoring
+
+    scorer = models.Scorer(model_dir)
+    for i, (chunk, done, size) in enumerate(pairs):
+        if i and chunk.empty:
+            continue
+        yield scoring.score_frame(scorer, chunk, text_column, threshold=threshold, part_of_a_stream=i > 0).frame, \
+            done, size
+
+
+def model_path(name_or_path: str | Path | None, models_dir: str | Path | None) -> Path:
+    """The chosen model's folder (only inside the models folder), or the default one; UserError when there is none."""
+    from predictor import model_folder
 
     if name_or_path is None:
         available = model_folder.list_models(models_dir)
         if not available:
             where = models_dir or model_folder.models_dir()
             raise UserError(f"There is no trained model in {where}. Train one first: python train.py")
-        name_or_path = available[0].path  # list_models puts the default first
-    return models.load_scorer(name_or_path, models_dir)
+        return available[0].path  # list_models puts the default first
+    return model_folder.inside_models_dir(name_or_path, models_dir)
+
+
+def load_model(name_or_path: str | Path | None, models_dir: str | Path | None) -> "Scorer":
+    """The chosen model, or the default one; UserError when there is none."""
+    from predictor import models
+
+    return models.Scorer(model_path(name_or_path, models_dir))
 
 
 def describe_reading(record: "TrainingRecord") -> str:

@@ -185,19 +185,25 @@ def score_frame(scorer: object, df: pd.DataFrame, text_column: str, *, batch_siz
             on_progress(rows_done, total)
 
     out = df.copy()
-    taken = set(map(str, out.columns))
+    table = scored_table(out, list(df.columns), text_column, scorer.classes, scorer.multilabel, threshold,
+                         scorer.info.name)
+    out[table.label_column] = _label_column(probabilities, statuses, scorer.classes, scorer.multilabel, threshold)
+    for i, column in enumerate(table.probability_columns.values()):
+        out[column] = np.round(probabilities[:, i], PROBABILITY_DECIMALS)
+    out[table.status_column] = statuses
+    return table
+
+
+def scored_table(frame: pd.DataFrame, input_columns: list, text_column: str, classes: list[str], multilabel: bool,
+                 threshold: float, model: str) -> ScoredTable:
+    """The ScoredTable of `frame`, a table with `input_columns` that was (or is being) scored: the added columns'
+    names, decided here only (a suffix where the input already has the name)."""
+    taken = set(map(str, input_columns))
     label_column = _free_name(LABEL_COLUMN, taken)
-    out[label_column] = _label_column(probabilities, statuses, scorer.classes, scorer.multilabel, threshold)
-    probability_columns = {}
-    for i, cls in enumerate(scorer.classes):
-        probability_columns[cls] = _free_name(f"{PROBABILITY_PREFIX}{cls}", taken)
-        out[probability_columns[cls]] = np.round(probabilities[:, i], PROBABILITY_DECIMALS)
-    status_column = _free_name(STATUS_COLUMN, taken)
-    out[status_column] = statuses
-    return ScoredTable(frame=out, text_column=text_column, label_column=label_column,
-                       probability_columns=probability_columns, status_column=status_column,
-                       classes=list(scorer.classes), multilabel=scorer.multilabel, threshold=threshold,
-                       model=scorer.info.name)
+    probability_columns = {cls: _free_name(f"{PROBABILITY_PREFIX}{cls}", taken) for cls in classes}
+    return ScoredTable(frame=frame, text_column=text_column, label_column=label_column,
+                       probability_columns=probability_columns, status_column=_free_name(STATUS_COLUMN, taken),
+                       classes=list(classes), multilabel=multilabel, threshold=threshold, model=model)
 
 
 def apply_threshold(table: ScoredTable, threshold: float) -> ScoredTable:

@@ -426,3 +426,29 @@ def test_a_parquet_file_is_scored_in_chunks_like_the_same_rows_in_a_csv(tiny_mod
         assert score_cli.main([str(tmp_path / source), "--text-column", "review", "--out",
                                str(tmp_path / f"{source}.out.csv"), "--models-dir", str(tiny_models_dir)]) == 0
     assert (tmp_path / "in.parquet.out.csv").read_bytes() == (tmp_path / "in.csv.out.csv").read_bytes()
+
+
+def test_scoring_on_a_local_ray_cluster_writes_the_same_file_as_the_plain_run(tiny_models_dir, tmp_path, monkeypatch,
+                                                                              capsys):
+    import ray
+
+    write_long_csv(tmp_path / "in.csv", 40)
+    monkeypatch.setattr(score_cli, "STREAM_ROWS", 9)
+    common = ["--text-column", "review", "--models-dir", str(tiny_models_dir)]
+    assert score_cli.main([str(tmp_path / "in.csv"), "--out", str(tmp_path / "plain.csv"), *common]) == 0
+    try:
+        assert score_cli.main([str(tmp_path / "in.csv"), "--out", str(tmp_path / "ray.csv"), "--engine", "ray",
+                               "--workers", "2", *common]) == 0
+    finally:
+        ray.shutdown()
+    assert (tmp_path / "ray.csv").read_bytes() == (tmp_path / "plain.csv").read_bytes()
+    printed = capsys.readouterr().out
+    assert "on Ray (2 workers)" in printed and printed.count("Done in") == 2
+
+
+@pytest.mark.bad_input
+def test_ray_is_refused_for_inputs_it_does_not_stream(tiny_models_dir, tmp_path, capsys):
+    write_reviews_xlsx(tmp_path / "in.xlsx")
+    assert score_cli.main([str(tmp_path / "in.xlsx"), "--out", str(tmp_path / "o.csv"), "--engine", "ray",
+                           "--models-dir", str(tiny_models_dir)]) == 2
+    assert "--engine ray scores a .csv, .tsv or .parquet file into a .csv" in capsys.readouterr().err
