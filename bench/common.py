@@ -294,7 +294,7 @@ class Run:
 # README table
 
 
-ORDER = ["imdb", "lowdata", "score", "score-fitting", "app", "multiclass", "multilabel", "hostile", "explain"]
+ORDER = ["imdb", "lowdata", "score", "score-fitting", "app", "multiclass", "multilabel", "hostile", "explain", "ray_scale"]
 
 
 def results_table():
