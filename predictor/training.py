@@ -25,7 +25,7 @@ from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRe
 from predictor.models import BertMember, Model, NbsvmMember, Scorer
 from predictor.markup import HTML, MARKUPS, to_text
 from predictor.pieces import HEAD, READINGS, WINDOWS, WordPieces
-from predictor.weights import OFFLINE, BertWeights, resolve_bert, use_bert
+from predictor.weights import BERT_CHOICES, OFFLINE, BertWeights, resolve_bert, use_bert
 
 HYBRID = "hybrid"
 CLASSIFIERS = (HYBRID, BERT, NBSVM)
@@ -63,33 +63,72 @@ RELOAD_CHECK_ROWS = 64  # validation rows scored again by the reloaded model bef
 RELOAD_TOLERANCE = 1e-5
 
 
+def option(help: str, group: str, **argparse: object) -> dict:
+    """A Settings field's command-line option, kept beside the field as Hugging Face's example scripts do; train.py
+    builds its parser from these. `argparse` holds add_argument's other keywords (type, choices, action, metavar,
+    default); `exclusive` names a set of options of which at most one may be given."""
+    return {"cli": {"help": help, "group": group, **argparse}}
+
+
 @dataclass
 class Settings:
-    """Everything a training run depends on; saved verbatim in training.json."""
+    """Everything a training run depends on; saved verbatim in training.json. Each field carries its train.py option."""
 
-    data: Path
-    text_column: str
-    label_columns: list
-    val_data: Path | None = None
-    val_fraction: float = DEFAULT_VAL_FRACTION
-    sheet: str | None = None
-    classifier: str = DEFAULT_CLASSIFIER
-    reading: str = DEFAULT_READING
-    markup: str = HTML  # what to do with HTML in texts, at training and scoring alike: see predictor/markup.py
-    bert: str = OFFLINE
-    bert_dir: Path | None = None
-    maxlen: int | None = None  # None: from the data, see auto_maxlen
-    batch_size: int | None = None  # None: the device's default
-    epochs: int | None = None  # None: from the data, see auto_epochs
-    lr: float | None = None  # None: from learner.lr_find(), see choose_rate
-    seed: int = DEFAULT_SEED
-    out: Path | None = None
-    force: bool = False
-    make_default: bool = False
+    data: Path = field(metadata=option("labelled .csv, .tsv, .xlsx or .xls", "data", type=Path))
+    text_column: str = field(metadata=option("column holding the texts", "data"))
+    label_columns: list = field(metadata=option(
+        "column of class labels; repeat it for multi-label 0/1 columns", "data", flag="--label-column",
+        action="append", metavar="COL"))
+    val_data: Path | None = field(default=None, metadata=option(
+        "separate labelled file for validation", "data", type=Path, exclusive="split"))
+    val_fraction: float = field(default=DEFAULT_VAL_FRACTION, metadata=option(
+        "share of rows held out for validation, stratified by class (default: %(default)s)", "data", type=float,
+        exclusive="split"))
+    sheet: str | None = field(default=None, metadata=option("Excel sheet to read (default: the first)", "data"))
     # A model in the models folder whose analysts' corrections (predictor/corrections.py) are merged into the training
     # rows: a name or path; the folder itself may be gone, its corrections outlive it. See with_corrections.
-    corrections: Path | None = None
-    allow_new_classes: bool = False  # a corrected label that is not a class trains as a new class instead of failing
+    corrections: Path | None = field(default=None, metadata=option(
+        "add the corrections analysts saved in the page for this model (a name or path in the models folder; its "
+        "folder may be gone): a corrected text that is in the data takes the corrected label, the others are added "
+        "as rows", "data", type=Path, metavar="MODEL"))
+    allow_new_classes: bool = field(default=False, metadata=option(
+        "train a corrected label that is not a class of the data as a new class (without it, such a correction stops "
+        "the run with a message)", "data", action="store_true"))
+    classifier: str = field(default=DEFAULT_CLASSIFIER, metadata=option(
+        "'hybrid' trains BERT and ktrain's NBSVM and blends them with a weight chosen on the validation rows (never "
+        "worse there than either alone); 'bert' or 'nbsvm' trains one (default: %(default)s)", "model",
+        choices=CLASSIFIERS))
+    reading: str = field(default=DEFAULT_READING, metadata=option(
+        "how BERT reads texts longer than maxlen: 'windows' trains on the start and end and scores overlapping "
+        "windows over the whole text; 'head+tail' keeps the start and end; 'head' keeps the start "
+        "(default: %(default)s)", "model", choices=READINGS))
+    markup: str = field(default=HTML, metadata=option(  # applied at training and scoring alike: predictor/markup.py
+        "'html' turns HTML in the texts (<br />, &amp;...) into the text a reader sees, at training and scoring "
+        "alike; 'keep' reads texts exactly as written (default: %(default)s)", "model", choices=MARKUPS))
+    bert: str = field(default=OFFLINE, metadata=option(
+        "pretrained weights: 'offline' is all-MiniLM-L6-v2 shipped as a pip package, no network needed; "
+        "'bert-base-uncased' is ktrain's download (default: %(default)s)", "model", choices=BERT_CHOICES,
+        exclusive="weights"))
+    bert_dir: Path | None = field(default=None, metadata=option(
+        "folder of a local Google-format BERT checkpoint", "model", type=Path, exclusive="weights"))
+    maxlen: int | None = field(default=None, metadata=option(  # None: from the data, see auto_maxlen
+        "word pieces read per text, at most 512 (default: enough for 95%% of the texts, capped at 128 on a CPU and "
+        "256 on a GPU)", "model", type=int))
+    batch_size: int | None = field(default=None, metadata=option(  # None: the device's default
+        "(default: 32)", "model", type=int))
+    epochs: int | None = field(default=None, metadata=option(  # None: from the data, see auto_epochs
+        "BERT epochs (default: about 30,000 examples of 128 pieces in all, 1 to 4)", "model", type=int))
+    lr: float | None = field(default=None, metadata=option(  # None: from learner.lr_find(), see choose_rate
+        "BERT learning rate, or 'auto' to estimate it with lr_find, falling back to 1e-4 when its estimate is "
+        "unusable (default: %(default)s)", "model", default="auto"))
+    seed: int = field(default=DEFAULT_SEED, metadata=option("(default: %(default)s)", "model", type=int))
+    out: Path | None = field(default=None, metadata=option(
+        "model folder to create (default: a new folder under models/)", "output", type=Path))
+    force: bool = field(default=False, metadata=option(
+        "replace --out if it holds a model already", "output", action="store_true"))
+    make_default: bool = field(default=False, metadata=option(
+        "make this model the one the page opens with and score.py uses (the first model trained is the default "
+        "until someone chooses another)", "output", action="store_true"))
 
 
 @dataclass
