@@ -144,6 +144,7 @@ def test_review_and_spreadsheet_in_a_real_browser(server, browser_context, tmp_p
     page.get_by_role("button", name="Download .xlsx").wait_for()
     page.get_by_text("Rows that need review first").click()  # the preview re-orders; the screenshot shows triage
     page.get_by_text("those that need review first").wait_for()
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden")  # the rerun is over: no stale elements left
     page.screenshot(path=str(ARTIFACTS / "browser_spreadsheet.png"), full_page=True)
 
     scored = openpyxl.load_workbook(download(page, "Download .xlsx", tmp_path / "scored.xlsx")).active
