@@ -117,7 +117,8 @@ def streamable(source: str, out_path: Path) -> bool:
 
     if Path(source).suffix.lower() == ".parquet":
         if out_path.suffix.lower() != ".csv":
-            raise UserError(f"{Path(source).name}: a Parquet file is scored in chunks into a .csv; write --out as .csv.")
+            raise UserError(f"{Path(source).name}: a Parquet file is scored in chunks into a .csv; write --out as "
+                            ".csv.")
         return True
     if Path(source).suffix.lower() not in (".csv", ".tsv"):
         return False

@@ -294,7 +294,8 @@ class Run:
 # README table
 
 
-ORDER = ["imdb", "lowdata", "score", "score-fitting", "app", "multiclass", "multilabel", "hostile", "explain", "ray_scale"]
+ORDER = ["imdb", "lowdata", "score", "score-fitting", "app", "multiclass", "multilabel", "hostile", "explain",
+         "ray_scale"]
 
 
 def results_table():

@@ -234,7 +234,8 @@ def csv_chunks(path: str | Path, rows: int) -> Iterator[tuple[pd.DataFrame, int,
     if not data:
         raise UserError(f"{name} is empty (0 bytes). Choose the file that holds the data, or export it again.")
     if data.startswith((CFB_MAGIC, b"PK\x03\x04")):
-        raise UserError(f"{name} is an Excel workbook, not text. Rename it to .xlsx (or .xls), or Save As CSV in Excel.")
+        raise UserError(f"{name} is an Excel workbook, not text. Rename it to .xlsx (or .xls), or Save As CSV in "
+                        "Excel.")
     text, encoding = _decode_start(data)
     if "\x00" in text:
         raise UserError(f"{name} contains NUL characters, so it is not plain text (binary, or UTF-16 without a BOM). "

@@ -10,7 +10,8 @@ from predictor import markup, models
 @pytest.mark.parametrize("written, read", [
     ("Great film.<br /><br />The plot was good.", "Great film.\nThe plot was good."),
     ("<p>Loved it</p><p>Would watch again</p>", "Loved it\nWould watch again"),
-    ("<b>Bold</b> and <i class='x'>italic</i> &amp; &quot;quoted&quot; &#233;t&eacute;", 'Bold and italic & "quoted" été'),
+    ("<b>Bold</b> and <i class='x'>italic</i> &amp; &quot;quoted&quot; &#233;t&eacute;",
+     'Bold and italic & "quoted" été'),
     ("before<script>alert(1)</script>after<style>p {}</style>!", "before after !"),
     ("a <!-- hidden --> b", "a b"),
     ("&lt;b&gt; is how you write bold", "<b> is how you write bold"),

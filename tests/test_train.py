@@ -263,7 +263,8 @@ def test_make_default_is_refused_before_training_for_a_model_outside_the_models_
 
 
 # What TensorFlow, tf_keras and ktrain print that a newcomer cannot act on (issue 11).
-LIBRARY_NOISE = ["oneDNN", "cuda", "absl::InitializeLog", "is unseeded", "HDF5", "lr_plot", "Failed to compute the gradients"]
+LIBRARY_NOISE = ["oneDNN", "cuda", "absl::InitializeLog", "is unseeded", "HDF5", "lr_plot",
+                 "Failed to compute the gradients"]
 
 
 def test_a_training_run_says_what_it_decided_and_none_of_the_libraries_noise(tiny_bert_dir, tmp_path):
