@@ -9,6 +9,7 @@ import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -66,13 +67,19 @@ class BertMember:
         """Probabilities of rows of maxlen ids (one text or window per row), in batches of similar lengths.
 
         Rows are scored longest first and put back in their order, so that onnxruntime pads each batch only to its
-        longest row (the Keras graph always reads maxlen, where the order changes nothing).
+        longest row (the Keras graph always reads maxlen, where the order changes nothing); onnxruntime runs batches
+        side by side (runtime.map_batches).
         """
         order = np.argsort(-(ids != 0).sum(axis=1), kind="stable")
         ordered = ids[order]
         segments = np.zeros_like(ordered)  # one text per row: every token is in segment 0
-        rows = [np.asarray(self._forward(ordered[i:i + batch_size], segments[i:i + batch_size]).numpy())
-                for i in range(0, len(ids), batch_size)]
+        run = in_turn  # Keras: one call at a time (its graph uses both cores by itself)
+        if self.runtime != model_folder.KERAS_RUNTIME:
+            run = runtime.map_batches
+            # score_frame hands over one batch of texts at a time: split it so that every core gets a share.
+            batch_size = max(1, min(batch_size, -(-len(ids) // runtime.parallel_batches())))
+        batches = [(ordered[i:i + batch_size], segments[i:i + batch_size]) for i in range(0, len(ids), batch_size)]
+        rows = run(lambda batch: np.asarray(self._forward(*batch).numpy()), batches)
         if not rows:
             return np.zeros((0, 0), np.float32)
         probabilities = np.empty((len(ids), rows[0].shape[1]), np.float32)
@@ -179,6 +186,10 @@ class Scorer:
     def predict_proba(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> np.ndarray:
         """Probabilities, shape (len(texts), len(classes))."""
         return self.score_batch(texts, batch_size).probabilities
+
+
+def in_turn(score: Callable[[object], np.ndarray], items: list) -> list[np.ndarray]:
+    return [score(item) for item in items]
 
 
 def compiled_forward(model: object, maxlen: int) -> object:

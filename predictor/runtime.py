@@ -9,19 +9,25 @@ runs the same arithmetic leaner (stack-facts: ~10x faster one text at a time, ~1
   input's length), so a batch is padded only to its longest row; padding is masked, so trimming it changes
   probabilities only by float rounding (measured 4e-7 on IMDB rows).
 - fp32 only. Dynamic int8 quantization (`onnxruntime.quantization.quantize_dynamic`, int8 weights) was measured on
-  the IMDB model (512 test rows reading the head, 1 thread, 2026-12-01): about 3x fp32's rows/s (51.6 vs 17.1 while
-  the machine was loaded), but labels agreed with fp32 on only 97.7% of rows (per-tensor), 99.2% (per-channel) and
-  99.4% (MatMul only, per-channel, reduced range), with probabilities moving by 0.13-0.38: short of the 99.5% goal,
-  and a model should score as it was validated.
-- One intra-op thread per session: on this shared 2-core machine 1 thread gave more rows/s than 2 or onnxruntime's
-  default (17.1 vs 13.6 / 13.5 fp32 rows/s while others' work loaded the cores), and the scorer is called from
-  Streamlit's threads, which onnxruntime's own pool would only contend with. PREDICTOR_ORT_THREADS overrides it.
+  the IMDB model reading the head (1 thread, 2026-12-01): quantizing every MatMul ran at about 3x fp32's rows/s but
+  labels agreed with fp32 on 97.7% of 512 test rows (99.2% per-channel, 99.4% with reduced range); quantizing only
+  the weight MatMuls (not attention's activation products), per-channel, ran at 2.1x (56.7 vs 27.3 rows/s) with
+  98.7% agreement on 1,000 rows (98.9% for the feed-forward MatMuls alone, at 1.5x). Probabilities moved by 0.13-0.38.
+  All short of the 99.5% goal, and a model should score as it was validated.
+- Threads: one session with an intra-op thread per core (at most 2), batches in turn. Measured on the IMDB export
+  (head, 512 rows in score_frame's 32-row chunks; 2026-12-01, load 1.1->2.6): 2 threads 24.6 rows/s and 21 ms for
+  one review; 1 thread 26.2 rows/s, 34 ms; two 1-thread batches side by side 27.4 rows/s, 33 ms; onnxruntime's
+  default (spinning threads) 30.5 rows/s but 72 ms for one review. Bulk rates are within the machine's noise; one
+  review is clearly fastest with 2 threads. PREDICTOR_ORT_THREADS and PREDICTOR_ORT_PARALLEL (batches at once, each
+  on its own thread) override this.
 
 Never imports streamlit; imports TensorFlow/tf2onnx only to export.
 """
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -35,8 +41,11 @@ OPSET = 17  # the opset tf2onnx exported keras_bert with and onnxruntime matched
 # on the tests' tiny BERT. Anything bigger is a broken export, and the folder is not moved into place.
 CHECK_TOLERANCE = 1e-5
 CHECK_ROWS = 256  # validation texts (all their windows) scored both ways before the folder is moved into place
+RUNTIME_VARIABLE = "PREDICTOR_BERT_RUNTIME"  # "keras": score with the Keras model even when the folder has an export
 THREADS_VARIABLE = "PREDICTOR_ORT_THREADS"
-DEFAULT_THREADS = 1
+DEFAULT_THREADS = min(2, os.cpu_count() or 1)
+PARALLEL_VARIABLE = "PREDICTOR_ORT_PARALLEL"  # batches run at once, each on its own thread
+DEFAULT_PARALLEL = 1
 INPUT_NAMES = ("ids", "segments")
 
 Forward = Callable[[np.ndarray, np.ndarray], object]  # (ids, segments) -> probabilities, `.numpy()` gives an array
@@ -81,10 +90,36 @@ class OnnxForward:
 
 
 def session_threads() -> int:
+    return _positive(THREADS_VARIABLE, DEFAULT_THREADS)
+
+
+def parallel_batches() -> int:
+    return _positive(PARALLEL_VARIABLE, DEFAULT_PARALLEL)
+
+
+def _positive(variable: str, default: int) -> int:
     try:
-        return max(1, int(os.environ.get(THREADS_VARIABLE, DEFAULT_THREADS)))
+        return max(1, int(os.environ.get(variable, default)))
     except ValueError:
-        return DEFAULT_THREADS
+        return default
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def map_batches(score: Callable[[np.ndarray], np.ndarray], batches: list[np.ndarray]) -> list[np.ndarray]:
+    """score(batch) for each batch, up to parallel_batches() at once: onnxruntime releases the GIL and a session may
+    be run from several threads, so two one-thread runs use both cores without intra-op synchronisation."""
+    global _pool
+    workers = parallel_batches()
+    if workers < 2 or len(batches) < 2:
+        return [score(batch) for batch in batches]
+    with _pool_lock:
+        if _pool is None or _pool._max_workers != workers:
+            _pool = ThreadPoolExecutor(workers, thread_name_prefix="onnxruntime")
+        pool = _pool
+    return list(pool.map(score, batches))
 
 
 def export(model: object, folder: Path) -> Path:
@@ -118,4 +153,7 @@ def checked_record(path: Path, result: Check, tolerance: float = CHECK_TOLERANCE
 
 
 def uses_onnx(runtime: dict) -> bool:
-    return runtime.get("file", KERAS_RUNTIME) != KERAS_RUNTIME
+    """Whether a folder's BERT member is scored through its export: yes when it has one, unless
+    PREDICTOR_BERT_RUNTIME=keras asks for the Keras model (bulk scoring of full-length rows measured faster in
+    TensorFlow on this machine: see bench/README.md)."""
+    return runtime.get("file", KERAS_RUNTIME) != KERAS_RUNTIME and os.environ.get(RUNTIME_VARIABLE) != KERAS_RUNTIME

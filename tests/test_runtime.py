@@ -142,3 +142,23 @@ def test_the_check_measures_the_largest_difference():
     with pytest.raises(runtime.ExportMismatch):
         runtime.checked_record(Path("bert.onnx"), runtime.Check(3, float("nan")))
     assert runtime.checked_record(Path("bert.onnx"), same)["check"]["max_difference"] == 0.0
+
+
+@pytest.mark.parametrize("parallel", ["1", "3"])
+def test_batches_run_side_by_side_or_in_turn_give_the_same_probabilities(tiny_models_dir, monkeypatch, parallel):
+    folder = tiny_models_dir / "tiny-topics"
+    record = model_folder.read(folder).record
+    member = models.BertMember.load(folder, record.maxlen, record.reading, record.runtime)
+    keras = models.BertMember.load(folder, record.maxlen, record.reading)
+    monkeypatch.setenv(runtime.PARALLEL_VARIABLE, parallel)
+
+    np.testing.assert_allclose(member.predict(TEXTS * 3, batch_size=2)[0], keras.predict(TEXTS * 3)[0], atol=EXACT)
+
+
+def test_the_keras_model_can_still_be_asked_for(tiny_models_dir, monkeypatch):
+    monkeypatch.setenv(runtime.RUNTIME_VARIABLE, "keras")
+    scorer = models.load_scorer("tiny-sentiment", tiny_models_dir)
+    assert scorer.model.bert.runtime == "keras"
+    monkeypatch.delenv(runtime.RUNTIME_VARIABLE)
+    np.testing.assert_allclose(scorer.predict_proba(TEXTS),
+                               models.load_scorer("tiny-sentiment", tiny_models_dir).predict_proba(TEXTS), atol=EXACT)
