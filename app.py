@@ -358,14 +358,26 @@ def corrections_sidebar_ui(info):
     with st.sidebar:
         st.caption(f"Corrections made on this model: {count:,}")
         if count:
-            table = store.for_model(info.name)
+            files = corrections_files(store, info.name, count)
             buttons = st.container(horizontal=True)
-            buttons.download_button("Corrections .csv", export.to_csv_bytes(table), key="corrections_csv",
+            buttons.download_button("Corrections .csv", files["csv"], key="corrections_csv",
                                     file_name=f"{info.name}_corrections.csv", mime="text/csv", on_click="ignore")
-            buttons.download_button("Corrections .xlsx", export.to_xlsx_bytes(table, sheet_name="corrections"),
+            buttons.download_button("Corrections .xlsx", files["xlsx"],
                                     key="corrections_xlsx", file_name=f"{info.name}_corrections.xlsx",
                                     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                     on_click="ignore")
+
+
+def corrections_files(store, model, count):
+    """The model's corrections as .csv and .xlsx bytes, built again only when their count changes: the sidebar runs
+    on every rerun, and reading the database and writing a workbook each time would slow every click."""
+    cached = st.session_state.get("corrections_files")
+    if not cached or cached[0] != (model, count):
+        table = store.for_model(model)
+        cached = ((model, count), {"csv": export.to_csv_bytes(table),
+                                   "xlsx": export.to_xlsx_bytes(table, sheet_name="corrections")})
+        st.session_state["corrections_files"] = cached
+    return cached[1]
 
 
 def probability_chart(table, threshold=None):
