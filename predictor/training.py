@@ -32,9 +32,11 @@ CLASSIFIERS = (HYBRID, BERT, NBSVM)
 DEFAULT_CLASSIFIER = HYBRID  # on 2,000 IMDB rows the blend beat both members (89.0 vs 87.8 / 87.1%, issue 8)
 DEFAULT_READING = WINDOWS  # 2,000 IMDB rows: windows 87.8%, head+tail 85.9%, head 84.7% (issue 8; pieces.py)
 # Examples (rows x epochs) at maxlen EPOCH_MAXLEN the automatic epoch count aims at, within 1..MAX_AUTO_EPOCHS:
-# IMDB's 22,500 rows get 1 epoch (24 min of fitting at the 15.6 ex/s measured on IMDB on 2 cores; a 2nd would take
-# train.py past an hour), a few thousand rows get 4. A shorter maxlen makes an example cheaper in proportion
-# (GoEmotions at maxlen 64 fitted at 60 ex/s), so 21,000 short texts get 3 epochs, not 1.
+# IMDB's 22,500 rows get 1 epoch (24 to 34 min of fitting at the 11-16 ex/s measured on 2-core hosts here; a 2nd
+# would take train.py past an hour), a few thousand rows get 4. A row of shorter texts counts for the square of its
+# share of EPOCH_MAXLEN: not its compute (maxlen 64 fits about 2.2x faster than 128), but what the benchmarks showed,
+# that short texts need more passes. 21,000 GoEmotions comments at maxlen 64 scored test micro-F1 0.537 after 3
+# epochs and 0.563 after 4 (bench/results/multilabel*.json); counted linearly they would get 3, squared they get 4.
 EPOCH_EXAMPLES = 30_000
 EPOCH_MAXLEN = 128
 MAX_AUTO_EPOCHS = 4  # sample data at lr 1e-4: 88% validation accuracy after 4 epochs, no better after 8
@@ -117,7 +119,7 @@ class Settings:
     batch_size: int | None = field(default=None, metadata=option(  # None: the device's default
         "(default: 32)", "model", type=int))
     epochs: int | None = field(default=None, metadata=option(  # None: from the data, see auto_epochs
-        "BERT epochs (default: about 30,000 examples of 128 pieces in all, 1 to 4)", "model", type=int))
+        "BERT epochs (default: about 30,000 examples of 128 pieces in all, shorter texts counting for less, 1 to 4)", "model", type=int))
     lr: float | None = field(default=None, metadata=option(  # None: from learner.lr_find(), see choose_rate
         "BERT learning rate, or 'auto' to estimate it with lr_find, falling back to 1e-4 when its estimate is "
         "unusable (default: %(default)s)", "model", default="auto"))
@@ -398,8 +400,9 @@ def auto_maxlen(lengths: np.ndarray, cap: int) -> int:
 
 
 def auto_epochs(train_rows: int, maxlen: int = EPOCH_MAXLEN) -> int:
-    """About EPOCH_EXAMPLES examples of EPOCH_MAXLEN pieces in all, at least one epoch and at most MAX_AUTO_EPOCHS."""
-    cost = max(1, train_rows) * min(maxlen, EPOCH_MAXLEN) / EPOCH_MAXLEN
+    """About EPOCH_EXAMPLES examples of EPOCH_MAXLEN pieces in all, at least one epoch and at most MAX_AUTO_EPOCHS;
+    shorter rows count for less (see EPOCH_EXAMPLES)."""
+    cost = max(1, train_rows) * (min(maxlen, EPOCH_MAXLEN) / EPOCH_MAXLEN) ** 2
     return int(min(MAX_AUTO_EPOCHS, max(1, round(EPOCH_EXAMPLES / cost))))
 
 

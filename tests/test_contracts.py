@@ -178,7 +178,8 @@ def test_a_suggestion_inside_the_band_is_used():
 # Epochs
 
 
-@pytest.mark.parametrize("rows, maxlen, epochs", [(22_500, 128, 1), (21_000, 64, 3), (4_900, 32, 4), (40, 128, 4),
-                                                  (200_000, 512, 1)])
+@pytest.mark.parametrize("rows, maxlen, epochs", [(22_500, 128, 1), (21_000, 64, 4), (4_900, 32, 4), (40, 128, 4),
+                                                  (200_000, 512, 1), (10_000, 128, 3), (30_000, 96, 2),
+                                                  (200_000, 64, 1)])
 def test_automatic_epochs_aim_at_a_fixed_amount_of_work_counting_short_texts_as_cheaper(rows, maxlen, epochs):
     assert auto_epochs(rows, maxlen) == epochs
