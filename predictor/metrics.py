@@ -2,13 +2,14 @@
 from pathlib import Path
 
 import numpy as np
-from sklearn import metrics as skm
 
 MULTILABEL_THRESHOLD = 0.5  # a label is predicted when its sigmoid probability reaches this
 
 
 def single_label_metrics(y_true: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> dict:
     """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix (rows: truth)."""
+    from sklearn import metrics as skm  # here, not at the top: scoring imports this module and needs no sklearn (2 s)
+
     y_pred = probabilities.argmax(axis=1)
     labels = list(range(len(classes)))
     precision, recall, f1, support = skm.precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
@@ -27,6 +28,8 @@ def single_label_metrics(y_true: np.ndarray, probabilities: np.ndarray, classes:
 def multilabel_metrics(y_true: np.ndarray, probabilities: np.ndarray, classes: list[str],
                        threshold: float = MULTILABEL_THRESHOLD) -> dict:
     """Micro/macro-F1, exact-match accuracy, and per-label precision/recall/F1/ROC AUC at `threshold`."""
+    from sklearn import metrics as skm
+
     y_pred = (probabilities >= threshold).astype(int)
     per_label = {}
     for i, name in enumerate(classes):

@@ -9,7 +9,12 @@ A folder (version 3):
     lr_find.png          ktrain's loss-vs-rate curve, when the rate was estimated
     tf_model.h5, tf_model.preproc     the BERT member: a ktrain predictor, so ktrain.load_predictor(folder) reads it
     bert.onnx            the same BERT member exported for onnxruntime, what scoring runs (training.json `runtime`)
-    nbsvm/               the NBSVM member: a ktrain predictor (multi-label: one binary predictor per label, nbsvm/0...)
+    vocab.txt            its word-piece vocabulary, so scoring needs neither ktrain's pickle nor TensorFlow
+    nbsvm/               the NBSVM member: a ktrain predictor (multi-label: one binary predictor per label, nbsvm/0...),
+                         each with nbsvm.npz, the same model as arrays, what scoring runs (predictor/nbsvm.py)
+
+A folder whose record's `runtime` names all of its exports is scored without importing TensorFlow (a scoring process
+then starts in about a second and stays far smaller); without them, the ktrain predictors are scored as before.
 
 Folders written before versions existed (version 1: one BERT predictor that reads the start of each text) still
 load; a folder from a newer version is refused with a message saying what to do.
@@ -41,6 +46,7 @@ LR_PLOT_FILE = "lr_find.png"
 PREDICTOR_FILES = ("tf_model.h5", "tf_model.preproc")  # what ktrain's predictor.save writes
 PREPROC_FILE = "tf_model.preproc"  # the BERT predictor's preprocessor (its vocabulary), read without the Keras model
 ONNX_FILE = "bert.onnx"  # the BERT member exported for onnxruntime (predictor/runtime.py)
+VOCAB_FILE = "vocab.txt"  # beside it: the word pieces' ids, one token a line (predictor/pieces.py)
 KERAS_RUNTIME = "keras"  # `runtime.file` of folders without an export: the BERT member runs in TensorFlow
 BERT = "bert"
 NBSVM = "nbsvm"
@@ -86,8 +92,9 @@ class TrainingRecord:
     finished_at: str = ""
     durations_s: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what the person who trained it should know (tiny validation)
-    # How the BERT member is run when scoring: the ONNX file it was exported to and the check of that export against
-    # the Keras model (predictor/runtime.py), or {"file": "keras"} for folders saved before exports existed.
+    # How the members are run when scoring: BERT's ONNX file and vocabulary and the check of that export against the
+    # Keras model (predictor/runtime.py), or {"file": "keras"} for folders saved before exports existed; `nbsvm`: the
+    # NBSVM arrays and their check against ktrain (predictor/nbsvm.py), absent in folders saved before them.
     runtime: dict = field(default_factory=lambda: {"file": KERAS_RUNTIME})
     version: int = VERSION
 

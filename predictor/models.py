@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from predictor import explain, hybrid, markup, model_folder, runtime
+from predictor import explain, hybrid, markup, model_folder, nbsvm, runtime
 from predictor.model_folder import BERT, NBSVM, ModelInfo
 from predictor.pieces import WordPieces
 
@@ -56,8 +56,10 @@ class BertMember:
         if runtime_record and runtime.uses_onnx(runtime_record):
             path = Path(folder) / runtime_record["file"]
             if path.is_file():  # the Keras model is not loaded at all: ~90 MB and seconds saved
-                return cls(None, WordPieces.of_preprocessor(load_preprocessor(folder)), maxlen, reading,
-                           runtime.OnnxForward(path))
+                vocab = Path(folder) / runtime_record.get("vocab", model_folder.VOCAB_FILE)
+                pieces = (WordPieces.from_vocab_file(vocab) if "vocab" in runtime_record and vocab.is_file()
+                          else WordPieces.of_preprocessor(load_preprocessor(folder)))  # older exports: via ktrain
+                return cls(None, pieces, maxlen, reading, runtime.OnnxForward(path))
             warnings.warn(f"{path} is missing: scoring with the Keras model instead (same probabilities within "
                           f"{runtime.CHECK_TOLERANCE:.0e}, slower). Retrain the model to restore it.", stacklevel=2)
         predictor = load_ktrain_predictor(folder)
@@ -108,7 +110,16 @@ class NbsvmMember:
         self._predictors, self._multilabel = predictors, multilabel
 
     @classmethod
-    def load(cls, folders: list[Path], multilabel: bool) -> "NbsvmMember":
+    def load(cls, folders: list[Path], multilabel: bool, runtime_record: dict | None = None) -> "NbsvmMember":
+        """The member's predictors: its arrays where the record says they were exported and checked (no
+        TensorFlow), else ktrain's predictors (folders saved before exports, or with files missing)."""
+        if runtime_record and "nbsvm" in runtime_record:
+            paths = [Path(folder) / runtime_record["nbsvm"]["file"] for folder in folders]
+            if all(path.is_file() for path in paths):
+                return cls([nbsvm.NbsvmArrays(path) for path in paths], multilabel)
+            warnings.warn(f"{model_folder.NBSVM} exports are missing in {Path(folders[0]).parent}: scoring NBSVM "
+                          "with ktrain instead (same probabilities, slower to start). Retrain the model to restore "
+                          "them.", stacklevel=2)
         return cls([load_ktrain_predictor(folder) for folder in folders], multilabel)
 
     def predict(self, texts: list[str]) -> np.ndarray:
@@ -157,7 +168,7 @@ class Scorer:
                                    record.runtime)
         if record.member(NBSVM) and not (weights == 1).all():
             nbsvm = NbsvmMember.load(model_folder.member_dirs(self.info.path, record.member(NBSVM), record),
-                                     record.multilabel)
+                                     record.multilabel, record.runtime)
         self.model = Model(record.classes, record.multilabel, bert, nbsvm, record.bert_weight, record.markup)
         self._lock = threading.Lock()  # Keras models are not safe to call from several threads at once
 

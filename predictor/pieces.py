@@ -13,7 +13,9 @@ How much of a long text a model reads is a property of the model (training.json'
 
 A model is scored the way it was trained: the same strategy in train.py's evaluation, the app and the CLI.
 """
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -46,13 +48,18 @@ def training_reading(reading: str) -> str:
 
 
 class WordPieces:
-    """BERT's uncased word-piece tokenizer over one vocabulary, with ktrain's ids."""
+    """BERT's uncased word-piece tokenizer over one vocabulary, with ktrain's ids.
+
+    It gives exactly the pieces of keras_bert's Tokenizer, which ktrain's 'bert' mode uses (tests/test_contracts.py
+    checks both on real reviews and on hostile Unicode), without importing it: keras_bert imports TensorFlow, which
+    costs a scoring process seconds and hundreds of MB. Two differences in cost only: the text is built with a list
+    rather than by adding strings, and a word's candidate pieces start no longer than the longest token in the
+    vocabulary (keras_bert tries the whole rest of the word each time, quadratic in a long unbroken string).
+    """
 
     def __init__(self, token_ids: dict[str, int]):
-        import keras_bert
-
         self._ids = dict(token_ids)
-        self._tokenizer = keras_bert.Tokenizer(self._ids)  # the tokenizer ktrain's 'bert' mode uses
+        self._longest = max(map(len, self._ids))  # no longer candidate can be a token
         self._unk = self._ids["[UNK]"]
         self._cls, self._sep = self._ids["[CLS]"], self._ids["[SEP]"]
 
@@ -69,9 +76,37 @@ class WordPieces:
         """From a ktrain BERTPreprocessor, whose `tok_dct` maps ids to tokens (saved inside every predictor)."""
         return cls({token: i for i, token in preproc.tok_dct.items()})
 
+    def write_vocab_file(self, path: Path) -> None:
+        """The vocabulary as vocab.txt, readable by from_vocab_file without ktrain (so without TensorFlow)."""
+        tokens = sorted(self._ids, key=self._ids.get)
+        if [self._ids[t] for t in tokens] != list(range(len(tokens))) or any(t.splitlines() != [t.strip()]
+                                                                             for t in tokens):
+            raise ValueError("this vocabulary cannot be written one token a line (ids with gaps, or blank tokens)")
+        Path(path).write_text("".join(f"{token}\n" for token in tokens), encoding="utf-8")
+
     def pieces(self, text: str) -> list[str]:
         """The word pieces of `text`, without markers."""
-        return self._tokenizer.tokenize(str(text))[1:-1]
+        return [piece for word in words(str(text)) for piece in self._word_pieces(word)]
+
+    def _word_pieces(self, word: str) -> list[str]:
+        """Greedy longest match from the left, "##" marking a piece inside a word; a character that starts no
+        piece is kept alone (it becomes [UNK] as an id), as keras_bert does."""
+        if word in self._ids:
+            return [word]
+        found, start = [], 0
+        while start < len(word):
+            stop = min(len(word), start + self._longest)
+            while stop > start:
+                piece = word[start:stop] if start == 0 else "##" + word[start:stop]
+                if piece in self._ids:
+                    break
+                stop -= 1
+            if stop == start:
+                stop = start + 1
+                piece = word[start:stop] if start == 0 else "##" + word[start:stop]
+            found.append(piece)
+            start = stop
+        return found
 
     def count(self, text: str) -> int:
         """Word pieces plus the two markers: more than maxlen means the text does not fit in one row."""
@@ -113,3 +148,38 @@ class WordPieces:
     def _row(self, span: list[str], maxlen: int) -> list[int]:
         ids = [self._cls] + [self._ids.get(piece, self._unk) for piece in span] + [self._sep]
         return ids + [PAD_ID] * (maxlen - len(ids))
+
+
+# What keras_bert's uncased tokenizer does with each character before splitting words on white space.
+KEEP, ALONE, SPACE, DROP = range(4)
+
+
+def words(text: str) -> list[str]:
+    """`text` lower-cased without accents, split into words, each punctuation mark and CJK character a word."""
+    text = "".join(ch for ch in unicodedata.normalize("NFD", text) if unicodedata.category(ch) != "Mn").lower()
+    spaced = []
+    for ch in text:
+        kind = _kind(ch)
+        if kind == KEEP:
+            spaced.append(ch)
+        elif kind == ALONE:
+            spaced.append(f" {ch} ")
+        elif kind == SPACE:
+            spaced.append(" ")
+    return "".join(spaced).split()
+
+
+@lru_cache(maxsize=65536)
+def _kind(ch: str) -> int:
+    code, category = ord(ch), unicodedata.category(ch)
+    if 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126 or category.startswith("P"):
+        return ALONE
+    if (0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code <= 0x2A6DF
+            or 0x2A700 <= code <= 0x2B73F or 0x2B740 <= code <= 0x2B81F or 0x2B820 <= code <= 0x2CEAF
+            or 0xF900 <= code <= 0xFAFF or 0x2F800 <= code <= 0x2FA1F):
+        return ALONE
+    if ch in " \n\r\t" or category == "Zs":
+        return SPACE
+    if code == 0 or code == 0xFFFD or category in ("Cc", "Cf"):
+        return DROP
+    return KEEP

@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from predictor import corrections, dataset, hybrid, metrics, model_folder, runtime, tables
+from predictor import corrections, dataset, hybrid, metrics, model_folder, nbsvm, runtime, tables
 from predictor.device import Device, detect_device
 from predictor.errors import UserError
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRecord
@@ -236,9 +236,14 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
             versions=library_versions(), started_at=started_at, warnings=warnings)
         with clock.timed("save"):
             write_model(staging, record, scores, bert_run, nbsvm_run)
-            if bert_run is not None:  # before the reload check, which then scores the folder through the export
-                record = replace(record, runtime=export_bert(staging, bert_run, val_texts[:runtime.CHECK_ROWS]))
-                model_folder.write(staging, record, scores)
+            # Before the reload check, which then scores the folder through the exports.
+            exports = {}
+            if bert_run is not None:
+                exports.update(export_bert(staging, bert_run, val_texts[:runtime.CHECK_ROWS]))
+            if nbsvm_run is not None:
+                exports.update(export_nbsvm(staging, record, nbsvm_run, val_texts[:runtime.CHECK_ROWS]))
+            record = replace(record, runtime={**record.runtime, **exports})
+            model_folder.write(staging, record, scores)
             difference = reload_difference(staging, model, val_texts[:RELOAD_CHECK_ROWS])
             if difference > RELOAD_TOLERANCE:
                 raise RuntimeError(f"the reloaded model disagrees with the trained one by {difference:.2e}")
@@ -246,7 +251,7 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
                                                "max_difference": difference},
                          finished_at=now(), durations_s=clock.durations_s)
         model_folder.write(staging, record, scores)
-    log(summary(out, scores, clock, warnings, labelled.counts.get("corrections")))
+    log(summary(out, record, scores, clock, labelled.counts.get("corrections")))
     log(settle_default(out, settings.make_default))
     return out
 
@@ -699,7 +704,18 @@ def export_bert(folder: Path, bert_run: BertRun, texts: list[str]) -> dict:
                    np.float32).reshape(-1, member.maxlen)
     path = runtime.export(bert_run.predictor.model, folder)
     exported = BertMember(None, member.pieces, member.maxlen, member.reading, runtime.OnnxForward(path))
-    return runtime.checked_record(path, runtime.check(member.forward, exported.forward, ids))
+    checked = runtime.checked_record(path, runtime.check(member.forward, exported.forward, ids))
+    member.pieces.write_vocab_file(folder / model_folder.VOCAB_FILE)  # the tokenizer without unpickling ktrain
+    return {**checked, "vocab": model_folder.VOCAB_FILE}
+
+
+def export_nbsvm(folder: Path, record: TrainingRecord, nbsvm_run: NbsvmRun, texts: list[str]) -> dict:
+    """Export each NBSVM predictor as arrays beside its ktrain files (predictor/nbsvm.py) and check them against ktrain
+    on the validation texts; the record's `runtime.nbsvm` entry, or nbsvm.ExportMismatch, which stops the run before
+    the folder is moved into place."""
+    directories = model_folder.member_dirs(folder, record.member(NBSVM), record)
+    exported = [nbsvm.NbsvmArrays(nbsvm.export(p, d)) for d, p in zip(directories, nbsvm_run.predictors)]
+    return {"nbsvm": nbsvm.checked_record(nbsvm.check(nbsvm_run.predictors, exported, texts))}
 
 
 def reload_difference(folder: Path, model: Model, texts: list[str]) -> float:
@@ -757,15 +773,18 @@ def describe_combination(members: list[Member], bert_weight: list[float], scores
     return f"Validation: {parts}. Chosen on validation: {use} -> {headline(scores)}."
 
 
-def summary(out: Path, scores: dict, clock: Stopwatch, warnings: list[str], corrected: dict | None = None) -> str:
+def summary(out: Path, record: TrainingRecord, scores: dict, clock: Stopwatch, corrected: dict | None = None) -> str:
     """A few lines for the end of the run: metrics, time, corrections used, where the model and its plots are."""
     minutes = sum(clock.durations_s.values()) / 60
-    rough = " (rough: see the warnings above)" if warnings else ""
+    rough = " (rough: see the warnings above)" if record.warnings else ""
+    first = record.members[0]  # BERT when there is one
+    ktrain_dir = model_folder.member_dirs(out, first, record)[0]
     plots = [f"{name} ({what})" for name, what in [(model_folder.CONFUSION_FILE, "validation"),
                                                    (model_folder.LR_PLOT_FILE, "the learning-rate search")]
              if (out / name).is_file()]
     return (f"\nDone in {minutes:.1f} min. Validation ({scores['rows']} rows): {headline(scores)}{rough}.\n"
             + (f"{corrections_line(corrected)}\n" if corrected is not None else "")
-            + f"Model saved to {out}\n  load it with ktrain.load_predictor({str(out)!r}) (the BERT member), "
+            + f"Model saved to {out}\n  load it with ktrain.load_predictor({str(ktrain_dir)!r}) (the "
+            f"{first.kind.upper()} member{', first label' if ktrain_dir.parent != out else ''}), "
             "or run: streamlit run app.py"
             + (f"\n  plots in that folder: {', '.join(plots)}" if plots else ""))

@@ -2,6 +2,8 @@
 word-piece ids under each reading, how the hybrid's weight is chosen, and when the learning rate falls back."""
 import datetime
 import decimal
+import random
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -99,8 +101,6 @@ def test_windows_models_train_on_head_and_tail(word_pieces):
 
 def test_ids_equal_ktrains_own_bert_preprocessing_on_real_reviews():
     """The head reading against ktrain's texts_from_df preprocessing, on real IMDB reviews and the real vocabulary."""
-    from pathlib import Path
-
     from ktrain.text.preprocessor import BERTPreprocessor
 
     from predictor.weights import minilm_source_dir, use_bert
@@ -117,6 +117,31 @@ def test_ids_equal_ktrains_own_bert_preprocessing_on_real_reviews():
     ours = pieces.WordPieces.from_vocab_file(Path(source) / "vocab.txt")
     assert np.array_equal([ours.encode(t, 128, pieces.HEAD).ids[0] for t in texts], expected)
     assert any(ours.count(t) > 128 for t in texts)  # long reviews were among them
+
+
+def hostile_texts(count=400, seed=0):
+    """Random strings over every character class keras_bert treats apart, and a few written by hand."""
+    rng = random.Random(seed)
+    alphabet = [chr(c) for c in [*range(0, 0x3000), *range(0x4E00, 0x4E40), *range(0xF900, 0xF910), 0xFFFD, 0x200B,
+                                 0x2028, 0xFEFF, 0x1F600, 0x1F44D, 0x20000, 0x2A700, 0x301, 0x308]]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(count)]
+    return texts + ["Café naïve ÉCOLE ﬁne ＦＵＬＬ", "x\u0301y", "##hash ## tag", "", "   ", "a" * 3000,
+                    "don't... \"quoted\" — dash", "good\x00film\ufffd\u200bok", "unaffable unbelievably"]
+
+
+@pytest.mark.parametrize("vocabulary", ["tiny", "real"])
+def test_word_pieces_are_exactly_keras_berts_on_any_text(vocabulary):
+    """Our tokenizer against keras_bert's, which ktrain's 'bert' mode uses: scoring needs neither it nor TensorFlow."""
+    import keras_bert
+
+    from predictor.weights import minilm_source_dir
+
+    tokens = tiny_vocab() if vocabulary == "tiny" else \
+        (Path(minilm_source_dir()) / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    token_ids = {token.strip(): i for i, token in enumerate(tokens)}
+    theirs, ours = keras_bert.Tokenizer(token_ids), pieces.WordPieces(token_ids)
+    for text in hostile_texts():
+        assert ours.pieces(text) == theirs.tokenize(text)[1:-1], repr(text)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
