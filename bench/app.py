@@ -7,7 +7,8 @@
 Cold start = a new Python process -> `import predictor` -> Scorer loaded (what app.py's cached load_scorer does) ->
 the first review's probabilities through predictor.scoring.score_text (what the app's single-review box calls).
 Measured from just before the process is spawned to the child's report, so interpreter start-up is included.
-Streamlit's own server start and page render are not included.
+Streamlit's own server start and page render are not included. Each cold-start process then scores 19 more reviews
+and reports its peak RSS and whether TensorFlow, ktrain or sklearn were imported: the scoring process's own memory.
 Single-review latency: score_text on each review in turn with the model loaded and warmed up (one untimed call),
 beside ktrain's predictor.predict(text, return_proba=True) on the same reviews for reference.
 """
@@ -23,7 +24,7 @@ from bench.common import REPO, Progress, Run, isolated, load, log, parser
 from bench.score import ensure_model
 
 CHILD = r"""
-import json, sys, time
+import json, resource, sys, time
 spawned = float(sys.argv[1]); t0 = time.time()
 import predictor
 from predictor import scoring
@@ -33,15 +34,20 @@ scorer = Scorer(sys.argv[2])
 t2 = time.time()
 score = scoring.score_text(scorer, sys.argv[3])
 t3 = time.time()
+for text in json.loads(sys.argv[4]):  # then a few more reviews, for the process's peak memory while it scores
+    scoring.score_text(scorer, text)
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"tensorflow", "ktrain", "keras_bert", "sklearn"})
 print("RESULT " + json.dumps({"interpreter_s": t0 - spawned, "import_s": t1 - t0, "load_s": t2 - t1,
-                              "first_score_s": t3 - t2, "total_s": t3 - spawned, "label": score.label}))
+                              "first_score_s": t3 - t2, "total_s": t3 - spawned, "label": score.label,
+                              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                              "heavy_modules": heavy}))
 """
 
 
-def cold_start(model_dir, text):
+def cold_start(model_dir, text, more_texts):
     spawned = time.time()
-    done = subprocess.run([sys.executable, "-c", CHILD, repr(spawned), str(model_dir), text], cwd=REPO,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-c", CHILD, repr(spawned), str(model_dir), text, json.dumps(more_texts)],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
     finished = time.time()
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
@@ -96,7 +102,7 @@ def main(argv=None):
     texts = load("imdb_test")["review"].iloc[:n].tolist()
     cold = []
     for i in range(starts):
-        cold.append(cold_start(model_dir, texts[0]))
+        cold.append(cold_start(model_dir, texts[0], texts[1:20]))
         log(f"cold start {i + 1}/{starts}: {cold[-1]['total_s']:.1f}s "
             f"(interpreter {cold[-1]['interpreter_s']:.1f}, import {cold[-1]['import_s']:.1f}, "
             f"load {cold[-1]['load_s']:.1f}, first review {cold[-1]['first_score_s']:.2f})")
@@ -106,9 +112,13 @@ def main(argv=None):
     run.results.update({"cold_starts": cold, "cold_start_median_s": float(np.median(totals)),
                         "latency": {"product_score_text": product, "ktrain_predict": ktrain_stats},
                         "peak_rss_mb_latency_process": rss})
+    peak = max(c["peak_rss_mb"] for c in cold)
+    heavy = sorted({m for c in cold for m in c["heavy_modules"]})
+    run.results.update({"scoring_process_peak_rss_mb": peak, "scoring_process_heavy_modules": heavy})
     run.row("product: cold start (process -> import -> Scorer -> first score_text)",
-            f"{starts} fresh processes", "", f"median {np.median(totals):.1f} s (runs: "
-            + ", ".join(f"{t:.1f}" for t in totals) + ")", "")
+            f"{starts} fresh processes, then 19 more reviews each", "", f"median {np.median(totals):.1f} s (runs: "
+            + ", ".join(f"{t:.1f}" for t in totals) + ")",
+            f"{peak:.0f} MB scoring process ({', '.join(heavy) if heavy else 'no TensorFlow, ktrain or sklearn'})")
     run.row("product: score_text, one review at a time", f"{n} IMDB test reviews", "",
             f"p50 {product['p50_ms']:.0f} ms, p95 {product['p95_ms']:.0f} ms", f"{rss / 1024:.2f} GB (with ktrain's)")
     run.row("ktrain: predictor.predict(text, return_proba=True)", f"same {n} reviews", "",

@@ -56,7 +56,7 @@ def ensure_model(quick):
 def prepare_copy(model_dir, head, engine, check_texts):
     """A scratch copy of the model folder scored the way asked: exported to ONNX (checked on `check_texts` against
     the Keras model, as train.py checks on validation rows) or left to Keras, reading as saved or the head alone."""
-    from predictor import model_folder, runtime
+    from predictor import model_folder
     from predictor.models import BertMember
 
     copy = TMP / f"score-{engine}{'-head' if head else ''}" / "model"
@@ -68,21 +68,20 @@ def prepare_copy(model_dir, head, engine, check_texts):
     if head:  # BERT alone, reading the start: what ktrain.load_predictor(folder).predict computes
         record = replace(record, reading="head", bert_weight=[1.0] * len(record.bert_weight),
                          members=[m for m in record.members if m.kind == "bert"], classifier="bert")
-    if engine == "onnx":
+    if engine == "onnx":  # exported and checked exactly as train.py does, on the texts given
         from predictor.models import load_ktrain_predictor
         from predictor.pieces import WordPieces
+        from predictor.training import export_bert
 
         keras_predictor = load_ktrain_predictor(copy)
         keras = BertMember(keras_predictor.model, WordPieces.of_preprocessor(keras_predictor.preproc), record.maxlen,
                            record.reading)
-        ids = np.array([row for t in check_texts for row in keras.pieces.encode(t, record.maxlen, record.reading).ids],
-                       np.float32)
         started = time.perf_counter()
-        path = runtime.export(keras_predictor.model, copy)
+        exported = export_bert(copy, keras_predictor.model, keras, check_texts)
         export_s = time.perf_counter() - started
-        exported = BertMember(None, keras.pieces, record.maxlen, record.reading, runtime.OnnxForward(path))
-        record = replace(record, runtime={**runtime.checked_record(path, runtime.check(keras.forward, exported.forward,
-                                                                                       ids)), "export_s": export_s})
+        # NBSVM's arrays were saved and checked by train.py (copied with the folder): scored as train.py saved them.
+        kept = {"nbsvm": info.record.runtime["nbsvm"]} if "nbsvm" in info.record.runtime and not head else {}
+        record = replace(record, runtime={**exported, **kept, "export_s": export_s})
     model_folder.write(copy, record, info.metrics)
     return copy, record.runtime
 

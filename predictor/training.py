@@ -239,7 +239,8 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
             # Before the reload check, which then scores the folder through the exports.
             exports = {}
             if bert_run is not None:
-                exports.update(export_bert(staging, bert_run, val_texts[:runtime.CHECK_ROWS]))
+                exports.update(export_bert(staging, bert_run.predictor.model, bert_run.member,
+                                           val_texts[:runtime.CHECK_ROWS]))
             if nbsvm_run is not None:
                 exports.update(export_nbsvm(staging, record, nbsvm_run, val_texts[:runtime.CHECK_ROWS]))
             record = replace(record, runtime={**record.runtime, **exports})
@@ -695,14 +696,13 @@ def write_model(folder: Path, record: TrainingRecord, scores: dict, bert_run: Be
     model_folder.write(folder, record, scores)
 
 
-def export_bert(folder: Path, bert_run: BertRun, texts: list[str]) -> dict:
-    """Export BERT for onnxruntime into the staging folder and check it on the validation texts' rows (every window,
-    as the model reads them) against the Keras model; the record's `runtime` entry, or ExportMismatch, which stops
-    the run before the folder is moved into place."""
-    member = bert_run.member
+def export_bert(folder: Path, model: object, member: BertMember, texts: list[str]) -> dict:
+    """Export the Keras classifier `model` (scored in memory by `member`) for onnxruntime into the staging folder, with
+    its vocabulary, and check it on the texts' rows (every window, as the model reads them) against the Keras model;
+    the record's `runtime` entry, or ExportMismatch, which stops the run before the folder is moved into place."""
     ids = np.array([row for text in texts for row in member.pieces.encode(text, member.maxlen, member.reading).ids],
                    np.float32).reshape(-1, member.maxlen)
-    path = runtime.export(bert_run.predictor.model, folder)
+    path = runtime.export(model, folder)
     exported = BertMember(None, member.pieces, member.maxlen, member.reading, runtime.OnnxForward(path))
     checked = runtime.checked_record(path, runtime.check(member.forward, exported.forward, ids))
     member.pieces.write_vocab_file(folder / model_folder.VOCAB_FILE)  # the tokenizer without unpickling ktrain
