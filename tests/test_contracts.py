@@ -173,13 +173,27 @@ def test_a_member_that_is_always_right_takes_all_the_weight():
     assert hybrid.choose_weights(truth, wrong, right, multilabel=False)[0] == [0.0]
 
 
-def test_multilabel_weights_are_per_label_and_never_lose_overall():
-    truth = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
-    good_first = np.array([[0.9, 0.6], [0.1, 0.4], [0.8, 0.3], [0.2, 0.7]])  # right on label 0 only
-    good_second = np.array([[0.4, 0.1], [0.6, 0.9], [0.3, 0.8], [0.7, 0.2]])  # right on label 1 only
+def test_multilabel_weights_are_per_label_when_each_member_knows_different_labels():
+    truth = np.array([[1, 0], [0, 1], [1, 1], [0, 0]] * 5)
+    right, wrong = np.where(truth == 1, 0.9, 0.1), np.where(truth == 1, 0.05, 0.95)
+    good_first = np.stack([right[:, 0], wrong[:, 1]], axis=1)  # sure and right on label 0, sure and wrong on label 1
+    good_second = np.stack([wrong[:, 0], right[:, 1]], axis=1)  # the other way round: no shared weight serves both
     weights, record = hybrid.choose_weights(truth, good_first, good_second, multilabel=True)
     assert weights[0] > 0.5 > weights[1] and record["chosen"] == "per_label"
     assert record["micro_f1"]["per_label"] >= max(record["micro_f1"]["bert"], record["micro_f1"]["nbsvm"])
+
+
+def test_per_label_weights_that_only_fit_noise_lose_in_cross_validation_to_fewer_weights():
+    """Many rare labels, a member that knows them and one that guesses: per-label weights find lucky guesses on the
+    rows they are chosen on, which cross-validation on the validation rows sees through."""
+    rng = np.random.default_rng(0)
+    truth = (rng.random((300, 20)) < 0.03).astype(int)
+    knows = np.clip(truth * 0.35 + rng.random(truth.shape) * 0.5, 0, 1)  # right on most rows, not all
+    guesses = rng.random(truth.shape) * 0.9
+    weights, record = hybrid.choose_weights(truth, knows, guesses, multilabel=True)
+    cross = record["cross_validated_micro_f1"]
+    assert record["chosen"] in ("bert", "shared") and cross[record["chosen"]] > cross["per_label"]
+    assert len(set(weights)) == 1 and record["micro_f1"][record["chosen"]] >= record["micro_f1"]["nbsvm"]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
