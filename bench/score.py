@@ -56,7 +56,7 @@ def ensure_model(quick):
 def prepare_copy(model_dir, head, engine, check_texts):
     """A scratch copy of the model folder scored the way asked: exported to ONNX (checked on `check_texts` against
     the Keras model, as train.py checks on validation rows) or left to Keras, reading as saved or the head alone."""
-    from predictor import model_folder
+    from predictor import markup, model_folder
     from predictor.models import BertMember
 
     copy = TMP / f"score-{engine}{'-head' if head else ''}" / "model"
@@ -67,7 +67,8 @@ def prepare_copy(model_dir, head, engine, check_texts):
     record = replace(info.record, runtime={"file": model_folder.KERAS_RUNTIME})
     if head:  # BERT alone, reading the start: what ktrain.load_predictor(folder).predict computes
         record = replace(record, reading="head", bert_weight=[1.0] * len(record.bert_weight),
-                         members=[m for m in record.members if m.kind == "bert"], classifier="bert")
+                         members=[m for m in record.members if m.kind == "bert"], classifier="bert",
+                         markup=markup.KEEP)  # ktrain's predict reads texts as written, <br /> and all
     if engine == "onnx":  # exported and checked exactly as train.py does, on the texts given
         from predictor.models import load_ktrain_predictor
         from predictor.pieces import WordPieces
