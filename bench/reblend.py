@@ -5,8 +5,7 @@ on the test set: how much of a hybrid's test score is its blending rule (issue 8
 
 The members are the model's own (BERT and the per-label NBSVMs, as saved), scored once on the validation rows
 train.py chose the weights on and on the GoEmotions test set; only the weights differ. "per-label" is the rule of
-2026-12-01's multilabel run; "cross-validated" is predictor.hybrid's rule now (what train.py would save with these
-members).
+2026-12-01's multilabel run and train.py's; "cross-validated" is predictor.hybrid.cross_validated, the candidate.
 """
 from pathlib import Path
 
@@ -39,8 +38,8 @@ def main(argv=None):
     rules = {"BERT alone": [1.0] * len(LABELS), "NBSVM alone": [0.0] * len(LABELS),
              "per-label weights (the rule before)": hybrid._per_label_weights(y_val, bert_val, nbsvm_val),
              "one shared weight": hybrid._shared_weight(y_val, bert_val, nbsvm_val)}
-    chosen, record = hybrid.choose_weights(y_val, bert_val, nbsvm_val, multilabel=True)
-    rules[f"cross-validated (now: chose {record['chosen']})"] = chosen
+    chosen, record = hybrid.cross_validated(y_val, bert_val, nbsvm_val)
+    rules[f"cross-validated (chose {record['chosen']})"] = chosen
     results = {}
     for name, weights in rules.items():
         scores = {split: hybrid._micro_f1(y, hybrid.combine(members[split]["bert"], members[split]["nbsvm"], weights))
