@@ -23,6 +23,7 @@ import predictor  # noqa: F401  (before TensorFlow)
 from bench.common import REPO, Progress, Run, isolated, load, log, parser
 from bench.score import ensure_model
 
+MORE_REVIEWS = 19  # scored by each cold-start process after the first, for its peak memory while scoring
 CHILD = r"""
 import json, resource, sys, time
 spawned = float(sys.argv[1]); t0 = time.time()
@@ -102,7 +103,7 @@ def main(argv=None):
     texts = load("imdb_test")["review"].iloc[:n].tolist()
     cold = []
     for i in range(starts):
-        cold.append(cold_start(model_dir, texts[0], texts[1:20]))
+        cold.append(cold_start(model_dir, texts[0], texts[1:1 + MORE_REVIEWS]))
         log(f"cold start {i + 1}/{starts}: {cold[-1]['total_s']:.1f}s "
             f"(interpreter {cold[-1]['interpreter_s']:.1f}, import {cold[-1]['import_s']:.1f}, "
             f"load {cold[-1]['load_s']:.1f}, first review {cold[-1]['first_score_s']:.2f})")
@@ -116,7 +117,8 @@ def main(argv=None):
     heavy = sorted({m for c in cold for m in c["heavy_modules"]})
     run.results.update({"scoring_process_peak_rss_mb": peak, "scoring_process_heavy_modules": heavy})
     run.row("product: cold start (process -> import -> Scorer -> first score_text)",
-            f"{starts} fresh processes, then 19 more reviews each", "", f"median {np.median(totals):.1f} s (runs: "
+            f"{starts} fresh processes, then {MORE_REVIEWS} more reviews each", "",
+            f"median {np.median(totals):.1f} s (runs: "
             + ", ".join(f"{t:.1f}" for t in totals) + ")",
             f"{peak:.0f} MB scoring process ({', '.join(heavy) if heavy else 'no TensorFlow, ktrain or sklearn'})")
     run.row("product: score_text, one review at a time", f"{n} IMDB test reviews", "",

@@ -23,7 +23,8 @@ def main(argv=None):
     from predictor.models import Scorer
 
     model_dir = Path(args.model or TMP / "goemotions" / "model")
-    run = Run("reblend", args.quick, {"model": str(model_dir), "data": "goemotions_dev (first 1,000) / goemotions_test"})
+    run = Run("reblend", args.quick, {"model": str(model_dir),
+                                      "data": "goemotions_dev (first 1,000) / goemotions_test"})
     scorer = Scorer(model_dir)
     val = pd.read_csv(model_dir.parent / "val.csv")  # bench.multilabel's validation rows, beside its model
     test = load("goemotions_test")

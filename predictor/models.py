@@ -56,9 +56,9 @@ class BertMember:
         if runtime_record and runtime.uses_onnx(runtime_record):
             path = Path(folder) / runtime_record["file"]
             if path.is_file():  # the Keras model is not loaded at all: ~90 MB and seconds saved
-                vocab = Path(folder) / runtime_record.get("vocab", model_folder.VOCAB_FILE)
-                pieces = (WordPieces.from_vocab_file(vocab) if "vocab" in runtime_record and vocab.is_file()
-                          else WordPieces.of_preprocessor(load_preprocessor(folder)))  # older exports: via ktrain
+                vocab = Path(folder) / runtime_record.get("vocab", "")  # older exports have none: ktrain's pickle
+                pieces = (WordPieces.from_vocab_file(vocab) if vocab.is_file()
+                          else WordPieces.of_preprocessor(load_preprocessor(folder)))
                 return cls(None, pieces, maxlen, reading, runtime.OnnxForward(path))
             warnings.warn(f"{path} is missing: scoring with the Keras model instead (same probabilities within "
                           f"{runtime.CHECK_TOLERANCE:.0e}, slower). Retrain the model to restore it.", stacklevel=2)

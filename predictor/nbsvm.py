@@ -21,7 +21,8 @@ FILE = "nbsvm.npz"  # in each NBSVM predictor's folder, beside ktrain's files
 CHECK_TOLERANCE = 1e-5  # float32 sums in another order: measured differences are about 1e-7
 ID_BITS = 21  # word ids per n-gram key; ktrain's NBSVM keeps 80,000 words (NBSVM_RECIPE), far below 2**21
 # Keras' default filters: characters that separate words like a space (tf_keras text_to_word_sequence).
-FILTERS = str.maketrans({c: " " for c in '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'})
+KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
+FILTERS = str.maketrans({c: " " for c in KERAS_FILTERS})
 ACTIVATIONS = ("softmax", "sigmoid")
 
 
@@ -57,15 +58,14 @@ class NbsvmArrays:
         unigrams = [np.fromiter(filter(None, map(known_word, text.lower().translate(FILTERS).split(" "))), np.int64)
                     for text in texts]
         found = [[u] for u in unigrams]
-        for n in range(2, self._ngrams + 1):
+        for n in range(2, self._ngrams + 1 if len(self._keys) else 2):  # no n-grams were seen: none to look up
             grams = [np.stack([u[k:len(u) - n + 1 + k] for k in range(n)], axis=1) if len(u) >= n
                      else np.zeros((0, n), np.int64) for u in unigrams]
             keys = ngram_keys(np.concatenate(grams))
             order = np.argsort(keys)  # searching in order keeps the table's pages in cache: 2x faster
             at = np.empty(len(keys), np.int64)
-            at[order] = np.minimum(np.searchsorted(self._keys, keys[order]), max(0, len(self._keys) - 1))
-            known = (self._keys[at] == keys) if len(self._keys) else np.zeros(len(keys), bool)
-            ids = np.where(known, self._key_ids[at] if len(self._keys) else 0, -1)
+            at[order] = np.minimum(np.searchsorted(self._keys, keys[order]), len(self._keys) - 1)
+            ids = np.where(self._keys[at] == keys, self._key_ids[at], -1)
             for parts, text_ids in zip(found, np.split(ids, np.cumsum([len(g) for g in grams])[:-1])):
                 parts.append(text_ids[text_ids >= 0])
         return [np.concatenate(parts)[-self._maxlen:] for parts in found]
@@ -94,7 +94,7 @@ def export(predictor: object, folder: Path) -> Path:
     tokenizer = preproc.tok
     if type(preproc).__name__ != "StandardTextPreprocessor" or tokenizer.char_level or tokenizer.oov_token \
             or tokenizer.analyzer is not None or not tokenizer.lower or tokenizer.split != " " \
-            or tokenizer.filters != '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n' or preproc.process_chinese(["a b"]) != ["a b"]:
+            or tokenizer.filters != KERAS_FILTERS or preproc.process_chinese(["a b"]) != ["a b"]:
         raise ExportMismatch(f"cannot export {type(preproc).__name__}: not ktrain's standard word preprocessing")
     activation = model.layers[-1].get_config().get("activation")
     embeddings = [layer for layer in model.layers if type(layer).__name__ == "Embedding"]

@@ -36,7 +36,8 @@ DEFAULT_READING = WINDOWS  # 2,000 IMDB rows: windows 87.8%, head+tail 85.9%, he
 # would take train.py past an hour), a few thousand rows get 4. A row of shorter texts counts for the square of its
 # share of EPOCH_MAXLEN: not its compute (maxlen 64 fits about 2.2x faster than 128), but what the benchmarks showed,
 # that short texts need more passes. 21,000 GoEmotions comments at maxlen 64 scored test micro-F1 0.537 after 3
-# epochs and 0.563 after 4 (bench/results/multilabel*.json); counted linearly they would get 3, squared they get 4.
+# epochs and 0.562-0.563 after 4, BERT alone (bench/results/multilabel*.json); counted linearly they would get 3,
+# squared they get 4.
 EPOCH_EXAMPLES = 30_000
 EPOCH_MAXLEN = 128
 MAX_AUTO_EPOCHS = 4  # sample data at lr 1e-4: 88% validation accuracy after 4 epochs, no better after 8
@@ -119,7 +120,8 @@ class Settings:
     batch_size: int | None = field(default=None, metadata=option(  # None: the device's default
         "(default: 32)", "model", type=int))
     epochs: int | None = field(default=None, metadata=option(  # None: from the data, see auto_epochs
-        "BERT epochs (default: about 30,000 examples of 128 pieces in all, shorter texts counting for less, 1 to 4)", "model", type=int))
+        "BERT epochs (default: about 30,000 examples of 128 pieces in all, shorter texts counting for less, 1 to 4)",
+        "model", type=int))
     lr: float | None = field(default=None, metadata=option(  # None: from learner.lr_find(), see choose_rate
         "BERT learning rate, or 'auto' to estimate it with lr_find, falling back to 1e-4 when its estimate is "
         "unusable (default: %(default)s)", "model", default="auto"))
