@@ -154,22 +154,26 @@ class Model:
         return Scores(probabilities, members, pieces, read)
 
 
+def load_model(info: ModelInfo, every_member: bool = False) -> Model:
+    """The saved model. A member the validation rows gave no weight is not loaded unless `every_member` (a benchmark
+    re-blending the members): it would cost time and memory for nothing."""
+    record = info.record
+    weights = np.asarray(record.bert_weight)
+    bert = nbsvm = None
+    if record.member(BERT) and (every_member or weights.any()):
+        bert = BertMember.load(info.path / record.member(BERT).path, record.maxlen, record.reading, record.runtime)
+    if record.member(NBSVM) and (every_member or not (weights == 1).all()):
+        nbsvm = NbsvmMember.load(model_folder.member_dirs(info.path, record.member(NBSVM), record), record.multilabel,
+                                 record.runtime)
+    return Model(record.classes, record.multilabel, bert, nbsvm, record.bert_weight, record.markup)
+
+
 class Scorer:
     """A saved model loaded for scoring; safe to share between threads (Streamlit runs a thread per session)."""
 
     def __init__(self, model_dir: Path):
         self.info: ModelInfo = model_folder.read(model_dir)
-        record = self.info.record
-        weights = np.asarray(record.bert_weight)
-        bert = nbsvm = None
-        # A member the validation rows gave no weight is not loaded: it would cost time and memory for nothing.
-        if record.member(BERT) and weights.any():
-            bert = BertMember.load(self.info.path / record.member(BERT).path, record.maxlen, record.reading,
-                                   record.runtime)
-        if record.member(NBSVM) and not (weights == 1).all():
-            nbsvm = NbsvmMember.load(model_folder.member_dirs(self.info.path, record.member(NBSVM), record),
-                                     record.multilabel, record.runtime)
-        self.model = Model(record.classes, record.multilabel, bert, nbsvm, record.bert_weight, record.markup)
+        self.model = load_model(self.info)
         self._lock = threading.Lock()  # Keras models are not safe to call from several threads at once
 
     @property
