@@ -101,6 +101,10 @@ class Settings:
         "'hybrid' trains BERT and ktrain's NBSVM and blends them with a weight chosen on the validation rows (never "
         "worse there than either alone); 'bert' or 'nbsvm' trains one (default: %(default)s)", "model",
         choices=CLASSIFIERS))
+    # Fixing the blend is for validation sets too small to choose it on (a few rows cannot tell a blend from noise).
+    bert_weight: float | None = field(default=None, metadata=option(
+        "BERT's share of a hybrid's blend, from 0 (NBSVM alone) to 1 (BERT alone), for every label (default: chosen "
+        "on the validation rows)", "model", type=float))
     reading: str = field(default=DEFAULT_READING, metadata=option(
         "how BERT reads texts longer than maxlen: 'windows' trains on the start and end and scores overlapping "
         "windows over the whole text; 'head+tail' keeps the start and end; 'head' keeps the start "
@@ -217,7 +221,7 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
         with clock.timed("evaluate"):
             member_probabilities = {run.member.kind: member_scores(run.member, val_texts, plan.batch_size)
                                     for run in (bert_run, nbsvm_run) if run is not None}
-            bert_weight, combination = combination_for(y_val, member_probabilities, multilabel)
+            bert_weight, combination = combination_for(y_val, member_probabilities, multilabel, settings.bert_weight)
             model = Model(classes, multilabel, bert_run and bert_run.member, nbsvm_run and nbsvm_run.member,
                           bert_weight, settings.markup)
             # The blend of the members' validation probabilities: what model.score gives, without a second pass.
@@ -225,7 +229,7 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
             scores = evaluate(y_val, blended, classes, multilabel)
         members = [Member(kind, MEMBER_PATHS[kind], evaluate(y_val, p, classes, multilabel))
                    for kind, p in member_probabilities.items()]
-        log(describe_combination(members, bert_weight, scores))
+        log(describe_combination(members, bert_weight, scores, settings.bert_weight is not None))
         record = TrainingRecord(
             classes=classes, multilabel=multilabel, classifier=settings.classifier, members=members,
             bert_weight=bert_weight, reading=settings.reading if bert_run else HEAD, markup=settings.markup,
@@ -445,6 +449,9 @@ def check_settings(settings: Settings) -> None:
                         "or pass --lr auto to estimate one.")
     if settings.classifier not in CLASSIFIERS:
         raise UserError(f"--classifier {settings.classifier!r}: use one of {', '.join(CLASSIFIERS)}.")
+    if settings.bert_weight is not None and not (settings.classifier == HYBRID and 0 <= settings.bert_weight <= 1):
+        raise UserError(f"--bert-weight {settings.bert_weight} needs --classifier hybrid and a share from 0 to 1 "
+                        "(0.5 blends BERT and NBSVM evenly). Leave it out to choose it on the validation rows.")
     if settings.reading not in READINGS:
         raise UserError(f"--reading {settings.reading!r}: use one of {', '.join(READINGS)}.")
     if settings.markup not in MARKUPS:
@@ -663,9 +670,13 @@ def member_scores(member: BertMember | NbsvmMember, texts: list[str], batch_size
     return member.predict(texts)
 
 
-def combination_for(y: np.ndarray, probabilities: dict, multilabel: bool) -> tuple[list[float], dict]:
-    """BERT's weight(s) in the blend: chosen on validation rows for a hybrid, fixed for a single member."""
+def combination_for(y: np.ndarray, probabilities: dict, multilabel: bool,
+                    fixed: float | None = None) -> tuple[list[float], dict]:
+    """BERT's weight(s) in the blend: chosen on validation rows for a hybrid unless `fixed` (--bert-weight), and
+    1 or 0 for a single member."""
     if BERT in probabilities and NBSVM in probabilities:
+        if fixed is not None:
+            return [fixed] * (y.shape[1] if multilabel else 1), {"rule": "set by --bert-weight", "chosen": fixed}
         return hybrid.choose_weights(y, probabilities[BERT], probabilities[NBSVM], multilabel)
     only = next(iter(probabilities))
     return [1.0 if only == BERT else 0.0], {"rule": f"{only} alone"}
@@ -764,7 +775,7 @@ def headline(scores: dict) -> str:
     return f"micro-F1 {scores['micro_f1']:.3f}, macro-F1 {scores['macro_f1']:.3f}"
 
 
-def describe_combination(members: list[Member], bert_weight: list[float], scores: dict) -> str:
+def describe_combination(members: list[Member], bert_weight: list[float], scores: dict, fixed: bool = False) -> str:
     """One line: each member's validation score and what the model uses."""
     if len(members) == 1:
         return f"Validation ({members[0].kind}): {headline(scores)}."
@@ -772,7 +783,8 @@ def describe_combination(members: list[Member], bert_weight: list[float], scores
     weights = np.asarray(bert_weight)
     use = ("BERT alone" if (weights == 1).all() else "NBSVM alone" if not weights.any()
            else f"both, BERT weight {weights.mean():.2f}" + (" (mean over labels)" if len(weights) > 1 else ""))
-    return f"Validation: {parts}. Chosen on validation: {use} -> {headline(scores)}."
+    how = "Set by --bert-weight" if fixed else "Chosen on validation"
+    return f"Validation: {parts}. {how}: {use} -> {headline(scores)}."
 
 
 def summary(out: Path, record: TrainingRecord, scores: dict, clock: Stopwatch, corrected: dict | None = None) -> str:

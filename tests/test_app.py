@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 import predictor  # noqa: F401  (TensorFlow set-up first)
 import hostile
+from conftest import read_json
 from predictor import model_folder, models, tables, worker
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -214,25 +215,16 @@ def test_long_review_is_scored_with_a_note(app):
     assert "only the first part" in app.warning[0].value
 
 
-def test_a_hybrid_shows_the_blend_and_each_members_probabilities(tiny_models_dir, monkeypatch, tmp_path):
-    """tiny-topics with its blend weight set to an even 0.5 for every label, so both members are used."""
-    import json
-    import shutil
+def test_a_hybrid_shows_the_blend_and_each_members_probabilities(app, tiny_models_dir):
+    """tiny-topics blends its members evenly (--bert-weight 0.5), so both are used."""
+    use_model(app, "tiny-topics")
+    record = read_json(tiny_models_dir / "tiny-topics" / "training.json")
+    assert "BERT and NBSVM, blended" in app.sidebar.markdown[0].value
+    assert "whole review, in overlapping windows" in app.sidebar.markdown[0].value
 
-    root = tmp_path / "models"
-    shutil.copytree(tiny_models_dir / "tiny-topics", root / "even-blend")
-    record = json.loads((root / "even-blend" / "training.json").read_text())
-    record["bert_weight"] = [0.5] * len(record["classes"])
-    (root / "even-blend" / "training.json").write_text(json.dumps(record))
-    monkeypatch.setenv("PREDICTOR_MODELS_DIR", str(root))
-    at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S)
-    at.run()
-    assert "BERT and NBSVM, blended" in at.sidebar.markdown[0].value
-    assert "whole review, in overlapping windows" in at.sidebar.markdown[0].value
+    score_review(app, "battery and screen")
 
-    score_review(at, "battery and screen")
-
-    members = next(e for e in at.main.expander if e.label == "How the two models voted")
+    members = next(e for e in app.main.expander if e.label == "How the two models voted")
     assert members.label == "How the two models voted"
     table = members.table[0].value
     assert list(table.columns) == ["BERT", "NBSVM", "blend"] and sorted(table.index) == sorted(record["classes"])

@@ -1,6 +1,7 @@
 """Loading saved models and scoring them: the fast path against ktrain's own predictor, hybrids, old folders."""
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -28,30 +29,36 @@ def test_a_bert_model_reading_the_head_scores_exactly_as_ktrain_predicts(tiny_mo
 
 
 def test_a_hybrid_reading_windows_averages_its_windows_and_blends_its_members(tiny_models_dir):
-    folder = tiny_models_dir / "tiny-topics"
-    record = model_folder.read(folder).record
+    scorer = models.load_scorer("tiny-topics", tiny_models_dir)
+    record = scorer.info.record
     assert record.classifier == "hybrid" and record.reading == "windows"
-    assert [m.kind for m in record.members] == ["bert", "nbsvm"]
-    # Both members with a weight between: the tiny model's 4 validation rows may give BERT none (cross-validation).
-    nbsvm_dirs = model_folder.member_dirs(folder, record.member("nbsvm"), record)
-    model = models.Model(record.classes, True, models.BertMember.load(folder, record.maxlen, record.reading,
-                                                                      record.runtime),
-                         models.NbsvmMember.load(nbsvm_dirs, True, record.runtime), [0.3] * len(record.classes),
-                         record.markup)
+    assert [m.kind for m in record.members] == ["bert", "nbsvm"] and 0 < record.bert_weight[0] < 1
     long_text = "the battery was very broken and the plot bad " * 6
 
-    scores = model.score([long_text])
+    scores = scorer.score_batch([long_text])
 
     assert not scores.truncated[0] and scores.read[0] == scores.pieces[0] > record.maxlen
-    w = np.asarray(model.bert_weight)
-    expected = (w * scores.members.get("bert", 0) + (1 - w) * scores.members.get("nbsvm", 0))[0]
+    w = np.asarray(record.bert_weight)
+    expected = (w * scores.members["bert"] + (1 - w) * scores.members["nbsvm"])[0]
     np.testing.assert_allclose(scores.probabilities[0], expected, atol=1e-6)
-    # BERT's part is the mean over the text's windows, each scored on its own (loaded even if its weight is 0).
+    # BERT's part is the mean over the text's windows, each scored on its own.
     bert = models.BertMember.load(tiny_models_dir / "tiny-topics", record.maxlen, record.reading)
     windows = np.array(bert.pieces.encode(long_text, bert.maxlen, "windows").ids, np.float32)
     assert len(windows) > 1
     each = bert._forward(windows, np.zeros_like(windows)).numpy()
     np.testing.assert_allclose(bert.predict([long_text])[0][0], each.mean(axis=0), atol=1e-6)
+
+
+@pytest.mark.parametrize("weight, loaded", [(0.0, ["nbsvm"]), (1.0, ["bert"]), (0.5, ["bert", "nbsvm"])])
+def test_a_member_without_weight_is_loaded_only_when_every_member_is_asked_for(tiny_models_dir, weight, loaded):
+    info = model_folder.read(tiny_models_dir / "tiny-topics")
+    info = replace(info, record=replace(info.record, bert_weight=[weight] * len(info.classes)))
+
+    scored = models.load_model(info).score(TEXTS)
+    every = models.load_model(info, every_member=True).score(TEXTS)
+
+    assert sorted(scored.members) == loaded and sorted(every.members) == ["bert", "nbsvm"]
+    np.testing.assert_allclose(scored.probabilities, every.probabilities, atol=1e-6)
 
 
 @pytest.mark.bad_input

@@ -82,6 +82,11 @@ def test_multilabel_round_trip(tiny_bert_dir, tmp_path):
     assert record["multilabel"] is True and record["classes"] == list(TOPIC_WORDS)
     assert scores["task"] == "multi-label" and set(scores["per_label"]) == set(TOPIC_WORDS)
     assert all({"f1", "roc_auc", "precision", "recall"} <= set(v) for v in scores["per_label"].values())
+    # The hybrid's blend was chosen by cross-validation among four candidates, and is never below a member's micro-F1.
+    blend = record["combination"]
+    assert set(blend["cross_validated_micro_f1"]) == {"per_label", "shared", "bert", "nbsvm"}
+    assert blend["micro_f1"][blend["chosen"]] >= max(blend["micro_f1"]["bert"], blend["micro_f1"]["nbsvm"])
+    assert len(record["bert_weight"]) == len(TOPIC_WORDS)
     probabilities = load_predictor(out).predict(["battery and screen"], return_proba=True)
     assert probabilities.shape == (1, 3) and ((probabilities >= 0) & (probabilities <= 1)).all()
 

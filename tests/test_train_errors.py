@@ -114,6 +114,15 @@ def case_out_is_not_a_model(tmp):
     return [write(GOOD, tmp / "r.csv"), "--out", tmp / "docs", "--force", *COLS], ["not a model folder"]
 
 
+def case_bert_weight_out_of_range(tmp):
+    return [write(GOOD, tmp / "r.csv"), "--bert-weight", "1.5", *COLS], ["--bert-weight 1.5", "from 0 to 1"]
+
+
+def case_bert_weight_without_a_hybrid(tmp):
+    return ([write(GOOD, tmp / "r.csv"), "--classifier", "bert", "--bert-weight", "0.5", *COLS],
+            ["--bert-weight 0.5 needs --classifier hybrid"])
+
+
 def case_no_columns_named_for_own_data(tmp):
     return [write(GOOD, tmp / "r.csv"), "--text-column", "review"], ["--label-column COL"]
 
