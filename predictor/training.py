@@ -32,7 +32,7 @@ CLASSIFIERS = (HYBRID, BERT, NBSVM)
 DEFAULT_CLASSIFIER = HYBRID  # on 2,000 IMDB rows the blend beat both members (89.0 vs 87.8 / 87.1%, issue 8)
 DEFAULT_READING = WINDOWS  # 2,000 IMDB rows: windows 87.8%, head+tail 85.9%, head 84.7% (issue 8; pieces.py)
 # Examples (rows x epochs) at maxlen EPOCH_MAXLEN the automatic epoch count aims at, within 1..MAX_AUTO_EPOCHS:
-# IMDB's 22,500 rows get 1 epoch (24 to 34 min of fitting at the 11-16 ex/s measured on 2-core hosts here; a 2nd
+# IMDB's 22,500 rows get 1 epoch (25 to 37 min of fitting at the 10-15 ex/s measured on 2-core hosts here; a 2nd
 # would take train.py past an hour), a few thousand rows get 4. A row of shorter texts counts for the square of its
 # share of EPOCH_MAXLEN: not its compute (maxlen 64 fits about 2.2x faster than 128), but what the benchmarks showed,
 # that short texts need more passes. 21,000 GoEmotions comments at maxlen 64 scored test micro-F1 0.537 after 3
