@@ -116,6 +116,28 @@ def peak_rss_mb(who=resource.RUSAGE_SELF):
     return round(resource.getrusage(who).ru_maxrss / 1024, 1)
 
 
+# A process that runs its arguments as a command and prints, as its last line, the command's exit code, the ends of
+# its output and its peak RSS: getrusage of its only child, so the benchmark's own memory is not counted.
+_MEASURED_CHILD = ("import json, resource, subprocess, sys\n"
+                   "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+                   "print(json.dumps({'returncode': done.returncode, 'stdout': done.stdout[-2000:], "
+                   "'stderr': done.stderr[-3000:], "
+                   "'peak_rss_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))")
+
+
+def run_measured(script_args, env=None):
+    """`python <script_args>` in REPO: (seconds start to exit, {stdout, stderr, peak_rss_mb} of that process);
+    RuntimeError with its stderr if it fails."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _MEASURED_CHILD, sys.executable, *script_args], cwd=REPO,
+                          capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - started
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    if report["returncode"] != 0:
+        raise RuntimeError(f"{script_args[0]} failed:\n{report['stderr']}")
+    return seconds, report
+
+
 def load_avg():
     return round(os.getloadavg()[0], 2)
 

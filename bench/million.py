@@ -20,16 +20,9 @@ benchmark's own memory is not counted.
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from bench.common import REPO, TMP, Run, load, log, parser
-
-WRAPPER = ("import json, resource, subprocess, sys\n"
-           "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-           "print(json.dumps({'returncode': done.returncode, 'stdout': done.stdout[-2000:], "
-           "'stderr': done.stderr[-3000:], "
-           "'peak_rss_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))")
+from bench.common import REPO, TMP, Run, load, log, parser, run_measured
 
 
 def write_big_csv(path, rows):
@@ -84,14 +77,8 @@ def main(argv=None):
     source, out = TMP / f"million_{rows}.csv", TMP / f"million_{rows}_scored.csv"
     size = write_big_csv(source, rows)
     log(f"wrote {rows:,} rows ({size / 1e6:,.0f} MB) to {source}")
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", WRAPPER, sys.executable, "score.py", str(source), "--text-column",
-                           "review", "--model", str(model_dir), "--models-dir", str(model_dir.parent), "--out",
-                           str(out)], cwd=REPO, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    if report["returncode"] != 0:
-        raise RuntimeError(f"score.py failed:\n{report['stderr']}")
+    seconds, report = run_measured(["score.py", str(source), "--text-column", "review", "--model", str(model_dir),
+                                    "--models-dir", str(model_dir.parent), "--out", str(out)])
     in_order = ids_in_order(out, rows)
     log(f"{rows:,} rows in {seconds:.0f} s ({rows / seconds:,.0f} rows/s), peak RSS {report['peak_rss_mb']:.0f} MB, "
         f"every row back in order: {in_order}")

@@ -7,15 +7,10 @@ about 2 minutes on 2 cores).
 It records the run from start to exit, the peak RSS of train.py's process, and each phase as train.py itself timed
 it (training.json durations_s), so a slow phase can be named. The model goes to a scratch models folder.
 """
-import json
 import os
 import shutil
-import subprocess
-import sys
-import time
 
-from bench.common import REPO, TMP, Run, log, parser
-from bench.million import WRAPPER
+from bench.common import TMP, Run, log, parser, run_measured
 from predictor import model_folder
 
 
@@ -27,13 +22,7 @@ def main(argv=None):
     extra = ["--epochs", "1", "--lr", "1e-4"] if args.quick else []
     run = Run("sample", args.quick, {"command": " ".join(["python train.py", *extra]),
                                      "data": "data/sample_reviews.csv (bundled)"})
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", WRAPPER, sys.executable, "train.py", *extra], cwd=REPO,
-                          capture_output=True, text=True, env={**os.environ, "PREDICTOR_MODELS_DIR": str(models)})
-    seconds = time.perf_counter() - started
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    if report["returncode"] != 0:
-        raise RuntimeError(f"train.py failed:\n{report['stderr']}")
+    seconds, report = run_measured(["train.py", *extra], env={**os.environ, "PREDICTOR_MODELS_DIR": str(models)})
     [info] = [model_folder.read(path) for path in models.iterdir() if path.is_dir()]
     record, durations, accuracy = info.record, info.record.durations_s, info.metrics["accuracy"]
     log(f"train.py took {seconds:.0f} s start to exit, peak RSS {report['peak_rss_mb']:.0f} MB; phases: {durations}")
