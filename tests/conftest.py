@@ -1,7 +1,10 @@
 """Shared fixtures: a tiny random-weight BERT in the real Google checkpoint layout, tiny datasets, trained models."""
+import contextlib
+import io
 import json
 import random
 import string
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -85,29 +88,71 @@ def train_tiny(train_main, bert_dir, data, out, *extra):
                        "--batch-size", "8", "--out", str(out), *extra])
 
 
+@dataclass(frozen=True)
+class TrainedModels:
+    root: Path  # the models folder
+    logs: dict  # model name -> what its train.py run printed
+
+
+def train_logged(train_main, bert_dir, data, out, *extra):
+    """train_tiny, returning what the run printed (its log, the decisions and the closing summary)."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = train_tiny(train_main, bert_dir, data, out, *extra)
+    assert code == 0, printed.getvalue()[-3000:]
+    return printed.getvalue()
+
+
 @pytest.fixture(scope="session")
-def tiny_models_dir(tmp_path_factory, tiny_bert_dir):
+def tiny_models(tmp_path_factory, tiny_bert_dir):
     """A models folder with `tiny-sentiment` (single-label BERT reading the head) and `tiny-topics` (multi-label, a
-    hybrid reading windows), trained by train.py.
+    hybrid reading windows), trained by train.py one after the other into that (empty) folder as the models folder, and
+    what each run printed: tiny-sentiment became the default, tiny-topics did not.
 
     tiny-topics blends its members evenly (--bert-weight 0.5): its 4 validation rows are too few to choose a blend on
     (cross-validation there gives the random-weight BERT no weight), and the tests of a hybrid need both members
-    scored. The chosen blend is tested in test_train and test_contracts."""
+    scored. The chosen blend is tested in test_train and test_contracts.
+
+    Built once per test run (per xdist worker): every test that only needs a trained model uses these, copying a
+    folder into its own tmp_path before changing anything in it."""
     from train import main as train_main
 
     root = tmp_path_factory.mktemp("models")
     data = tmp_path_factory.mktemp("tiny_data")
     sentiment_rows(12).to_csv(data / "sentiment.csv", index=False)
     topic_rows(40).to_csv(data / "topics.csv", index=False)
-    # BERT alone reading the start of each text: what every model was before hybrids, and what ktrain itself does.
-    assert train_tiny(train_main, tiny_bert_dir, data / "sentiment.csv", root / "tiny-sentiment", "--text-column",
-                      "review", "--label-column", "sentiment", "--epochs", "1", "--classifier", "bert",
-                      "--reading", "head") == 0
-    assert train_tiny(train_main, tiny_bert_dir, data / "topics.csv", root / "tiny-topics", "--text-column", "text",
-                      *[arg for t in TOPIC_WORDS for arg in ("--label-column", t)], "--epochs", "1",
-                      "--bert-weight", "0.5") == 0
-    return root
+    logs = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PREDICTOR_MODELS_DIR", str(root))  # what the runs say about the default model is about root
+        # BERT alone reading the start of each text: what every model was before hybrids, and what ktrain itself does.
+        logs["tiny-sentiment"] = train_logged(
+            train_main, tiny_bert_dir, data / "sentiment.csv", root / "tiny-sentiment", "--text-column", "review",
+            "--label-column", "sentiment", "--epochs", "1", "--classifier", "bert", "--reading", "head")
+        logs["tiny-topics"] = train_logged(
+            train_main, tiny_bert_dir, data / "topics.csv", root / "tiny-topics", "--text-column", "text",
+            *[arg for t in TOPIC_WORDS for arg in ("--label-column", t)], "--epochs", "1", "--bert-weight", "0.5")
+    return TrainedModels(root, logs)
+
+
+@pytest.fixture(scope="session")
+def tiny_models_dir(tiny_models):
+    return tiny_models.root
+
+
+@pytest.fixture(scope="session")
+def tiny_nbsvm_dir(tmp_path_factory, tiny_bert_dir):
+    """`tiny-nbsvm`: NBSVM alone, single-label, trained by train.py (--classifier nbsvm) on the sentiment rows; a
+    folder of its own, outside tiny_models_dir."""
+    from train import main as train_main
+
+    data = tmp_path_factory.mktemp("nbsvm_data") / "rows.csv"
+    sentiment_rows(12).to_csv(data, index=False)
+    out = tmp_path_factory.mktemp("nbsvm_models") / "tiny-nbsvm"
+    train_logged(train_main, tiny_bert_dir, data, out, "--text-column", "review", "--label-column", "sentiment",
+                 "--classifier", "nbsvm")
+    return out
 
 
 def read_json(path):
     return json.loads(Path(path).read_text())
+

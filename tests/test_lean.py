@@ -23,16 +23,9 @@ TEXTS = ["good film", "", "   ", "12345", "great!!! love,it;very(good)", "good\r
 
 
 @pytest.fixture(scope="module")
-def nbsvm_models(tiny_models_dir, tiny_bert_dir, tmp_path_factory):
+def nbsvm_models(tiny_models_dir, tiny_nbsvm_dir):
     """The multi-label hybrid (one binary NBSVM per label) and a single-label NBSVM trained by train.py."""
-    from train import main as train_main
-
-    data = tmp_path_factory.mktemp("nbsvm_data") / "rows.csv"
-    sentiment_rows(12).to_csv(data, index=False)
-    root = tmp_path_factory.mktemp("nbsvm_models")
-    assert train_tiny(train_main, tiny_bert_dir, data, root / "tiny-nbsvm", "--text-column", "review",
-                      "--label-column", "sentiment", "--classifier", "nbsvm") == 0
-    return {"tiny-topics": tiny_models_dir / "tiny-topics", "tiny-nbsvm": root / "tiny-nbsvm"}
+    return {"tiny-topics": tiny_models_dir / "tiny-topics", "tiny-nbsvm": tiny_nbsvm_dir}
 
 
 @pytest.mark.parametrize("name", ["tiny-topics", "tiny-nbsvm"])

@@ -3,9 +3,11 @@ input."""
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -23,13 +25,22 @@ def load_predictor(folder):
     return ktrain.load_predictor(str(folder))
 
 
-def test_multiclass_round_trip_learns_and_saves_everything(tiny_bert_dir, tmp_path):
+@pytest.fixture(scope="module")
+def hybrid_sentiment(tiny_bert_dir, tmp_path_factory):
+    """A hybrid (the default classifier) trained by train.py on 120 single-label rows: the round trip checks what it
+    learned and saved, the hybrid test its record; the --force and failed-retraining tests replace copies of it."""
+    tmp_path = tmp_path_factory.mktemp("hybrid_sentiment")
     sentiment_rows(40).to_csv(tmp_path / "reviews.csv", index=False)
     out = tmp_path / "model"
 
     # A learnable task and a bold rate: a pipeline that scrambles labels or texts cannot reach the bound.
     assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, "--text-column", "review",
                       "--label-column", "sentiment", "--epochs", "10", "--lr", "3e-3") == 0
+    return SimpleNamespace(data=tmp_path / "reviews.csv", out=out)
+
+
+def test_multiclass_round_trip_learns_and_saves_everything(hybrid_sentiment):
+    out = hybrid_sentiment.out
 
     scores, record = read_json(out / "metrics.json"), read_json(out / "training.json")
     assert scores["accuracy"] >= 0.9
@@ -39,7 +50,7 @@ def test_multiclass_round_trip_learns_and_saves_everything(tiny_bert_dir, tmp_pa
                               "longer_than_maxlen": {"share": 0.0, "of_sampled_train_rows": 108}}
     assert record["classes"] == ["negative", "neutral", "positive"] and record["multilabel"] is False
     assert record["settings"]["maxlen"] == 32 and record["settings"]["lr"] == 3e-3
-    assert record["data"]["sha256"] == hashlib.sha256((tmp_path / "reviews.csv").read_bytes()).hexdigest()
+    assert record["data"]["sha256"] == hashlib.sha256(hybrid_sentiment.data.read_bytes()).hexdigest()
     assert record["device"]["kind"] == "cpu" and record["versions"]["ktrain"] == "0.41.4"
     assert record["reload_check"]["max_difference"] <= 1e-5
     assert {"read", "fit", "evaluate", "save"} <= set(record["durations_s"])
@@ -50,14 +61,27 @@ def test_multiclass_round_trip_learns_and_saves_everything(tiny_bert_dir, tmp_pa
     assert load_predictor(out).predict(["i love it", "broken and bad"]) == ["positive", "negative"]
 
 
-def test_binary_with_integer_labels_and_auto_lr(tiny_bert_dir, tmp_path):
+@pytest.fixture(scope="module")
+def auto_lr_run(tiny_bert_dir, tmp_path_factory):
+    """`python train.py` in a fresh process, as a user runs it: binary integer labels on an Excel sheet, 2 epochs, the
+    learning rate estimated by lr_find (--lr auto, the default). The test of what the run saved and the test of what
+    it printed share it."""
+    tmp_path = tmp_path_factory.mktemp("auto_lr")
     rows = sentiment_rows(10, classes=("negative", "positive"))
     rows["stars"] = (rows.pop("sentiment") == "positive").astype(int)
     rows.to_excel(tmp_path / "reviews.xlsx", sheet_name="scores", index=False)
-    out = tmp_path / "model"
+    out = tmp_path / "models" / "m"
+    command = [sys.executable, str(REPO / "train.py"), "--data", str(tmp_path / "reviews.xlsx"), "--text-column",
+               "review", "--label-column", "stars", "--sheet", "scores", "--bert-dir", str(tiny_bert_dir), "--maxlen",
+               "32", "--batch-size", "8", "--epochs", "2", "--out", str(out)]  # --lr auto: lr_find
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path,
+                            env={**os.environ, "PREDICTOR_MODELS_DIR": str(tmp_path / "models")})
+    return SimpleNamespace(returncode=result.returncode, output=result.stdout + result.stderr, out=out)
 
-    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.xlsx", out, "--text-column", "review",
-                      "--label-column", "stars", "--sheet", "scores", "--epochs", "1") == 0
+
+def test_binary_with_integer_labels_and_auto_lr(auto_lr_run):
+    out = auto_lr_run.out
+    assert auto_lr_run.returncode == 0, auto_lr_run.output[-3000:]
 
     record = read_json(out / "training.json")
     assert record["classes"] == ["0", "1"] and record["data"]["sheet"] == "scores"
@@ -132,12 +156,8 @@ def test_a_model_reads_long_texts_the_same_way_in_training_and_scoring(tiny_bert
         assert scorer.predict_proba(texts).argmax(axis=1).tolist() == [0, 1]
 
 
-def test_nbsvm_alone_is_a_ktrain_predictor_the_scorer_reads(tiny_bert_dir, tmp_path):
-    sentiment_rows(20).to_csv(tmp_path / "reviews.csv", index=False)
-    out = tmp_path / "models" / "nb"
-
-    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, "--text-column", "review",
-                      "--label-column", "sentiment", "--classifier", "nbsvm") == 0
+def test_nbsvm_alone_is_a_ktrain_predictor_the_scorer_reads(tiny_nbsvm_dir):
+    out = tiny_nbsvm_dir  # train.py --classifier nbsvm
 
     record = read_json(out / "training.json")
     assert [m["kind"] for m in record["members"]] == ["nbsvm"] and record["bert_weight"] == [0.0]
@@ -161,12 +181,8 @@ def test_nbsvm_alone_refuses_a_label_that_never_varies_with_what_to_do(tiny_bert
     assert not (tmp_path / "models" / "nb").exists()
 
 
-def test_hybrid_records_each_members_validation_and_its_blend(tiny_bert_dir, tmp_path):
-    sentiment_rows(20).to_csv(tmp_path / "reviews.csv", index=False)
-    out = tmp_path / "models" / "hy"
-
-    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, "--text-column", "review",
-                      "--label-column", "sentiment", "--epochs", "1", "--lr", "1e-4") == 0
+def test_hybrid_records_each_members_validation_and_its_blend(hybrid_sentiment):
+    out = hybrid_sentiment.out  # train.py's default classifier, its blend chosen on the validation rows
 
     record, scores = read_json(out / "training.json"), read_json(out / "metrics.json")
     assert record["classifier"] == "hybrid" and [m["kind"] for m in record["members"]] == ["bert", "nbsvm"]
@@ -183,13 +199,14 @@ def file_hashes(folder):
 
 
 @pytest.mark.parametrize("failure", [RuntimeError("disk full"), KeyboardInterrupt()])
-def test_failed_retraining_leaves_the_previous_model_byte_identical(tiny_bert_dir, tmp_path, monkeypatch, failure):
+def test_failed_retraining_leaves_the_previous_model_byte_identical(hybrid_sentiment, tiny_bert_dir, tmp_path,
+                                                                   monkeypatch, failure):
     import predictor.training
 
     sentiment_rows(6).to_csv(tmp_path / "reviews.csv", index=False)
     out = tmp_path / "models" / "keep-me"
     args = ["--text-column", "review", "--label-column", "sentiment", "--epochs", "1", "--lr", "1e-4"]
-    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, *args) == 0
+    shutil.copytree(hybrid_sentiment.out, out)  # the previous model, as train.py saved it
     before = file_hashes(out)
 
     def fail_after_saving(folder, *rest, **kwargs):  # the new model is fully written when this strikes
@@ -208,11 +225,11 @@ def test_failed_retraining_leaves_the_previous_model_byte_identical(tiny_bert_di
     assert [p.name for p in out.parent.iterdir()] == ["keep-me"]  # no staging folder left behind
 
 
-def test_force_replaces_a_model_only_after_the_new_one_checks_out(tiny_bert_dir, tmp_path):
+def test_force_replaces_a_model_only_after_the_new_one_checks_out(hybrid_sentiment, tiny_bert_dir, tmp_path):
     sentiment_rows(6).to_csv(tmp_path / "reviews.csv", index=False)
     out = tmp_path / "model"
     args = ["--text-column", "review", "--label-column", "sentiment", "--epochs", "1", "--lr", "1e-4"]
-    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, *args) == 0
+    shutil.copytree(hybrid_sentiment.out, out)  # the model to replace, as train.py saved it
     first = read_json(out / "training.json")["finished_at"], read_json(out / "training.json")["settings"]["seed"]
 
     assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, *args, "--force", "--seed", "7") == 0
@@ -229,29 +246,30 @@ def test_train_py_runs_as_a_script_and_reports_bad_input_without_traceback(tmp_p
     assert "missing.csv" in result.stderr and "Traceback" not in result.stderr + result.stdout
 
 
-def test_a_new_model_becomes_the_default_only_when_it_is_the_first_or_someone_says_so(tiny_bert_dir, tmp_path,
-                                                                                    monkeypatch, capsys):
+def test_a_new_model_becomes_the_default_only_when_it_is_the_first_or_someone_says_so(tiny_models, tiny_bert_dir,
+                                                                                    tmp_path, monkeypatch, capsys):
+    """The session's tiny models were trained one after the other into an empty models folder (conftest.tiny_models):
+    what those two runs printed, then a third run, with --make-default, into a copy of that folder."""
     from predictor import model_folder
 
+    first, second = tiny_models.logs["tiny-sentiment"], tiny_models.logs["tiny-topics"]
+    for name in ("tiny-sentiment", "tiny-topics"):
+        shutil.copytree(tiny_models.root / name, tmp_path / "models" / name)
     monkeypatch.setenv("PREDICTOR_MODELS_DIR", str(tmp_path / "models"))
     sentiment_rows(4).to_csv(tmp_path / "few.csv", index=False)  # 12 rows: a validation set too small to mean much
     quick = ["--text-column", "review", "--label-column", "sentiment", "--epochs", "1", "--lr", "1e-4",
              "--classifier", "bert", "--reading", "head"]
 
-    assert train_tiny(main, tiny_bert_dir, tmp_path / "few.csv", tmp_path / "models" / "first", *quick) == 0
-    first = capsys.readouterr().out
-    assert train_tiny(main, tiny_bert_dir, tmp_path / "few.csv", tmp_path / "models" / "second", *quick) == 0
-    second = capsys.readouterr().out
-    assert model_folder.default_name(model_folder.list_models()) == "first"
+    assert model_folder.default_name(model_folder.list_models()) == "tiny-sentiment"
     assert train_tiny(main, tiny_bert_dir, tmp_path / "few.csv", tmp_path / "models" / "third", *quick,
                       "--make-default") == 0
     third = capsys.readouterr().out
 
-    assert "It is the default model" in first and "The default model is still first" in second
+    assert "It is the default model" in first and "The default model is still tiny-sentiment" in second
     assert "It is now the default model" in third
     assert model_folder.default_name(model_folder.list_models()) == "third"
-    warnings = read_json(tmp_path / "models" / "first" / "training.json")["warnings"]
-    validation_rows = read_json(tmp_path / "models" / "first" / "training.json")["rows"]["validation"]
+    warnings = read_json(tmp_path / "models" / "tiny-sentiment" / "training.json")["warnings"]
+    validation_rows = read_json(tmp_path / "models" / "tiny-sentiment" / "training.json")["rows"]["validation"]
     assert f"validation has only {validation_rows} rows (under 50)" in warnings[0]
     assert "fewer than 5 rows of" in warnings[1]
     assert f"Warning: {warnings[0]}" in first and "(rough: see the warnings above)" in first
@@ -272,15 +290,9 @@ LIBRARY_NOISE = ["oneDNN", "cuda", "absl::InitializeLog", "is unseeded", "HDF5",
                  "Failed to compute the gradients"]
 
 
-def test_a_training_run_says_what_it_decided_and_none_of_the_libraries_noise(tiny_bert_dir, tmp_path):
-    sentiment_rows(20).to_csv(tmp_path / "reviews.csv", index=False)
-    command = [sys.executable, str(REPO / "train.py"), "--data", str(tmp_path / "reviews.csv"), "--text-column",
-               "review", "--label-column", "sentiment", "--bert-dir", str(tiny_bert_dir), "--maxlen", "32",
-               "--batch-size", "8", "--epochs", "2", "--out", str(tmp_path / "models" / "m")]  # --lr auto: lr_find
-    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path,
-                            env={**os.environ, "PREDICTOR_MODELS_DIR": str(tmp_path / "models")})
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-3000:]
+def test_a_training_run_says_what_it_decided_and_none_of_the_libraries_noise(auto_lr_run):
+    output = auto_lr_run.output
+    assert auto_lr_run.returncode == 0, output[-3000:]
     assert not [noise for noise in LIBRARY_NOISE if noise.lower() in output.lower()], output
     assert set(re.findall(r"Epoch \d+/(\d+)", output)) == {"2"}  # fit's own two epochs; lr_find's are not shown
     assert re.search(r"Training BERT with learning rate \S+ \((lr_find|fallback)[^)]*'min loss / 10'", output)
