@@ -23,7 +23,10 @@ PAGE_TIMEOUT_MS = 60_000  # the first visit imports TensorFlow and loads the mod
 REVIEWS = [["id", "review", "stars"], [1, "good film", 5], [2, "", 1], [3, "=HYPERLINK(\"http://x\")", 2],
            [4, 12345, 3], [5, "awful plot", 1], [6, "ممتاز 😀", 5]]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (apt-get install chromium)")
+pytestmark = [
+    pytest.mark.slow,  # a Streamlit server and Chromium: the slow tier (pytest -m slow), which CI runs too
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (apt-get install chromium)"),
+]
 
 
 def free_port():
