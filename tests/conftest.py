@@ -156,3 +156,24 @@ def tiny_nbsvm_dir(tmp_path_factory, tiny_bert_dir):
 def read_json(path):
     return json.loads(Path(path).read_text())
 
+
+# Under pytest-xdist (pytest.ini: -n 2 --dist loadgroup) each worker builds the session and module fixtures it uses.
+# Every test that uses one of these trained-model fixtures is put in that model's xdist group, and a group runs on one
+# worker, so each model is trained once per run: the session's tiny models on one worker, which then runs every test of
+# them, while the other worker runs the trainings and the rest.
+MODEL_GROUPS = {"tiny_models": "tiny_models", "tiny_nbsvm_dir": "tiny_models", "hybrid_sentiment": "hybrid_sentiment",
+                "auto_lr_run": "auto_lr_run"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    if not getattr(config.option, "loadgroup", False):  # set on xdist's workers under --dist loadgroup, else no-op
+        return
+    for item in items:
+        group = next((MODEL_GROUPS[name] for name in MODEL_GROUPS if name in item.fixturenames), None)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+    # The longest tests first, so that no worker is left with a training after the other has run out of tests: xdist
+    # hands out the groups first (largest first), then single tests in this order, where those that train a tiny BERT
+    # themselves (they use tiny_bert_dir) come before the rest.
+    items.sort(key=lambda item: "tiny_bert_dir" not in item.fixturenames)
