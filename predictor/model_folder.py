@@ -1,14 +1,15 @@
 """The model folder, both directions: where model folders live, what files one holds, its record (training.json),
 and how a new one is put in place without ever being half-written.
 
-A folder (version 3):
+A folder (version 4):
 
     training.json        the TrainingRecord below; its `version` says which layout the folder follows
     metrics.json         validation metrics of the model as it scores (the hybrid's combination, if one is used)
     confusion_matrix.png validation confusion matrix (single-label) or per-label outcomes (multi-label)
     lr_find.png          ktrain's loss-vs-rate curve, when the rate was estimated
     tf_model.h5, tf_model.preproc     the BERT member: a ktrain predictor, so ktrain.load_predictor(folder) reads it
-    bert.onnx            the same BERT member exported for onnxruntime, what scoring runs (training.json `runtime`)
+    bert.onnx            the same BERT member as an ONNX graph run by OpenVINO, what scoring runs (training.json
+                         `runtime`: its check against the Keras model and the precision chosen on validation rows)
     vocab.txt            its word-piece vocabulary, so scoring needs neither ktrain's pickle nor TensorFlow
     nbsvm/               the NBSVM member: a ktrain predictor (multi-label: one binary predictor per label, nbsvm/0...),
                          each with nbsvm.npz, the same model as arrays, what scoring runs (predictor/nbsvm.py)
@@ -36,8 +37,11 @@ from typing import Iterator
 
 from predictor import atomic, markup
 from predictor.errors import UserError
+from predictor.pieces import LEGACY_OVERLAP
 
-VERSION = 3  # 3: texts' markup handling (`markup`); 2: members, reading, weights; 1: one BERT reading the head
+# 4: BERT's graph written from its weights and run by OpenVINO at a checked precision, windows' `window_overlap`;
+# 3: texts' markup handling (`markup`); 2: members, reading, weights; 1: one BERT reading the head
+VERSION = 4
 TRAINING_FILE = "training.json"
 METRICS_FILE = "metrics.json"
 DEFAULT_FILE = "default-model.txt"  # in the models folder, beside the model folders
@@ -45,7 +49,7 @@ CONFUSION_FILE = "confusion_matrix.png"
 LR_PLOT_FILE = "lr_find.png"
 PREDICTOR_FILES = ("tf_model.h5", "tf_model.preproc")  # what ktrain's predictor.save writes
 PREPROC_FILE = "tf_model.preproc"  # the BERT predictor's preprocessor (its vocabulary), read without the Keras model
-ONNX_FILE = "bert.onnx"  # the BERT member exported for onnxruntime (predictor/runtime.py)
+ONNX_FILE = "bert.onnx"  # the BERT member as a graph for OpenVINO (predictor/bert_graph.py, predictor/runtime.py)
 VOCAB_FILE = "vocab.txt"  # beside it: the word pieces' ids, one token a line (predictor/pieces.py)
 KERAS_RUNTIME = "keras"  # `runtime.file` of folders without an export: the BERT member runs in TensorFlow
 BERT = "bert"
@@ -92,10 +96,14 @@ class TrainingRecord:
     finished_at: str = ""
     durations_s: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what the person who trained it should know (tiny validation)
-    # How the members are run when scoring: BERT's ONNX file and vocabulary and the check of that export against the
-    # Keras model (predictor/runtime.py), or {"file": "keras"} for folders saved before exports existed; `nbsvm`: the
-    # NBSVM arrays and their check against ktrain (predictor/nbsvm.py), absent in folders saved before them.
+    # How the members are run when scoring: BERT's graph, its precision, vocabulary, the check of the graph against
+    # the Keras model and of the precision on the validation rows (predictor/runtime.py), or {"file": "keras"} for
+    # folders saved before exports existed; `nbsvm`: the NBSVM arrays and their check against ktrain
+    # (predictor/nbsvm.py), absent in folders saved before them.
     runtime: dict = field(default_factory=lambda: {"file": KERAS_RUNTIME})
+    # With reading "windows": the share of pieces consecutive windows have in common (predictor/pieces.py); folders
+    # saved before version 4 read with half overlap.
+    window_overlap: float = LEGACY_OVERLAP
     version: int = VERSION
 
     def member(self, kind: str) -> Member | None:
@@ -163,15 +171,20 @@ def read(folder: Path) -> ModelInfo:
 
 
 def member_dirs(folder: Path, member: Member, record: TrainingRecord) -> list[Path]:
-    """The ktrain predictor folder(s) of a member: one, or for a multi-label NBSVM one per label (nbsvm/0, ...).
+    """The ktrain predictor folder(s) of a saved member (see predictor_dirs)."""
+    return predictor_dirs(Path(folder) / member.path, member.kind, record.multilabel, len(record.classes))
+
+
+def predictor_dirs(base: Path, kind: str, multilabel: bool, labels: int) -> list[Path]:
+    """The ktrain predictor folder(s) of a member kept at `base` (MEMBER_PATHS[kind] in a new folder): one, or for a
+    multi-label NBSVM one per label (nbsvm/0, ...).
 
     ktrain's NBSVM is single-label only (asked for multi-label it silently builds fastText instead), so a multi-label
     NBSVM member is one binary NBSVM per label.
     """
-    base = Path(folder) / member.path
-    if member.kind == NBSVM and record.multilabel:
-        return [base / str(i) for i in range(len(record.classes))]
-    return [base]
+    if kind == NBSVM and multilabel:
+        return [Path(base) / str(i) for i in range(labels)]
+    return [Path(base)]
 
 
 def _record_from_json(raw: dict) -> TrainingRecord:

@@ -9,11 +9,10 @@ import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-
 import numpy as np
 
 from predictor import explain, hybrid, markup, model_folder, nbsvm, runtime
+from predictor import pieces as pieces_module
 from predictor.model_folder import BERT, NBSVM, ModelInfo
 from predictor.pieces import WordPieces
 
@@ -38,50 +37,50 @@ class Scores:
 class BertMember:
     """A fine-tuned BERT classifier that reads each text as its model was trained to (head, head+tail, windows).
 
-    It runs in onnxruntime when its folder holds a checked export (predictor/runtime.py), else in TensorFlow (the
-    Keras model as one traced graph: folders saved before exports existed, and the model while it trains).
+    It runs its folder's graph in OpenVINO when the folder holds a checked one (predictor/runtime.py), else in
+    TensorFlow (the Keras model as one traced graph: folders saved before graphs existed, and the model while it
+    trains).
     """
 
     kind = BERT
 
     def __init__(self, model: object, pieces: WordPieces, maxlen: int, reading: str,
-                 forward: runtime.Forward | None = None):
-        self.pieces, self.maxlen, self.reading = pieces, maxlen, reading
-        self.runtime = "onnxruntime" if forward is not None else model_folder.KERAS_RUNTIME
+                 forward: runtime.Forward | None = None, overlap: float = pieces_module.LEGACY_OVERLAP):
+        self.pieces, self.maxlen, self.reading, self.overlap = pieces, maxlen, reading, overlap
+        self.runtime = runtime.ENGINE if forward is not None else model_folder.KERAS_RUNTIME
+        self.precision = getattr(forward, "precision", runtime.FP32)
         self._forward = forward if forward is not None else compiled_forward(model, maxlen)
 
     @classmethod
-    def load(cls, folder: Path, maxlen: int, reading: str, runtime_record: dict | None = None) -> "BertMember":
+    def load(cls, folder: Path, maxlen: int, reading: str, runtime_record: dict | None = None,
+             overlap: float = pieces_module.LEGACY_OVERLAP) -> "BertMember":
         """The member saved in `folder`, run as its record says (`runtime`; None: the Keras model)."""
-        if runtime_record and runtime.uses_onnx(runtime_record):
+        if runtime_record and runtime.uses_graph(runtime_record):
             path = Path(folder) / runtime_record["file"]
             if path.is_file():  # the Keras model is not loaded at all: ~90 MB and seconds saved
                 vocab = Path(folder) / runtime_record.get("vocab", "")  # older exports have none: ktrain's pickle
                 pieces = (WordPieces.from_vocab_file(vocab) if vocab.is_file()
                           else WordPieces.of_preprocessor(load_preprocessor(folder)))
-                return cls(None, pieces, maxlen, reading, runtime.OnnxForward(path))
+                return cls(None, pieces, maxlen, reading, runtime.graph_forward(folder, runtime_record), overlap)
             warnings.warn(f"{path} is missing: scoring with the Keras model instead (same probabilities within "
                           f"{runtime.CHECK_TOLERANCE:.0e}, slower). Retrain the model to restore it.", stacklevel=2)
         predictor = load_ktrain_predictor(folder)
-        return cls(predictor.model, WordPieces.of_preprocessor(predictor.preproc), maxlen, reading)
+        return cls(predictor.model, WordPieces.of_preprocessor(predictor.preproc), maxlen, reading, overlap=overlap)
+
+    def encode(self, text: str) -> pieces_module.Encoded:
+        """`text` as this member reads it: rows of maxlen ids."""
+        return self.pieces.encode(text, self.maxlen, self.reading, self.overlap)
 
     def forward(self, ids: np.ndarray, batch_size: int = SCORE_BATCH_SIZE) -> np.ndarray:
         """Probabilities of rows of maxlen ids (one text or window per row), in batches of similar lengths.
 
-        Rows are scored longest first and put back in their order, so that onnxruntime pads each batch only to its
-        longest row (the Keras graph always reads maxlen, where the order changes nothing); onnxruntime runs batches
-        side by side (runtime.map_batches).
+        Rows are scored longest first and put back in their order, so that the graph pads each batch only to its
+        longest row (the Keras graph always reads maxlen, where the order changes nothing).
         """
+        ids = np.asarray(ids, np.int64)
         order = np.argsort(-(ids != 0).sum(axis=1), kind="stable")
         ordered = ids[order]
-        segments = np.zeros_like(ordered)  # one text per row: every token is in segment 0
-        run = in_turn  # Keras: one call at a time (its graph uses both cores by itself)
-        if self.runtime != model_folder.KERAS_RUNTIME:
-            run = runtime.map_batches
-            # score_frame hands over one batch of texts at a time: split it so that every core gets a share.
-            batch_size = max(1, min(batch_size, -(-len(ids) // runtime.parallel_batches())))
-        batches = [(ordered[i:i + batch_size], segments[i:i + batch_size]) for i in range(0, len(ids), batch_size)]
-        rows = run(lambda batch: np.asarray(self._forward(*batch).numpy()), batches)
+        rows = [np.asarray(self._forward(ordered[i:i + batch_size])) for i in range(0, len(ids), batch_size)]
         if not rows:
             return np.zeros((0, 0), np.float32)
         probabilities = np.empty((len(ids), rows[0].shape[1]), np.float32)
@@ -91,8 +90,8 @@ class BertMember:
     def predict(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> tuple[np.ndarray, np.ndarray,
                                                                                        np.ndarray]:
         """(probabilities, pieces, read) for each text; texts read over several windows get their mean."""
-        encoded = [self.pieces.encode(text, self.maxlen, self.reading) for text in texts]
-        ids = np.array([row for e in encoded for row in e.ids], np.float32).reshape(-1, self.maxlen)
+        encoded = [self.encode(text) for text in texts]
+        ids = np.array([row for e in encoded for row in e.ids], np.int64).reshape(-1, self.maxlen)
         window_probabilities = self.forward(ids, batch_size)
         owners = np.repeat(np.arange(len(encoded)), [len(e.ids) for e in encoded])
         sums = np.zeros((len(encoded), window_probabilities.shape[1]), np.float32)
@@ -161,7 +160,8 @@ def load_model(info: ModelInfo, every_member: bool = False) -> Model:
     weights = np.asarray(record.bert_weight)
     bert = nbsvm = None
     if record.member(BERT) and (every_member or weights.any()):
-        bert = BertMember.load(info.path / record.member(BERT).path, record.maxlen, record.reading, record.runtime)
+        bert = BertMember.load(info.path / record.member(BERT).path, record.maxlen, record.reading, record.runtime,
+                               record.window_overlap)
     if record.member(NBSVM) and (every_member or not (weights == 1).all()):
         nbsvm = NbsvmMember.load(model_folder.member_dirs(info.path, record.member(NBSVM), record), record.multilabel,
                                  record.runtime)
@@ -203,17 +203,19 @@ class Scorer:
         return self.score_batch(texts, batch_size).probabilities
 
 
-def in_turn(score: Callable[[object], np.ndarray], items: list) -> list[np.ndarray]:
-    return [score(item) for item in items]
-
-
-def compiled_forward(model: object, maxlen: int) -> object:
+def compiled_forward(model: object, maxlen: int) -> runtime.Forward:
     """The model's inference pass as one traced graph: skips Keras' per-call setup, which dominates short batches."""
     import tensorflow as tf
 
     token_ids = tf.TensorSpec([None, maxlen], tf.float32)  # keras_bert's inputs are float-typed
-    return tf.function(lambda ids, segments: model([ids, segments], training=False),
-                       input_signature=[token_ids, token_ids])
+    traced = tf.function(lambda ids, segments: model([ids, segments], training=False),
+                         input_signature=[token_ids, token_ids])
+
+    def forward(ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids, np.float32)  # every row is one text: all of it in segment 0
+        return traced(ids, np.zeros_like(ids)).numpy()
+
+    return forward
 
 
 def load_ktrain_predictor(folder: Path) -> object:

@@ -7,9 +7,10 @@ How much of a long text a model reads is a property of the model (training.json'
 - `head+tail`: the first quarter and the last three quarters of the budget. Sun et al. 2019 ("How to Fine-Tune
   BERT for Text Classification?") found the first 128 + last 382 of 510 pieces best on IMDB; scaled to maxlen 128
   that is 32 + 94. The end of a review is where its verdict usually is.
-- `windows`: trained on head+tail, scored over overlapping windows that cover the whole text (half a window's
-  stride), window probabilities averaged. On 2,000 IMDB rows: head 84.7%, head+tail 85.9%, windows 87.8%
-  (issue 8's measurement), for about 4.4x the scoring work on IMDB; texts that fit in maxlen are one window.
+- `windows`: trained on head+tail, scored over windows that cover the whole text, window probabilities averaged.
+  Consecutive windows share `overlap` of their pieces: half in models saved before training.json recorded it
+  (LEGACY_OVERLAP), DEFAULT_OVERLAP since. On 2,000 IMDB rows: head 84.7%, head+tail 85.9%, windows 87.8% (issue 8's
+  measurement, half overlap, about 4.4x the scoring work of head on IMDB); texts that fit in maxlen are one window.
 
 A model is scored the way it was trained: the same strategy in train.py's evaluation, the app and the CLI.
 """
@@ -31,6 +32,8 @@ PAD_ID = 0  # keras_bert's pad index, which ktrain uses
 # review); a longer text is read through this many windows spread evenly over it, so one pasted book cannot hold
 # the scorer for minutes.
 MAX_WINDOWS = 64
+LEGACY_OVERLAP = 0.5  # windows half a window apart: every models' reading before the overlap was recorded
+DEFAULT_OVERLAP = 0.5  # new models' windows (training.json `window_overlap`)
 
 
 @dataclass(frozen=True)
@@ -112,11 +115,12 @@ class WordPieces:
         """Word pieces plus the two markers: more than maxlen means the text does not fit in one row."""
         return len(self.pieces(text)) + MARKERS
 
-    def encode(self, text: str, maxlen: int, reading: str) -> Encoded:
-        """`text` as rows of `maxlen` ids under `reading`."""
-        return self.encode_pieces(self.pieces(text), maxlen, reading)
+    def encode(self, text: str, maxlen: int, reading: str, overlap: float = LEGACY_OVERLAP) -> Encoded:
+        """`text` as rows of `maxlen` ids under `reading` (windows sharing `overlap` of their pieces)."""
+        return self.encode_pieces(self.pieces(text), maxlen, reading, overlap)
 
-    def encode_pieces(self, pieces: list[str], maxlen: int, reading: str) -> Encoded:
+    def encode_pieces(self, pieces: list[str], maxlen: int, reading: str,
+                      overlap: float = LEGACY_OVERLAP) -> Encoded:
         """Word pieces (as `pieces()` gives them) as rows of `maxlen` ids under `reading`."""
         budget = maxlen - MARKERS
         if len(pieces) <= budget:
@@ -127,7 +131,7 @@ class WordPieces:
             head = round(budget * HEAD_SHARE)
             spans = [pieces[:head] + pieces[len(pieces) - (budget - head):]]
         elif reading == WINDOWS:
-            stride = max(1, budget // 2)
+            stride = max(1, int(budget * (1 - overlap)))  # budget // 2 for half overlap, as before
             starts = list(range(0, len(pieces) - budget, stride)) + [len(pieces) - budget]
             if len(starts) > MAX_WINDOWS:
                 starts = [starts[i] for i in np.linspace(0, len(starts) - 1, MAX_WINDOWS).round().astype(int)]

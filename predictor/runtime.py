@@ -1,65 +1,58 @@
-"""The BERT member as an ONNX graph run by onnxruntime: exported when a model is saved, checked against the Keras
-model it came from, and what every entry point scores with when the folder has it.
+"""The BERT member's graph run by OpenVINO: written when a model is saved (predictor/bert_graph.py), checked against
+the Keras model it came from, its precision chosen on the validation rows, and what every entry point scores with.
 
-Why: TensorFlow runs keras_bert's graph with per-call overhead and always at the shape it was traced for; onnxruntime
-runs the same arithmetic leaner (stack-facts: ~10x faster one text at a time, ~1.2x for batches, outputs equal to
-2.5e-7). ktrain's own `export_model_to_onnx` refuses 'bert'-mode models, so the Keras model is exported with tf2onnx.
+Why OpenVINO, measured on this project's 2-core AMD EPYC (AVX-512 with BF16 and VNNI), 512 IMDB windows of 128 pieces,
+a MiniLM-L6 trained by train.py (2026-12-03, one process, ratios from one run; bench/README.md has the benchmarks):
+onnxruntime fp32 on tf2onnx's graph 43.5 windows/s, onnxruntime on bert_graph's 52.7, OpenVINO fp32 71-77, OpenVINO
+bfloat16 130-145, static int8 (NNCF, calibrated) 173-194 but with 98.4-98.8% of window labels equal to fp32's, so not
+offered. Batch size (8 to 64) and two streams instead of one changed nothing beyond noise: the CPU is the limit.
 
-- The graph takes any sequence length ([None, None] inputs: keras_bert's position embeddings slice the table to the
-  input's length), so a batch is padded only to its longest row; padding is masked, so trimming it changes
-  probabilities only by float rounding (measured 4e-7 on IMDB rows).
-- fp32 only. Dynamic int8 quantization (`onnxruntime.quantization.quantize_dynamic`, int8 weights) was measured on
-  the IMDB model reading the head (1 thread, 2026-12-01): quantizing every MatMul ran at about 3x fp32's rows/s but
-  labels agreed with fp32 on 97.7% of 512 test rows (99.2% per-channel, 99.4% with reduced range); quantizing only
-  the weight MatMuls (not attention's activation products), per-channel, ran at 2.1x (56.7 vs 27.3 rows/s) with
-  98.7% agreement on 1,000 rows (98.9% for the feed-forward MatMuls alone, at 1.5x). Probabilities moved by 0.13-0.38.
-  All short of the 99.5% goal, and a model should score as it was validated.
-- Threads: one session with an intra-op thread per core (at most 2), batches in turn. Measured on the IMDB export
-  (head, 512 rows in score_frame's 32-row chunks; 2026-12-01, load 1.1->2.6): 2 threads 24.6 rows/s and 21 ms for
-  one review; 1 thread 26.2 rows/s, 34 ms; two 1-thread batches side by side 27.4 rows/s, 33 ms; onnxruntime's
-  default (spinning threads) 30.5 rows/s but 72 ms for one review. Bulk rates are within the machine's noise; one
-  review is clearly fastest with 2 threads. PREDICTOR_ORT_THREADS and PREDICTOR_ORT_PARALLEL (batches at once, each
-  on its own thread) override this.
+- Precision: fp32, or bfloat16 where the CPU computes it natively (OpenVINO's OPTIMIZATION_CAPABILITIES lists BF16:
+  AVX512-BF16 or AMX). train.py scores the validation rows both ways and keeps bf16 only if the BERT member loses at
+  most ALLOWED_LOSS of its validation metric (accuracy; micro-F1 for multi-label) against fp32; training.json records
+  the figures (`runtime.precision_check`). A bf16 model scored on a CPU without native bf16 runs in fp32, the
+  reference it was checked against. PREDICTOR_BERT_PRECISION=fp32 scores any folder in fp32.
+- Shapes: a batch is padded only to its longest row (the graph takes any length up to the model's maxlen).
+- Threads: one inference at a time on every core (OpenVINO's LATENCY hint), which was as fast as two streams for
+  bulk scoring and fastest for one review. PREDICTOR_BERT_THREADS caps the threads.
+- Folders from before this graph (version 3) hold tf2onnx's export, whose inputs are float32 ids and segments; it
+  runs here too, in fp32 only (measured 2e-7 from onnxruntime on the same file).
 
-Never imports streamlit; imports TensorFlow/tf2onnx only to export.
+Never imports streamlit or TensorFlow.
 """
 from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import weakref
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from predictor import bert_graph
 from predictor.model_folder import KERAS_RUNTIME, ONNX_FILE
 
-OPSET = 17  # the opset tf2onnx exported keras_bert with and onnxruntime matched (stack-facts)
-# The export must give the Keras model's probabilities to within float rounding: measured 2.5e-7 on MiniLM-L6, 1e-7
-# on the tests' tiny BERT. Anything bigger is a broken export, and the folder is not moved into place.
+ENGINE = "openvino"
+LEGACY_ENGINE = "onnxruntime"  # what version-3 folders' records name: their tf2onnx graph now runs in OpenVINO fp32
+FP32, BF16 = "fp32", "bf16"
+OPENVINO_PRECISIONS = {FP32: "f32", BF16: "bf16"}
+# The graph must give the Keras model's probabilities to within float rounding: measured 2.7e-7 on MiniLM-L6 and
+# 6e-8 on the tests' tiny BERT. Anything bigger is a broken graph, and the folder is not moved into place.
 CHECK_TOLERANCE = 1e-5
 CHECK_ROWS = 256  # validation texts (all their windows) scored both ways before the folder is moved into place
-RUNTIME_VARIABLE = "PREDICTOR_BERT_RUNTIME"  # "keras": score with the Keras model even when the folder has an export
-THREADS_VARIABLE = "PREDICTOR_ORT_THREADS"
-DEFAULT_THREADS = min(2, os.cpu_count() or 1)
-PARALLEL_VARIABLE = "PREDICTOR_ORT_PARALLEL"  # batches run at once, each on its own thread
-DEFAULT_PARALLEL = 1
-INPUT_NAMES = ("ids", "segments")
+ALLOWED_LOSS = 0.002  # a faster precision may cost at most 0.2 points of the member's validation metric
+RUNTIME_VARIABLE = "PREDICTOR_BERT_RUNTIME"  # "keras": score with the Keras model even when the folder has a graph
+PRECISION_VARIABLE = "PREDICTOR_BERT_PRECISION"  # "fp32": ignore a folder's faster precision
+THREADS_VARIABLE = "PREDICTOR_BERT_THREADS"
 
-Forward = Callable[[np.ndarray, np.ndarray], object]  # (ids, segments) -> probabilities, `.numpy()` gives an array
+Forward = Callable[[np.ndarray], np.ndarray]  # rows of int64 ids (0 = padding) -> probabilities
 
 
 class ExportMismatch(RuntimeError):
-    """The exported graph does not give the Keras model's probabilities."""
-
-
-class Rows(np.ndarray):
-    """onnxruntime's output with TensorFlow's `.numpy()`, so callers of a forward pass need not know which ran."""
-
-    def numpy(self) -> np.ndarray:
-        return np.asarray(self)
+    """The written graph does not give the Keras model's probabilities."""
 
 
 @dataclass(frozen=True)
@@ -68,73 +61,79 @@ class Check:
     max_difference: float
 
 
-class OnnxForward:
-    """An exported BERT classifier in an onnxruntime session; safe to call from several threads."""
+class GraphForward:
+    """A BERT classifier graph compiled by OpenVINO at a precision; safe to call from several threads (one inference
+    runs at a time, on every core). `shared` gives the one already compiled in this process, if any."""
 
-    def __init__(self, path: Path, threads: int | None = None):
-        import onnxruntime as ort
+    _compiled: "weakref.WeakValueDictionary[tuple, GraphForward]" = weakref.WeakValueDictionary()
+    _compiled_lock = threading.Lock()
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or session_threads()
-        options.inter_op_num_threads = 1
+    @classmethod
+    def shared(cls, path: Path, precision: str = FP32) -> "GraphForward":
+        """The graph at `path` compiled at `precision`, compiled once per process while anything uses it: train.py's
+        reload check and the model it checks, or two page sessions on one model, hold one copy (about 170 MB for
+        MiniLM), not two. The file's size and time are part of the key, so a folder replaced in place compiles
+        anew."""
+        path = Path(path).resolve()
+        stat = path.stat()
+        key = (str(path), precision, stat.st_size, stat.st_mtime_ns, os.environ.get(PRECISION_VARIABLE),
+               os.environ.get(THREADS_VARIABLE))
+        with cls._compiled_lock:
+            forward = cls._compiled.get(key)
+            if forward is None:
+                forward = cls._compiled[key] = cls(path, precision)
+            return forward
+
+    def __init__(self, path: Path, precision: str = FP32):
+        import openvino as ov
+
         self.path = Path(path)
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self._inputs = [i.name for i in self._session.get_inputs()]
+        model = _core().read_model(str(self.path))
+        inputs = {port.get_any_name(): port.get_element_type() for port in model.inputs}
+        # tf2onnx's graphs (version-3 folders) take float ids and segments: fp32 only, as bf16 cannot hold ids > 256.
+        self.legacy = inputs.get(bert_graph.INPUT) == ov.Type.f32
+        wanted = FP32 if self.legacy or os.environ.get(PRECISION_VARIABLE) == FP32 else precision
+        config = {"PERFORMANCE_HINT": "LATENCY",
+                  "INFERENCE_PRECISION_HINT": OPENVINO_PRECISIONS[wanted if wanted in native_precisions() else FP32]}
+        threads = os.environ.get(THREADS_VARIABLE, "")
+        if threads.isdigit() and int(threads) > 0:
+            config["INFERENCE_NUM_THREADS"] = threads
+        self._compiled = _core().compile_model(model, "CPU", config)
+        self.precision = BF16 if self._compiled.get_property("INFERENCE_PRECISION_HINT") == ov.Type.bf16 else FP32
+        self._request = self._compiled.create_infer_request()
+        self._lock = threading.Lock()
 
-    def __call__(self, ids: np.ndarray, segments: np.ndarray) -> Rows:
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
         """Probabilities of rows of ids; columns after the longest row's last non-pad id are dropped first."""
-        ids = np.asarray(ids, np.float32)
+        ids = np.asarray(ids)
         length = max(1, int(np.flatnonzero(ids.any(axis=0)).max(initial=0)) + 1)
-        feed = {self._inputs[0]: ids[:, :length], self._inputs[1]: np.asarray(segments, np.float32)[:, :length]}
-        return self._session.run(None, feed)[0].view(Rows)
+        ids = np.ascontiguousarray(ids[:, :length], np.float32 if self.legacy else np.int64)
+        feed = {bert_graph.INPUT: ids, "segments": np.zeros_like(ids)} if self.legacy else {bert_graph.INPUT: ids}
+        with self._lock:
+            self._request.infer(feed)
+            return self._request.get_output_tensor(0).data.copy()
 
 
-def session_threads() -> int:
-    return _positive(THREADS_VARIABLE, DEFAULT_THREADS)
+@lru_cache(maxsize=1)
+def _core():
+    import openvino as ov
+
+    return ov.Core()
 
 
-def parallel_batches() -> int:
-    return _positive(PARALLEL_VARIABLE, DEFAULT_PARALLEL)
+@lru_cache(maxsize=1)
+def native_precisions() -> tuple[str, ...]:
+    """fp32, and bf16 where this CPU computes it natively."""
+    capabilities = _core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    return (FP32, BF16) if "BF16" in capabilities else (FP32,)
 
 
-def _positive(variable: str, default: int) -> int:
-    try:
-        return max(1, int(os.environ.get(variable, default)))
-    except ValueError:
-        return default
+def export(weights: bert_graph.ClassifierWeights, folder: Path) -> Path:
+    """Write the classifier's graph to folder/ONNX_FILE."""
+    return bert_graph.write(weights, Path(folder) / ONNX_FILE)
 
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def map_batches(score: Callable[[np.ndarray], np.ndarray], batches: list[np.ndarray]) -> list[np.ndarray]:
-    """score(batch) for each batch, up to parallel_batches() at once: onnxruntime releases the GIL and a session may
-    be run from several threads, so two one-thread runs use both cores without intra-op synchronisation."""
-    global _pool
-    workers = parallel_batches()
-    if workers < 2 or len(batches) < 2:
-        return [score(batch) for batch in batches]
-    with _pool_lock:
-        if _pool is None or _pool._max_workers != workers:
-            _pool = ThreadPoolExecutor(workers, thread_name_prefix="onnxruntime")
-        pool = _pool
-    return list(pool.map(score, batches))
-
-
-def export(model: object, folder: Path) -> Path:
-    """Write the Keras classifier's graph to folder/ONNX_FILE with inputs of any batch size and sequence length."""
-    import tensorflow as tf
-    import tf2onnx
-
-    path = Path(folder) / ONNX_FILE
-    signature = tuple(tf.TensorSpec([None, None], tf.float32, name=name) for name in INPUT_NAMES)
-    tf2onnx.convert.from_keras(model, input_signature=signature, opset=OPSET, output_path=str(path))
-    return path
-
-
-def check(expected: Callable[[np.ndarray], np.ndarray], exported: Callable[[np.ndarray], np.ndarray],
-          ids: np.ndarray) -> Check:
+def check(expected: Forward, exported: Forward, ids: np.ndarray) -> Check:
     """Largest difference between two ways of scoring the same rows of ids (each a BertMember.forward)."""
     if not len(ids):
         return Check(0, 0.0)
@@ -142,18 +141,44 @@ def check(expected: Callable[[np.ndarray], np.ndarray], exported: Callable[[np.n
 
 
 def checked_record(path: Path, result: Check, tolerance: float = CHECK_TOLERANCE) -> dict:
-    """The record's `runtime` entry for an export that passed `result`; ExportMismatch if it did not."""
+    """The record's `runtime` entry for a graph that passed `result` in fp32; ExportMismatch if it did not."""
     if not result.max_difference <= tolerance:  # also refuses NaN
-        raise ExportMismatch(f"the ONNX export of BERT ({path.name}) disagrees with the Keras model by "
+        raise ExportMismatch(f"the BERT graph ({path.name}) disagrees with the Keras model by "
                              f"{result.max_difference:.2e} (at most {tolerance:.0e} allowed) on {result.rows} "
                              "validation rows, so the model was not saved. This is a fault in the export, not in "
-                             "your data: report it with this message and the versions of tf2onnx and onnxruntime.")
-    return {"file": path.name, "engine": "onnxruntime", "precision": "fp32", "opset": OPSET,
+                             "your data: report it with this message and the versions of onnx and openvino.")
+    return {"file": path.name, "engine": ENGINE, "precision": FP32, "opset": bert_graph.OPSET,
             "check": {"rows": result.rows, "max_difference": result.max_difference, "tolerance": tolerance}}
 
 
-def uses_onnx(runtime: dict) -> bool:
-    """Whether a folder's BERT member is scored through its export: yes when it has one, unless
-    PREDICTOR_BERT_RUNTIME=keras asks for the Keras model (bulk scoring of full-length rows measured faster in
-    TensorFlow on this machine: see bench/README.md)."""
+def choose_precision(metrics: dict[str, float], metric: str, agreement: dict[str, float],
+                     differences: dict[str, float], rows: int) -> dict:
+    """The fastest precision whose validation `metric` is at most ALLOWED_LOSS below fp32's; `metrics` holds fp32's
+    and each faster precision tried (none where the CPU has no faster one). Returns the record's `precision_check`."""
+    chosen = FP32
+    for precision in (p for p in (BF16,) if p in metrics):
+        if metrics[precision] >= metrics[FP32] - ALLOWED_LOSS:
+            chosen = precision
+    tried = [p for p in metrics if p != FP32]
+    if not tried:
+        why = "this CPU has no native bfloat16, so the model scores in fp32"
+    elif chosen == FP32:
+        why = (f"{tried[0]} lost {metrics[FP32] - metrics[tried[0]]:.4f} of validation {metric} against fp32 (at "
+               f"most {ALLOWED_LOSS} allowed), so the model scores in fp32")
+    else:
+        why = (f"{chosen} scored validation {metric} {metrics[chosen]:.4f} against fp32's {metrics[FP32]:.4f} (at "
+               f"most {ALLOWED_LOSS} lower allowed), and runs about twice as fast")
+    return {"chosen": chosen, "why": why, "metric": metric, "rows": rows, "scores": metrics,
+            "label_agreement": agreement, "max_difference": differences, "allowed_loss": ALLOWED_LOSS}
+
+
+def uses_graph(runtime: dict) -> bool:
+    """Whether a folder's BERT member is scored through its graph: yes when it has one, unless
+    PREDICTOR_BERT_RUNTIME=keras asks for the Keras model."""
     return runtime.get("file", KERAS_RUNTIME) != KERAS_RUNTIME and os.environ.get(RUNTIME_VARIABLE) != KERAS_RUNTIME
+
+
+def graph_forward(folder: Path, runtime: dict) -> GraphForward:
+    """The forward pass a folder's record names (its graph at its precision)."""
+    precision = runtime.get("precision", FP32) if runtime.get("engine") == ENGINE else FP32
+    return GraphForward.shared(Path(folder) / runtime["file"], precision)

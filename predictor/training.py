@@ -5,26 +5,30 @@ for why, and predictor/model_folder.py for what is saved. Each step returns what
 in train(), from those results.
 """
 import contextlib
+import ctypes
 import datetime as dt
 import hashlib
 import importlib.metadata
 import io
 import math
 import platform
+import shutil
+import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
-from predictor import corrections, dataset, hybrid, metrics, model_folder, nbsvm, runtime, tables
+from predictor import bert_graph, corrections, dataset, hybrid, metrics, model_folder, nbsvm, runtime, tables, tf_setup
 from predictor.device import Device, detect_device
 from predictor.errors import UserError
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRecord
 from predictor.models import BertMember, Model, NbsvmMember, Scorer
 from predictor.markup import HTML, MARKUPS, to_text
-from predictor.pieces import HEAD, READINGS, WINDOWS, WordPieces
+from predictor.pieces import DEFAULT_OVERLAP, HEAD, READINGS, WINDOWS, WordPieces
 from predictor.weights import BERT_CHOICES, OFFLINE, BertWeights, resolve_bert, use_bert
 
 HYBRID = "hybrid"
@@ -50,14 +54,19 @@ MAX_BERT_MAXLEN = 512  # BERT's position embeddings stop here
 MAXLEN_PERCENTILE = 95  # the automatic maxlen reads this share of training texts in full...
 MAXLEN_STEP = 32  # ...rounded up to a multiple of this, at least one step
 MAXLEN_SAMPLE = 2000  # texts tokenized to estimate lengths; more changes the percentile very little
-# lr_find sweeps from 1e-7 upwards one batch at a time; this many batches resolve the curve well enough, and
-# sweeping all of a large dataset would cost more than the training itself on a CPU.
+# lr_find sweeps from 1e-7 upwards one batch at a time: at most LR_FIND_BATCHES batches (more would cost more than
+# the training itself on a large dataset), and no more than half the batches the fit itself will run, but at least
+# LR_FIND_MIN_BATCHES. On the bundled sample (4 epochs of 10 batches) that is 20 batches instead of 64, about 18 s
+# less; whatever it suggests, the rate used stays in LR_BAND (bench/results/lr_budget.json).
 LR_FIND_BATCHES = 64
-# Where MiniLM trains well (bench/results/lr_sweep.json, validation rows of IMDB 2k and TREC 1k): 5e-5 to 2e-4 were
-# within 1.5 points of the best on both, 2e-5 lost 2.5 and 6 points (and 1e-5 left a kept-back set at 67%, issue 8).
-# An lr_find suggestion outside it is not trusted.
-LR_BAND = (5e-5, 2e-4)
-FALLBACK_LR = 1e-4  # the band's geometric middle: within a point of the best rate on both sweep sets
+LR_FIND_MIN_BATCHES = 16
+PROGRESS_EVERY_S = 30  # how often train.py says where BERT's training is, within an epoch
+# Where MiniLM trains well (bench/results/lr_sweep.json, validation rows of IMDB 2k and TREC 1k, one seed each): 1e-4
+# and 2e-4 were within 2 points of the best fixed rate on both (IMDB 0.800 / 0.810, best 0.810; TREC 0.92 / 0.93,
+# best 0.93); 5e-5 was on IMDB (0.795) but not on TREC (0.90), 2e-5 on neither (and 1e-5 left a kept-back set at 67%,
+# issue 8). An lr_find suggestion outside it is not trusted.
+LR_BAND = (1e-4, 2e-4)
+FALLBACK_LR = 1e-4  # the rate every benchmark model since issue 8 fell back to; good on both sweep sets
 # ktrain's IMDb NBSVM recipe (tutorials/tutorial-04-text-classification.ipynb): word ids with up to 80,000 words,
 # sequences of 2,000 ids, 1-3 grams, 'standard' preprocessing; autofit(0.001, 3) trains it with the triangular
 # policy. 92.0% on IMDB 25k here (bench/README), within 0.3 points of the tutorial's 92.27%.
@@ -176,17 +185,27 @@ class Plan:
 
 @dataclass(frozen=True)
 class BertRun:
-    """A fine-tuned BERT: the in-memory member, what to save, and how its rate was chosen."""
+    """A fine-tuned BERT in memory: the ktrain predictor to save (its Keras model scores while it is checked), how to
+    read texts, and how its rate was chosen."""
 
-    member: BertMember
-    predictor: object  # ktrain predictor to save
+    predictor: object
+    pieces: WordPieces
     lr: dict
 
 
 @dataclass(frozen=True)
 class NbsvmRun:
-    member: NbsvmMember
     predictors: list  # ktrain predictors to save: one, or one per label
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A member as saved in the staging folder and scored from there, as the app will score it: the member, its
+    validation probabilities, and its entries for the record's `runtime`."""
+
+    member: BertMember | NbsvmMember
+    probabilities: np.ndarray
+    runtime: dict
 
 
 def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
@@ -199,61 +218,77 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
         labelled = read_labelled(settings)
     import ktrain  # noqa: F401  (only now: --help and bad-input messages should not wait seconds for TensorFlow)
 
+    tf_setup.keras_input_without_autotune()
+
     plan = make_plan(settings, labelled.train)
     log(describe(plan, settings, labelled))
     classes = dataset.classes_of(labelled.train)
     multilabel = labelled.train.multilabel
     val_texts = labelled.val.frame[dataset.TEXT].tolist()
     y_val = label_matrix(labelled.val, classes)
-    warnings = validation_warnings(y_val, classes, multilabel)
-    for warning in warnings:
-        log(f"Warning: {warning}")
-    with model_folder.staged(out) as staging:
-        bert_run = nbsvm_run = None
+    cautions = validation_warnings(y_val, classes, multilabel)
+    for caution in cautions:
+        log(f"Warning: {caution}")
+    with model_folder.staged(out) as staging, private_temp_files():
+        saved, lr = {}, None
         if settings.classifier in (HYBRID, BERT):
             bert_run = fit_bert(labelled, plan, settings, staging, clock, log)
+            lr, pieces, check_texts = bert_run.lr, bert_run.pieces, val_texts[:runtime.CHECK_ROWS]
+            log(f"Saving BERT, checking the saved copy against the trained model, and scoring the {len(val_texts)} "
+                "validation rows with it...")
+            with clock.timed("save_bert"):
+                weights, expected = save_bert(staging, bert_run, plan, settings, check_texts)
+                del bert_run  # the Keras model: scoring from the saved graph no longer needs it
+                release_tensorflow()
+                runtime.export(weights, staging)
+                del weights  # each step holds as little as it can: the training's peak is the run's peak
+                saved[BERT] = checked_bert(staging, expected, pieces, plan, settings, check_texts, val_texts, y_val,
+                                           classes, multilabel)
+            log(describe_precision(saved[BERT].runtime["precision_check"]))
         if settings.classifier in (HYBRID, NBSVM):
+            log("Training NBSVM (word 1-3 grams)...")
             with clock.timed("fit_nbsvm"):
                 nbsvm_run = fit_nbsvm(labelled, classes, settings.seed, log)
-        if bert_run is None and nbsvm_run is None:
+            if nbsvm_run is not None:
+                with clock.timed("save_nbsvm"):
+                    saved[NBSVM] = save_nbsvm(staging, nbsvm_run, val_texts, multilabel, classes)
+                del nbsvm_run  # ktrain's NBSVM in Keras: its arrays score it from now on
+                release_tensorflow()
+        if not saved:
             raise UserError("NBSVM alone cannot learn this data: a label is the same on every training row. Train with "
                             "--classifier hybrid or --classifier bert, or add rows where that label differs.")
         with clock.timed("evaluate"):
-            member_probabilities = {run.member.kind: member_scores(run.member, val_texts, plan.batch_size)
-                                    for run in (bert_run, nbsvm_run) if run is not None}
+            member_probabilities = {kind: s.probabilities for kind, s in saved.items()}
             bert_weight, combination = combination_for(y_val, member_probabilities, multilabel, settings.bert_weight)
-            model = Model(classes, multilabel, bert_run and bert_run.member, nbsvm_run and nbsvm_run.member,
-                          bert_weight, settings.markup)
+            model = Model(classes, multilabel, saved[BERT].member if BERT in saved else None,
+                          saved[NBSVM].member if NBSVM in saved else None, bert_weight, settings.markup)
             # The blend of the members' validation probabilities: what model.score gives, without a second pass.
-            blended = hybrid.combine(member_probabilities.get(BERT), member_probabilities.get(NBSVM), bert_weight)
-            scores = evaluate(y_val, blended, classes, multilabel)
+            scores = evaluate(y_val, hybrid.combine(member_probabilities.get(BERT), member_probabilities.get(NBSVM),
+                                                    bert_weight), classes, multilabel)
         members = [Member(kind, MEMBER_PATHS[kind], evaluate(y_val, p, classes, multilabel))
                    for kind, p in member_probabilities.items()]
         log(describe_combination(members, bert_weight, scores, settings.bert_weight is not None))
+        metrics.plot_confusion(scores, staging / model_folder.CONFUSION_FILE)
         record = TrainingRecord(
             classes=classes, multilabel=multilabel, classifier=settings.classifier, members=members,
-            bert_weight=bert_weight, reading=settings.reading if bert_run else HEAD, markup=settings.markup,
-            maxlen=plan.maxlen if bert_run else None,
+            bert_weight=bert_weight, reading=settings.reading if BERT in saved else HEAD, markup=settings.markup,
+            maxlen=plan.maxlen if BERT in saved else None,
             settings={**settings_record(settings), "maxlen": plan.maxlen, "batch_size": plan.batch_size,
-                      "epochs": plan.epochs, "lr": bert_run.lr["chosen"] if bert_run else None},
+                      "epochs": plan.epochs, "lr": lr["chosen"] if lr else None},
             data=labelled.sources, rows={**labelled.counts, "longer_than_maxlen": plan.longer_than_maxlen},
-            lr=bert_run.lr if bert_run else None, combination=combination, device=asdict(plan.device),
-            bert={"name": plan.weights.name, "path": str(plan.weights.path)} if bert_run else None,
-            versions=library_versions(), started_at=started_at, warnings=warnings)
-        with clock.timed("save"):
-            write_model(staging, record, scores, bert_run, nbsvm_run)
-            # Before the reload check, which then scores the folder through the exports.
-            exports = {}
-            if bert_run is not None:
-                exports.update(export_bert(staging, bert_run.predictor.model, bert_run.member,
-                                           val_texts[:runtime.CHECK_ROWS]))
-            if nbsvm_run is not None:
-                exports.update(export_nbsvm(staging, record, nbsvm_run, val_texts[:runtime.CHECK_ROWS]))
-            record = replace(record, runtime={**record.runtime, **exports})
-            model_folder.write(staging, record, scores)
+            lr=lr, combination=combination, device=asdict(plan.device),
+            bert={"name": plan.weights.name, "path": str(plan.weights.path)} if BERT in saved else None,
+            versions=library_versions(), started_at=started_at, warnings=cautions,
+            runtime={key: value for s in saved.values() for key, value in s.runtime.items()},
+            window_overlap=DEFAULT_OVERLAP)
+        # The folder is read back as the app reads it, which needs the record on disk; its result completes the record.
+        model_folder.write(staging, record, scores)
+        with clock.timed("reload_check"):
+            # The folder's graph is the one this model runs (compiled once: GraphForward.shared), checked against the
+            # Keras model already; what is read back here is everything else: record, vocabulary, NBSVM's arrays.
             difference = reload_difference(staging, model, val_texts[:RELOAD_CHECK_ROWS])
-            if difference > RELOAD_TOLERANCE:
-                raise RuntimeError(f"the reloaded model disagrees with the trained one by {difference:.2e}")
+        if difference > RELOAD_TOLERANCE:
+            raise RuntimeError(f"the reloaded model disagrees with the trained one by {difference:.2e}")
         record = replace(record, reload_check={"rows": min(len(val_texts), RELOAD_CHECK_ROWS),
                                                "max_difference": difference},
                          finished_at=now(), durations_s=clock.durations_s)
@@ -509,30 +544,35 @@ def fit_bert(labelled: Labelled, plan: Plan, settings: Settings, staging: Path, 
     """Fine-tune BERT with ktrain (texts_from_df, text_classifier('bert'), lr_find, fit_onecycle)."""
     import ktrain
 
-    trn, val, preproc, model = build_classifier(labelled.train, labelled.val, plan, settings.seed)
+    log("Preparing BERT: ktrain reads the texts and builds the classifier on the pretrained weights...")
+    with clock.timed("prepare_bert"):
+        trn, preproc, model = build_classifier(labelled.train, labelled.val, plan, settings.seed)
     pieces = WordPieces.of_preprocessor(preproc)
-    # ktrain keeps the start of each text; the model trains on the part the chosen reading keeps (same ids for head),
-    # and Keras' per-epoch validation figure reads the validation rows the same way.
-    trn, val = [([pieces.training_ids(rows.frame[dataset.TEXT], plan.maxlen, settings.reading), x[1]], y)
-                for rows, (x, y) in [(labelled.train, trn), (labelled.val, val)]]
+    # ktrain keeps the start of each text; the model trains on the part the chosen reading keeps (same ids for head).
+    (_, segments), y = trn
+    trn = ([pieces.training_ids(labelled.train.frame[dataset.TEXT], plan.maxlen, settings.reading), segments], y)
     if settings.lr is None:
+        batches = lr_find_batches(len(trn[1]), plan.batch_size, plan.epochs)
+        log(f"Looking for a good learning rate: ktrain's lr_find trains on {batches} batches at rising rates...")
         with clock.timed("lr_find"):
-            model, lr = find_learning_rate(model, trn, plan.batch_size, settings.seed, staging)
+            lr = find_learning_rate(model, trn, plan.batch_size, batches, settings.seed, staging)
     else:
         lr = {"chosen": settings.lr, "source": "--lr"}
     log(f"Training BERT with learning rate {lr['chosen']:.2e} ({lr['source']}"
         + (f": {lr['why']}" if lr.get("why") else "") + ").")
-    learner = ktrain.get_learner(model, train_data=trn, val_data=val, batch_size=plan.batch_size)
-    with clock.timed("fit"):
-        learner.fit_onecycle(lr["chosen"], plan.epochs)
+    # No validation data for Keras: its per-epoch figure read the rows as training does (never over windows), so it
+    # differed from the validation reported at the end, and cost a pass over them each epoch (about a minute on IMDB).
+    learner = ktrain.get_learner(model, train_data=trn, batch_size=plan.batch_size)
+    with clock.timed("fit"):  # verbose=0: no "begin training using onecycle policy..." and no bar redrawn per batch
+        learner.fit_onecycle(lr["chosen"], plan.epochs, verbose=0, callbacks=[fit_progress(plan.epochs, log)])
     model = with_fresh_optimizer(learner.model, labelled.train.multilabel)  # drops Adam's state: 272 -> 90 MB saved
-    member = BertMember(model, pieces, plan.maxlen, settings.reading)
-    return BertRun(member, ktrain.get_predictor(model, preproc, batch_size=plan.batch_size), lr)
+    return BertRun(ktrain.get_predictor(model, preproc, batch_size=plan.batch_size), pieces, lr)
 
 
 def build_classifier(train_rows: dataset.LabelledRows, val_rows: dataset.LabelledRows, plan: Plan,
                      seed: int) -> tuple:
-    """ktrain's 'bert' preprocessing and classifier on the planned weights: (trn, val, preproc, model)."""
+    """ktrain's 'bert' preprocessing and classifier on the planned weights: (trn, preproc, model). The validation rows
+    are handed to ktrain too (it would otherwise split some training rows off), but only the training rows are used."""
     import tensorflow as tf
     from ktrain import text
 
@@ -541,28 +581,77 @@ def build_classifier(train_rows: dataset.LabelledRows, val_rows: dataset.Labelle
     tf.keras.utils.set_random_seed(seed)
     # ktrain prints its label lists and the head of the label frame even at verbose=0: noise for our users.
     with use_bert(plan.weights), contextlib.redirect_stdout(io.StringIO()):
-        trn, val, preproc = text.texts_from_df(
+        trn, _, preproc = text.texts_from_df(
             train_rows.frame, dataset.TEXT, label_columns=label_columns_of(train_rows), val_df=val_rows.frame,
             maxlen=plan.maxlen, preprocess_mode="bert", lang="en", verbose=0)  # our weights fix the language
         model = text.text_classifier("bert", trn, preproc=preproc, multilabel=train_rows.multilabel, verbose=0)
     # ktrain compiles every model with one shared Adam instance, whose slots from an earlier run in this process
     # would be saved again under clashing names.
-    return trn, val, preproc, with_fresh_optimizer(model, train_rows.multilabel)
+    return trn, preproc, with_fresh_optimizer(model, train_rows.multilabel)
 
 
-def find_learning_rate(model: object, trn: tuple, batch_size: int, seed: int, plot_dir: Path) -> tuple[object, dict]:
-    """ktrain's lr_find on up to LR_FIND_BATCHES batches; returns the restored model and how the rate was chosen."""
+def fit_progress(epochs: int, log: Callable[[str], None]) -> object:
+    """A Keras callback saying where BERT's training is, in one line at most every PROGRESS_EVERY_S seconds and at the
+    end of each epoch (Keras' own bar redraws every batch and says nothing of the time left for the whole run)."""
+    import tensorflow as tf
+
+    class FitProgress(tf.keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.started = self.shown = time.perf_counter()
+            self.batches, self.epoch = self.params.get("steps") or 1, 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = time.perf_counter()
+            if now - self.shown >= PROGRESS_EVERY_S and batch + 1 < self.batches:
+                self.shown = now
+                self.report(batch + 1, logs, now)
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.shown = time.perf_counter()
+            self.report(self.batches, logs, self.shown)
+
+        def report(self, done, logs, now):
+            total, finished = epochs * self.batches, self.epoch * self.batches + done
+            figures = ", ".join(f"{name} {value:.3f}" for name, value in (logs or {}).items()
+                                if name in ("loss", "accuracy", "binary_accuracy"))
+            left = (now - self.started) / finished * (total - finished)
+            log(f"  epoch {self.epoch + 1}/{epochs}, batch {done}/{self.batches}: {figures}"
+                + (f"; about {format_duration(left)} left" if finished < total else ""))
+
+    return FitProgress()
+
+
+def format_duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def find_learning_rate(model: object, trn: tuple, batch_size: int, batches: int, seed: int, plot_dir: Path) -> dict:
+    """ktrain's lr_find on at most `batches` batches of the training rows; how the rate was chosen.
+
+    The sweep runs on `model` itself and leaves it as it found it: ktrain restores its weights and we zero Adam's
+    state, so fit_onecycle then starts exactly as on a fresh model, with the training step lr_find traced (ktrain's
+    default instead saves the whole model and loads a copy, which fit_onecycle must trace again: 9 s and some 300 MB
+    on the sample).
+    """
     import ktrain
 
     (ids, segments), y = trn
-    rows = min(len(y), LR_FIND_BATCHES * batch_size)
+    rows = min(len(y), batches * batch_size)
     pick = np.random.default_rng(seed).permutation(len(y))[:rows]
     finder = ktrain.get_learner(model, train_data=([ids[pick], segments[pick]], y[pick]), batch_size=batch_size)
     # Whole epochs only, so stay at or under the batch budget rather than overshoot it by up to an epoch.
-    with contextlib.redirect_stdout(io.StringIO()):  # its own epoch bars and hints mean nothing to our users
-        finder.lr_find(max_epochs=max(1, LR_FIND_BATCHES // math.ceil(rows / batch_size)), verbose=0)
+    # Its own epoch bars and hints mean nothing to our users, nor its warning that a sweep this short has too few
+    # points for the numerical-gradient estimate (which we record as None and never use).
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        finder.lr_find(max_epochs=max(1, batches // math.ceil(rows / batch_size)), restore_weights_only=True,
+                       verbose=0)
     if not finder.lr_finder.find_called():
         raise KeyboardInterrupt  # ktrain swallows Ctrl-C inside lr_find; honour it
+    reset_optimizer(model)
     with contextlib.redirect_stdout(io.StringIO()):
         min_gradient, min_loss_over_10, valley = finder.lr_estimate()
     lr = choose_rate(min_loss_over_10)
@@ -570,8 +659,20 @@ def find_learning_rate(model: object, trn: tuple, batch_size: int, seed: int, pl
                        "longest_valley": _float(valley)}
     lr["batches"] = len(finder.lr_finder.lrs)
     save_lr_plot(finder, lr["chosen"], plot_dir / model_folder.LR_PLOT_FILE)
-    # lr_find reloads the model it started from into finder.model; the old object holds the sweep's wrecked weights.
-    return finder.model, lr
+    return lr
+
+
+def lr_find_batches(rows: int, batch_size: int, epochs: int) -> int:
+    """How many batches lr_find sweeps for `epochs` of `rows` training rows (see LR_FIND_BATCHES)."""
+    fit_batches = epochs * math.ceil(rows / batch_size)
+    return min(LR_FIND_BATCHES, max(LR_FIND_MIN_BATCHES, fit_batches // 2))
+
+
+def reset_optimizer(model: object) -> None:
+    """Adam's step count and moments back to zero: the state of a freshly compiled optimizer, on the same variables,
+    so the traced training step stays valid."""
+    for variable in model.optimizer.variables():
+        variable.assign(np.zeros(variable.shape, variable.dtype.as_numpy_dtype))
 
 
 def choose_rate(suggestion: float | None) -> dict:
@@ -626,16 +727,14 @@ def fit_nbsvm(labelled: Labelled, classes: list[str], seed: int, log: Callable[[
     texts = labelled.train.frame[dataset.TEXT].tolist()
     if not labelled.train.multilabel:
         y = labelled.train.frame[dataset.LABEL].map(classes.index).to_numpy()
-        predictor = nbsvm_predictor(texts, y, classes, seed)
-        return NbsvmRun(NbsvmMember([predictor], False), [predictor])
+        return NbsvmRun([nbsvm_predictor(texts, y, classes, seed)])
     columns = [labelled.train.frame[label].to_numpy() for label in classes]
     constant = [label for label, y in zip(classes, columns) if y.min() == y.max()]
     if constant:
         log(f"NBSVM skipped: label(s) {', '.join(constant)} are the same on every training row, so no binary NBSVM "
             "can be trained for them; the model is BERT alone.")
         return None
-    predictors = [nbsvm_predictor(texts, y, ["0", "1"], seed) for y in columns]
-    return NbsvmRun(NbsvmMember(predictors, True), predictors)
+    return NbsvmRun([nbsvm_predictor(texts, y, ["0", "1"], seed) for y in columns])
 
 
 def nbsvm_predictor(texts: list[str], y: np.ndarray, classes: list[str], seed: int) -> object:
@@ -663,13 +762,6 @@ def nbsvm_predictor(texts: list[str], y: np.ndarray, classes: list[str], seed: i
 # Evaluation, combination and saving
 
 
-def member_scores(member: BertMember | NbsvmMember, texts: list[str], batch_size: int) -> np.ndarray:
-    """A member's validation probabilities, read exactly as scoring will read them."""
-    if isinstance(member, BertMember):
-        return member.predict(texts, batch_size)[0]
-    return member.predict(texts)
-
-
 def combination_for(y: np.ndarray, probabilities: dict, multilabel: bool,
                     fixed: float | None = None) -> tuple[list[float], dict]:
     """BERT's weight(s) in the blend: chosen on validation rows for a hybrid unless `fixed` (--bert-weight), and
@@ -695,40 +787,102 @@ def evaluate(y: np.ndarray, probabilities: np.ndarray, classes: list[str], multi
     return metrics.single_label_metrics(y, probabilities, classes)
 
 
-def write_model(folder: Path, record: TrainingRecord, scores: dict, bert_run: BertRun | None,
-                nbsvm_run: NbsvmRun | None) -> None:
-    """Save the members, record, metrics and confusion picture into the staging folder."""
-    if bert_run is not None:
-        bert_run.predictor.save(str(folder / MEMBER_PATHS[BERT]))
-    if nbsvm_run is not None:
-        member = record.member(NBSVM)
-        for directory, predictor in zip(model_folder.member_dirs(folder, member, record), nbsvm_run.predictors):
-            directory.mkdir(parents=True, exist_ok=True)
-            predictor.save(str(directory))
-    metrics.plot_confusion(scores, folder / model_folder.CONFUSION_FILE)
-    model_folder.write(folder, record, scores)
+def save_bert(folder: Path, run: BertRun, plan: Plan, settings: Settings,
+              check_texts: list[str]) -> tuple[bert_graph.ClassifierWeights, np.ndarray]:
+    """Save ktrain's predictor of the fine-tuned BERT into the staging folder (so ktrain.load_predictor reads it) and
+    its vocabulary. Returns what the rest needs of the Keras model: its weights, and its probabilities of the rows of
+    ids the graph is checked on (every window of `check_texts`, as the model reads them)."""
+    run.predictor.save(str(folder / MEMBER_PATHS[BERT]))
+    run.pieces.write_vocab_file(folder / model_folder.VOCAB_FILE)  # the tokenizer without unpickling ktrain
+    keras = BertMember(run.predictor.model, run.pieces, plan.maxlen, settings.reading, overlap=DEFAULT_OVERLAP)
+    return bert_graph.weights_of(run.predictor.model), keras.forward(check_ids(keras, check_texts))
 
 
-def export_bert(folder: Path, model: object, member: BertMember, texts: list[str]) -> dict:
-    """Export the Keras classifier `model` (scored in memory by `member`) for onnxruntime into the staging folder, with
-    its vocabulary, and check it on the texts' rows (every window, as the model reads them) against the Keras model;
-    the record's `runtime` entry, or ExportMismatch, which stops the run before the folder is moved into place."""
-    ids = np.array([row for text in texts for row in member.pieces.encode(text, member.maxlen, member.reading).ids],
-                   np.float32).reshape(-1, member.maxlen)
-    path = runtime.export(model, folder)
-    exported = BertMember(None, member.pieces, member.maxlen, member.reading, runtime.OnnxForward(path))
-    checked = runtime.checked_record(path, runtime.check(member.forward, exported.forward, ids))
-    member.pieces.write_vocab_file(folder / model_folder.VOCAB_FILE)  # the tokenizer without unpickling ktrain
-    return {**checked, "vocab": model_folder.VOCAB_FILE}
+def check_ids(member: BertMember, texts: list[str]) -> np.ndarray:
+    """Every row of ids `member` reads for `texts`."""
+    return np.array([row for text in texts for row in member.encode(text).ids], np.int64).reshape(-1, member.maxlen)
 
 
-def export_nbsvm(folder: Path, record: TrainingRecord, nbsvm_run: NbsvmRun, texts: list[str]) -> dict:
-    """Export each NBSVM predictor as arrays beside its ktrain files (predictor/nbsvm.py) and check them against ktrain
-    on the validation texts; the record's `runtime.nbsvm` entry, or nbsvm.ExportMismatch, which stops the run before
-    the folder is moved into place."""
-    directories = model_folder.member_dirs(folder, record.member(NBSVM), record)
-    exported = [nbsvm.NbsvmArrays(nbsvm.export(p, d)) for d, p in zip(directories, nbsvm_run.predictors)]
-    return {"nbsvm": nbsvm.checked_record(nbsvm.check(nbsvm_run.predictors, exported, texts))}
+def checked_bert(folder: Path, expected: np.ndarray, pieces: WordPieces, plan: Plan, settings: Settings,
+                 check_texts: list[str], val_texts: list[str], y_val: np.ndarray, classes: list[str],
+                 multilabel: bool) -> Saved:
+    """BERT's graph in the staging folder checked against the Keras model's probabilities `expected` on the rows of
+    `check_texts` (runtime.ExportMismatch stops the run), then its precision: it scores every validation row in fp32
+    and, where the CPU has it natively, in bfloat16, and the faster one is kept if it loses at most
+    runtime.ALLOWED_LOSS of the member's validation metric. Works from the folder alone: the Keras model is gone by
+    now, so that its memory and the graph's are not held at once; so is each compiled precision once scored."""
+    path = folder / model_folder.ONNX_FILE
+
+    def member(precision: str) -> BertMember:
+        return BertMember(None, pieces, plan.maxlen, settings.reading, runtime.GraphForward.shared(path, precision),
+                          DEFAULT_OVERLAP)
+
+    kept = {runtime.FP32: member(runtime.FP32)}
+    entry = runtime.checked_record(path, runtime.check(lambda ids: expected, kept[runtime.FP32].forward,
+                                                       check_ids(kept[runtime.FP32], check_texts)))
+    probabilities = {runtime.FP32: kept[runtime.FP32].predict(val_texts, plan.batch_size)[0]}
+    for precision in runtime.native_precisions()[1:]:
+        kept.clear()  # one compiled graph at a time
+        kept[precision] = member(precision)
+        probabilities[precision] = kept[precision].predict(val_texts, plan.batch_size)[0]
+    headline_metric = "micro_f1" if multilabel else "accuracy"
+    scored = {p: evaluate(y_val, q, classes, multilabel)[headline_metric] for p, q in probabilities.items()}
+    reference = probabilities[runtime.FP32]
+    faster = [p for p in probabilities if p != runtime.FP32]
+    agreement = {p: float((predicted_labels(probabilities[p], multilabel)
+                           == predicted_labels(reference, multilabel)).mean()) for p in faster}
+    differences = {p: float(np.abs(probabilities[p] - reference).max(initial=0.0)) for p in faster}
+    check = runtime.choose_precision(scored, headline_metric, agreement, differences, len(val_texts))
+    chosen = check["chosen"]
+    return Saved(kept.get(chosen) or member(chosen), probabilities[chosen],
+                 {**entry, "precision": chosen, "precision_check": check, "vocab": model_folder.VOCAB_FILE})
+
+
+def save_nbsvm(folder: Path, run: NbsvmRun, val_texts: list[str], multilabel: bool, classes: list[str]) -> Saved:
+    """Save each NBSVM predictor (ktrain's files) and its arrays into the staging folder, check the arrays against
+    ktrain on the validation texts (nbsvm.ExportMismatch stops the run), and score the validation rows with them."""
+    directories = model_folder.predictor_dirs(folder / MEMBER_PATHS[NBSVM], NBSVM, multilabel, len(classes))
+    arrays = []
+    for directory, predictor in zip(directories, run.predictors):
+        directory.mkdir(parents=True, exist_ok=True)
+        predictor.save(str(directory))
+        arrays.append(nbsvm.NbsvmArrays(nbsvm.export(predictor, directory)))
+    entry = nbsvm.checked_record(nbsvm.check(run.predictors, arrays, val_texts[:runtime.CHECK_ROWS]))
+    member = NbsvmMember(arrays, multilabel)
+    return Saved(member, member.predict(val_texts), {"nbsvm": entry})
+
+
+def predicted_labels(probabilities: np.ndarray, multilabel: bool) -> np.ndarray:
+    """Each row's class index (single-label) or its 0/1 labels at the threshold (multi-label)."""
+    if multilabel:
+        return probabilities >= metrics.MULTILABEL_THRESHOLD
+    return probabilities.argmax(axis=1)
+
+
+@contextlib.contextmanager
+def private_temp_files() -> Iterator[None]:
+    """ktrain writes weight files with tempfile.mkstemp and never removes them (lr_find: the whole model, 90 MB for
+    MiniLM, each run; NBSVM's autofit too): they go to a folder of their own, removed when the block ends."""
+    folder = tempfile.mkdtemp(prefix="review-predictor-")
+    previous, tempfile.tempdir = tempfile.tempdir, folder
+    try:
+        yield
+    finally:
+        tempfile.tempdir = previous
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def release_tensorflow() -> None:
+    """Free the Keras models of this run (Keras keeps every layer built in the session alive until cleared) and hand
+    the memory back to the system, so that what comes next does not stack on the training's peak."""
+    import gc
+
+    import tensorflow as tf
+
+    tf.keras.backend.clear_session()
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # glibc's; elsewhere the freed memory is simply reused
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def reload_difference(folder: Path, model: Model, texts: list[str]) -> float:
@@ -773,6 +927,11 @@ def headline(scores: dict) -> str:
     if scores["task"] == "single-label":
         return f"accuracy {scores['accuracy']:.3f}, macro-F1 {scores['macro_f1']:.3f}"
     return f"micro-F1 {scores['micro_f1']:.3f}, macro-F1 {scores['macro_f1']:.3f}"
+
+
+def describe_precision(check: dict) -> str:
+    """One line: the precision BERT scores with, and why."""
+    return f"BERT scores in {check['chosen']}: {check['why']}."
 
 
 def describe_combination(members: list[Member], bert_weight: list[float], scores: dict, fixed: bool = False) -> str:

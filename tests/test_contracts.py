@@ -11,7 +11,7 @@ import pytest
 
 from conftest import tiny_vocab
 from predictor import cells, hybrid, pieces
-from predictor.training import FALLBACK_LR, LR_BAND, auto_epochs, choose_rate
+from predictor.training import auto_epochs, choose_rate, lr_find_batches
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -201,17 +201,26 @@ def test_per_label_weights_that_only_fit_noise_lose_in_cross_validation_to_fewer
 # Learning rate
 
 
-@pytest.mark.parametrize("suggestion", [None, float("nan"), 1e-8, LR_BAND[0] / 2, LR_BAND[1] * 3])
+# bench/results/lr_sweep.json: 1e-4 and 2e-4 trained within 2 points of the best rate on both sweep sets, 5e-5 only
+# on IMDB (TREC 0.90 against 0.93), 2e-5 on neither; every model since issue 8 fell back to 1e-4.
+@pytest.mark.parametrize("suggestion", [None, float("nan"), 1e-8, 2e-5, 5e-5, 3e-4, 6.3e-4])
 def test_an_unusable_lr_find_suggestion_falls_back_and_says_why_with_this_runs_figure(suggestion):
     lr = choose_rate(suggestion)
-    assert lr["chosen"] == FALLBACK_LR and lr["source"].startswith("fallback")
+    assert lr["chosen"] == 1e-4 and lr["source"].startswith("fallback")
     if suggestion is not None and np.isfinite(suggestion):
         assert f"{suggestion:.1e}" in lr["why"]
 
 
-def test_a_suggestion_inside_the_band_is_used():
-    lr = choose_rate(5e-5)
-    assert lr["chosen"] == 5e-5 and lr["source"] == "lr_find: min loss / 10" and "5.0e-05" in lr["why"]
+@pytest.mark.parametrize("suggestion", [1e-4, 1.5e-4, 2e-4])
+def test_a_suggestion_where_the_sweep_trained_well_is_used(suggestion):
+    lr = choose_rate(suggestion)
+    assert lr["chosen"] == suggestion and lr["source"] == "lr_find: min loss / 10"
+    assert f"{suggestion:.1e}" in lr["why"]
+
+
+@pytest.mark.parametrize("rows, epochs, batches", [(297, 4, 20), (40, 1, 16), (900, 4, 58), (22_500, 1, 64)])
+def test_lr_find_sweeps_at_most_half_the_fits_batches_between_16_and_64(rows, epochs, batches):
+    assert lr_find_batches(rows, 32, epochs) == batches
 
 
 # ---------------------------------------------------------------------------------------------------------------------

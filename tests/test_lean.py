@@ -54,7 +54,7 @@ import json, sys
 from predictor import models
 scores = models.load_scorer(sys.argv[1]).score_batch(json.loads(sys.argv[2]))
 heavy = sorted({m.split(".")[0] for m in sys.modules} & {"tensorflow", "ktrain", "keras", "tf_keras", "keras_bert",
-                                                         "sklearn", "tf2onnx"})
+                                                         "sklearn", "tf2onnx", "onnx", "onnxruntime"})
 print(json.dumps({"heavy": heavy, "probabilities": scores.probabilities.tolist(),
                   "members": {k: v.tolist() for k, v in scores.members.items()}}))
 """

@@ -2,19 +2,21 @@
 import json
 import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from predictor import model_folder, models
+from predictor import model_folder, models, runtime
 from predictor.errors import UserError
 
 TEXTS = ["good film", "", "12345", "awful " * 40, "the battery was very broken and the plot bad " * 3, "émoji 👍 ok"]
 
 
-def test_a_bert_model_reading_the_head_scores_exactly_as_ktrain_predicts(tiny_models_dir):
+def test_a_bert_model_reading_the_head_scores_exactly_as_ktrain_predicts_in_fp32(tiny_models_dir, monkeypatch):
     import ktrain
 
+    monkeypatch.setenv(runtime.PRECISION_VARIABLE, runtime.FP32)  # the model's own precision may be bfloat16
     scorer = models.load_scorer("tiny-sentiment", tiny_models_dir)
     reference = ktrain.load_predictor(str(tiny_models_dir / "tiny-sentiment"))
 
@@ -43,9 +45,9 @@ def test_a_hybrid_reading_windows_averages_its_windows_and_blends_its_members(ti
     np.testing.assert_allclose(scores.probabilities[0], expected, atol=1e-6)
     # BERT's part is the mean over the text's windows, each scored on its own.
     bert = models.BertMember.load(tiny_models_dir / "tiny-topics", record.maxlen, record.reading)
-    windows = np.array(bert.pieces.encode(long_text, bert.maxlen, "windows").ids, np.float32)
+    windows = np.array(bert.encode(long_text).ids, np.int64)
     assert len(windows) > 1
-    each = bert._forward(windows, np.zeros_like(windows)).numpy()
+    each = bert._forward(windows)
     np.testing.assert_allclose(bert.predict([long_text])[0][0], each.mean(axis=0), atol=1e-6)
 
 
@@ -137,6 +139,26 @@ def test_a_version_2_folder_reads_texts_as_written_as_it_did(tiny_models_dir, tm
     assert scorer.info.record.markup == "keep"
     marked, plain = scorer.score_batch(["the <b>battery</b> broke", "the battery broke"]).pieces
     assert marked > plain  # the tags are read as text, as version 2 did
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def test_a_version_3_folder_scores_as_it_did_with_onnxruntime(tmp_path):
+    """A folder as train.py saved it before the graph was written here (commit ad1d81d): tf2onnx's export, whose ids
+    are float32, scored then by onnxruntime. Its probabilities were recorded by that code; OpenVINO runs the same
+    file in fp32 now."""
+    old = tmp_path / "v3"
+    shutil.copytree(FIXTURES / "v3-bert-windows", old)
+    expected = json.loads((FIXTURES / "v3-bert-windows-expected.json").read_text())
+
+    scorer = models.Scorer(old)
+    scores = scorer.score_batch(expected["texts"])
+
+    assert scorer.info.record.version == 3 and scorer.info.record.window_overlap == 0.5
+    assert scorer.model.bert.runtime == runtime.ENGINE and scorer.model.bert.precision == runtime.FP32
+    np.testing.assert_allclose(scores.probabilities, expected["probabilities"], atol=1e-6)
+    assert scores.pieces.tolist() == expected["pieces"] and scores.read.tolist() == expected["read"]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
