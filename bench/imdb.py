@@ -4,8 +4,9 @@
     python -m bench.imdb --quick    # 200 train rows, 200 test rows, maxlen 64: a smoke check
     python -m bench.imdb --train-rows 5000   # a stratified subset (labelled as such in the results)
 
-The product and the baselines train on exactly the same rows: the training rows minus a stratified 10% that is
-passed to train.py as --val-data (train.py's own default holds out 10% too).
+The product and the baselines train on exactly the same rows: train.py gets the training rows minus a stratified 10%
+as --val-data (train.py's own default holds out 10% too), and the baselines train on all of them, validation rows
+included (bench/baselines.py: equal work).
 """
 import predictor  # noqa: F401  (before TensorFlow)
 from bench import baselines, bert
@@ -30,21 +31,22 @@ def gb(mb):
 
 def three_models(run, tag, train_df, val_df, test_df, *, epochs, maxlen, lr, models=("bert", "tfidf", "nbsvm"),
                  data_label="", steps=None):
-    """Train the product and the baselines on train_df (BERT also gets val_df as --val-data); score test_df.
+    """Train the product on train_df with val_df as --val-data, the baselines on both; score test_df.
 
     Adds one README row per model and returns {model: result dict}.
     """
     test_texts, y_test = test_df[TEXT].tolist(), test_df[LABEL].tolist()
+    seen = baselines.rows_the_product_saw(train_df, val_df)
     out = {}
     if "tfidf" in models:
         steps and steps.start(f"{tag}: TF-IDF+LR")
-        result, rss, _ = isolated(baselines.tfidf_logreg, train_df[TEXT].tolist(), train_df[LABEL].tolist(), test_texts)
+        result, rss, _ = isolated(baselines.tfidf_logreg, seen[TEXT].tolist(), seen[LABEL].tolist(), test_texts)
         out["tfidf_logreg"] = {**single_label_scores(y_test, result["pred"]), "peak_rss_mb": rss,
                                **{k: result[k] for k in ("train_s", "eval_s", "settings")}}
         steps and steps.finish(f"{tag}: TF-IDF+LR")
     if "nbsvm" in models:
         steps and steps.start(f"{tag}: NBSVM")
-        result, rss, _ = isolated(baselines.nbsvm, train_df[TEXT].tolist(), train_df[LABEL].tolist(), test_texts)
+        result, rss, _ = isolated(baselines.nbsvm, seen[TEXT].tolist(), seen[LABEL].tolist(), test_texts)
         out["nbsvm"] = {**single_label_scores(y_test, result["pred"]), "peak_rss_mb": rss,
                         **{k: result[k] for k in ("train_s", "eval_s", "settings")}}
         steps and steps.finish(f"{tag}: NBSVM")
@@ -57,8 +59,8 @@ def three_models(run, tag, train_df, val_df, test_df, *, epochs, maxlen, lr, mod
         if "bert" in result["member_probabilities"] and result["classifier"] != "bert":
             out["product_bert_member"] = single_label_scores(y_test, bert.single_label_predictions(result, "bert"))
         steps and steps.finish(f"{tag}: product")
-    n_train = len(train_df)
-    data = data_label or f"train {n_train:,} (+{len(val_df):,} val for the product) / test {len(test_df):,}"
+    n_train = len(seen)
+    data = data_label or f"train {n_train:,} (product: {len(train_df):,} + {len(val_df):,} val) / test {len(test_df):,}"
     for key, name in [("product", bert.product_name(out.get("product"))), ("tfidf_logreg", "TF-IDF 1-2g + LR"),
                       ("nbsvm", "ktrain NBSVM (1-3g)")]:
         if key not in out:
@@ -115,16 +117,17 @@ def main(argv=None):
         full_tr, full_val = split_validation(full_train, LABEL, VAL_FRACTION, SPLIT_SEED)
         extra = three_models(run, "imdb-full-baselines", full_tr, full_val, test, epochs=epochs, maxlen=maxlen,
                              lr=lr, models=("tfidf", "nbsvm"),
-                             data_label=f"train {len(full_tr):,} (all of the 90% split) / test {len(test):,}")
+                             data_label=f"train {len(full_tr) + len(full_val):,} (all) / test {len(test):,}")
         run.results["baselines_on_full_train"] = extra
         run.note(f"The product was trained on a stratified subset of {train_rows:,} training rows (time limit), not "
                  "all 25k; the baselines were run on both that subset and the full 25k training split.")
     run.results["published"] = [{"model": m, "data": d, "accuracy": a} for m, d, a in PUBLISHED]
     for model, data, accuracy in ([] if quick else PUBLISHED):
         run.row(model, data, f"acc {accuracy:.4f}", "not measured here", "")
-    run.note("All three models train on the same rows: the chosen training rows minus a stratified 10% validation "
-             "split, which train.py receives as --val-data and the baselines never see.")
-    run.note("The product's train_s is train.py's whole run: reading, lr_find (64 batches), fit, validation scoring, "
+    run.note("All three models see the same rows: train.py gets a stratified 10% of them as --val-data (they choose "
+             "its blend weight and precision), the baselines train on all of them. All read the texts with HTML "
+             "turned into text, train.py's default (predictor/markup.py).")
+    run.note("The product's train_s is train.py's whole run: reading, lr_find (at most 64 batches), fit, validation scoring, "
              "save and reload check. train_examples_per_s is fit only. NBSVM's train_s includes its n-gram "
              "preprocessing; its eval_s includes preprocessing the test texts.")
     run.note("Peak RSS is each model's own process (spawned fresh, so it includes Python and library imports).")
