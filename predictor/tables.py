@@ -72,7 +72,7 @@ def read_table(source: str | Path | bytes, *, filename: str | None = None, sheet
     limits = limits or READ_LIMITS
     return worker.run(
         _parse, (data, ext, name, sheet), limits=limits, what=f"Reading {name}", on_progress=on_progress,
-        too_slow=f"took longer than {limits.seconds:.0f} s, so it was stopped: it holds more rows or cells than can "
+        too_slow=f"took longer than {limits.seconds:g} s, so it was stopped: it holds more rows or cells than can "
                  "be read in that time, or cells far away from the data. Delete unused rows and columns, split it "
                  "into smaller files, or save just the needed columns as CSV (much faster to read), and try again.",
         too_big=f"needed more than {_human(limits.memory_bytes)} of memory, so it was stopped. Split the table into "

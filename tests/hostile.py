@@ -90,3 +90,15 @@ def _batched(first: bytes, rest: Iterable[bytes], size: int = 10_000) -> Iterabl
             yield b"".join(batch)
             batch = []
     yield b"".join(batch)
+
+
+def endless_reading(report) -> None:
+    """A reading that counts rows and never finishes, whatever the CPU's speed (run by predictor.worker in a child
+    process, which imports it by name from this folder)."""
+    import time
+
+    rows = 0
+    while True:
+        rows += 1_000
+        report(rows)
+        time.sleep(0.01)

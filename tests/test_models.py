@@ -9,6 +9,7 @@ import pytest
 
 from predictor import model_folder, models, runtime
 from predictor.errors import UserError
+from conftest import TINY_MAXLEN, TOPIC_WORDS
 
 TEXTS = ["good film", "", "12345", "awful " * 40, "the battery was very broken and the plot bad " * 3, "émoji 👍 ok"]
 
@@ -120,11 +121,16 @@ def test_a_folder_from_a_newer_version_is_refused_with_what_to_do(tiny_models_di
     assert "newer" not in [info.name for info in model_folder.list_models(tmp_path)]
 
 
-def test_a_record_reads_back_exactly_as_written(tiny_models_dir):
-    info = model_folder.read(tiny_models_dir / "tiny-topics")
-    raw = json.loads((tiny_models_dir / "tiny-topics" / "training.json").read_text())
-    assert raw["version"] == model_folder.VERSION
-    assert model_folder._record_from_json(json.loads(json.dumps(raw))) == info.record
+def test_a_record_reads_back_as_the_run_that_wrote_it_was_asked(tiny_models_dir):
+    """Expected values come from conftest.tiny_models' command line and data, not from the reader itself."""
+    record = model_folder.read(tiny_models_dir / "tiny-topics").record
+    assert json.loads((tiny_models_dir / "tiny-topics" / "training.json").read_text())["version"] == model_folder.VERSION
+    assert (record.multilabel, record.classifier, record.reading, record.markup) == (True, "hybrid", "windows", "html")
+    assert sorted(record.classes) == sorted(TOPIC_WORDS)  # one class per --label-column
+    assert set(record.bert_weight) == {0.5} and len(record.bert_weight) in (1, len(TOPIC_WORDS))  # --bert-weight 0.5
+    assert sorted(m.kind for m in record.members) == ["bert", "nbsvm"]
+    assert (record.maxlen, record.settings["epochs"], record.rows["read"]) == (TINY_MAXLEN, 1, 40)  # topic_rows(40)
+    assert record.data["path"].endswith("topics.csv") and record.window_overlap == 0.0
 
 
 def test_a_version_2_folder_reads_texts_as_written_as_it_did(tiny_models_dir, tmp_path):
