@@ -27,22 +27,16 @@ def test_each_phrase_weighs_what_the_probability_loses_without_it(topics):
     assert explanation.strongest(1)[0].start == text.index("battery")  # the word the label is about
 
 
-def test_bert_masks_each_phrase_and_rescores_only_the_windows_that_held_it(topics):
+def test_every_phrase_of_a_long_review_weighs_what_the_whole_model_loses_without_it(topics):
+    """Brute force through the scoring path (both members, the blend, the model's windows and overlap): each text
+    without one phrase, scored as any text is."""
     explanation = topics.explain(LONG, "screen")
     bert, column = topics.model.bert, topics.classes.index("screen")
-    whole = bert.pieces.pieces(LONG)
-    assert len(bert.pieces.encode_pieces(whole, bert.maxlen, bert.reading).ids) > 2  # several windows
-    # The same numbers by brute force: every window of every masked variant scored again.
-    sizes = [len(bert.pieces.pieces(LONG[p.start:p.end])) for p in explanation.phrases]
-    starts = np.cumsum([0] + sizes[:-1])
-    variants = [whole] + [whole[:s] + ["[MASK]"] * n + whole[s + n:] for s, n in zip(starts, sizes)]
-    bert_p = np.stack([bert.forward(np.array(bert.pieces.encode_pieces(v, bert.maxlen, bert.reading).ids,
-                                             np.float32)).mean(axis=0) for v in variants])
-    nbsvm_p = topics.model.nbsvm.predict([LONG] + [LONG[:p.start].rstrip() + " " + LONG[p.end:].lstrip()
-                                                   for p in explanation.phrases])
-    w = np.asarray(topics.model.bert_weight)
-    blended = (w * bert_p + (1 - w) * nbsvm_p)[:, column]
-    np.testing.assert_allclose([p.weight for p in explanation.phrases], blended[0] - blended[1:], atol=1e-5)
+    assert len(bert.encode(LONG).ids) > 2  # read over several windows
+    without = [LONG[:p.start].rstrip() + " " + LONG[p.end:].lstrip() for p in explanation.phrases]
+    scores = topics.model.score([LONG] + without).probabilities[:, column]
+    assert explanation.probability == pytest.approx(scores[0], abs=1e-6)
+    np.testing.assert_allclose([p.weight for p in explanation.phrases], scores[0] - scores[1:], atol=1e-5)
 
 
 def test_words_a_model_reading_the_head_never_reads_weigh_nothing(tiny_models_dir):
