@@ -139,18 +139,23 @@ class Model:
         self.markup = markup  # how texts were cleaned for training: applied the same way here (predictor/markup.py)
 
     def score(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> Scores:
+        """Every text's probabilities, in order. A text that appears more than once (after markup cleaning) is scored
+        once: spreadsheets of reviews repeat texts ("Great", "Good product"), and each copy would cost BERT a pass."""
         texts = [markup.to_text(str(text), self.markup) for text in texts]
         if not texts:
             empty = np.zeros((0, len(self.classes)), np.float32)
             return Scores(empty, {}, np.zeros(0, int), np.zeros(0, int))
+        first: dict[str, int] = {}
+        where = np.array([first.setdefault(text, len(first)) for text in texts])
+        distinct = list(first)
         members = {}
-        pieces = read = np.zeros(len(texts), int)
+        pieces = read = np.zeros(len(distinct), int)
         if self.bert is not None:
-            members[BERT], pieces, read = self.bert.predict(texts, batch_size)
+            members[BERT], pieces, read = self.bert.predict(distinct, batch_size)
         if self.nbsvm is not None:
-            members[NBSVM] = self.nbsvm.predict(texts)
+            members[NBSVM] = self.nbsvm.predict(distinct)
         probabilities = hybrid.combine(members.get(BERT), members.get(NBSVM), self.bert_weight)
-        return Scores(probabilities, members, pieces, read)
+        return Scores(probabilities[where], {kind: p[where] for kind, p in members.items()}, pieces[where], read[where])
 
 
 def load_model(info: ModelInfo, every_member: bool = False) -> Model:

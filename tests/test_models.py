@@ -201,3 +201,22 @@ def test_only_a_model_inside_the_models_folder_can_become_the_default(two_models
     with pytest.raises(UserError):
         model_folder.make_default(name, two_models)
     assert not (two_models / model_folder.DEFAULT_FILE).exists()
+
+
+def test_a_text_repeated_in_a_batch_is_scored_once_and_every_copy_gets_its_probabilities(tiny_models_dir):
+    model = models.load_scorer("tiny-topics", tiny_models_dir).model
+    seen = []
+    bert_predict, nbsvm_predict = model.bert.predict, model.nbsvm.predict
+    model.bert.predict = lambda texts, *args: seen.append(("bert", list(texts))) or bert_predict(texts, *args)
+    model.nbsvm.predict = lambda texts: seen.append(("nbsvm", list(texts))) or nbsvm_predict(texts)
+    texts = ["the battery broke", "Great", "the <b>battery</b> broke", "Great", "screen fine", "Great"]
+
+    scores = model.score(texts)
+
+    # Markup is cleaned first, so the third text is the first one again: three distinct texts in all.
+    assert seen == [("bert", ["the battery broke", "Great", "screen fine"]),
+                    ("nbsvm", ["the battery broke", "Great", "screen fine"])]
+    alone = np.concatenate([model.score([text]).probabilities for text in texts])
+    np.testing.assert_allclose(scores.probabilities, alone, atol=1e-6)
+    assert scores.probabilities.shape == (6, len(model.classes)) and len(scores.pieces) == 6
+    np.testing.assert_array_equal(scores.probabilities[1], scores.probabilities[5])
