@@ -55,13 +55,13 @@ def main():
     if scorer is None:
         return
     model_details_ui(info)
-    corrections_sidebar_ui(info)
     threshold = threshold_ui(info)
     one_review_tab, spreadsheet_tab = st.tabs(["One review", "A spreadsheet"])
     with one_review_tab:
         one_review_ui(scorer, threshold)
     with spreadsheet_tab:
         spreadsheet_ui(scorer, threshold)
+    corrections_sidebar_ui(info)  # last: it counts the corrections this run may have just saved
 
 
 def signed_in_ui():
@@ -214,8 +214,15 @@ def one_review_ui(scorer, threshold):
     if stored and stored["model"] == scorer.info.name and stored["text"] == text:
         score = stored["score"].with_threshold(threshold)
         review_result_ui(score, scorer.info.record)
-        explanation_ui(scorer, text, score.labels[0] if score.labels else next(iter(score.probabilities)), "review")
-        correction_ui(scorer, text, score)
+        # Widgets keyed by the review: a new review starts them from its own label, not the last review's choice.
+        key = "review-" + review_key(scorer.info.name, text)
+        explanation_ui(scorer, text, score.labels[0] if score.labels else next(iter(score.probabilities)), key)
+        correction_ui(scorer, text, score, key)
+
+
+def review_key(*parts):
+    """A short key naming one review (model, text, ...) for the widgets that belong to it."""
+    return hashlib.sha256("\0".join(map(str, parts)).encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def review_result_ui(score, scorer_record):
@@ -231,7 +238,8 @@ def review_result_ui(score, scorer_record):
         st.warning(f"This review is long ({score.token_count:,} word pieces): the model read {part} of it "
                    f"({score.pieces_read:,} pieces; it reads {reading_text(scorer_record)}).")
     elif score.token_count > (scorer_record.maxlen or 0):
-        st.caption(f"A long review ({score.token_count:,} word pieces): read whole, in overlapping windows.")
+        st.caption(f"A long review ({score.token_count:,} word pieces): read whole, in windows "
+                   f"{pieces.windows_text(scorer_record.window_overlap)}.")
     table = pd.DataFrame({"class": list(score.probabilities), "probability": list(score.probabilities.values())})
     if score.multilabel:
         table["assigned"] = table["probability"] >= score.threshold
@@ -315,31 +323,39 @@ def phrase_chart(explanation, phrases):
     return base.mark_bar().properties(height=bar_chart_height(len(table)))
 
 
-def correction_ui(scorer, text, score):
+def correction_ui(scorer, text, score, key):
     """'The right label is X': stored for this model, to be learnt by the next one (train.py --corrections)."""
     with st.expander("Wrong label? Correct it"):
         if score.multilabel:
-            right = st.multiselect("The right labels are", scorer.classes, default=score.labels, key="right_labels")
+            right = st.multiselect("The right labels are", scorer.classes, default=score.labels,
+                                   key=f"right_labels-{key}")
         else:
             right = [st.selectbox("The right label is", scorer.classes, index=scorer.classes.index(score.label),
-                                  key="right_label")]
-        if st.button("Save correction", key="save_correction"):
+                                  key=f"right_label-{key}")]
+        if st.button("Save correction", key=f"save_correction-{key}"):
             save_corrections_ui(scorer, [corrections.Correction(
                 model=scorer.info.name, text=text, model_label=score.label, probabilities=score.probabilities,
                 corrected_label=joined(scorer, right))])
 
 
 def save_corrections_ui(scorer, new):
-    """Store corrections for this model and say how many it has now, or why they could not be stored."""
+    """Store corrections for this model and say how many it has now, or why they could not be stored. A correction
+    this session already saved (same model, text, label, file and row: a second click) is not stored again."""
+    saved = st.session_state.setdefault("saved_corrections", set())
+    identity = lambda c: (c.model, c.text, c.corrected_label, c.source_file, c.source_row)  # noqa: E731
+    fresh = [c for c in new if identity(c) not in saved]
     store = corrections.CorrectionsStore(corrections.store_path())
     try:
-        for correction in new:
+        for correction in fresh:
             store.add(correction)
+            saved.add(identity(correction))
     except UserError as err:
         st.error(plain(err))
         return
-    st.success(plain(f"Saved {len(new):,}. This model has {store.count(scorer.info.name):,} correction(s); a model "
-                     f"trained with python train.py ... --corrections {scorer.info.name} learns from them."))
+    again = (f" ({len(new) - len(fresh):,} saved already in this session, not stored twice)"
+             if len(fresh) < len(new) else "")
+    st.success(plain(f"Saved {len(fresh):,}{again}. This model has {store.count(scorer.info.name):,} correction(s); "
+                     f"a model trained with python train.py ... --corrections {scorer.info.name} learns from them."))
 
 
 def joined(scorer, labels):
@@ -650,7 +666,7 @@ def explain_row_ui(scorer, scored, positions):
         label = scored.frame[scored.label_column].iloc[position].split(scoring.MULTILABEL_SEPARATOR)[0]
         label = label or max(scored.probability_columns, key=lambda c: scored.frame[scored.probability_columns[c]]
                              .iloc[position])
-        explanation_ui(scorer, text, label, f"row-{position}")
+        explanation_ui(scorer, text, label, f"row-{position}-{review_key(scored.model, position, text)}")
 
 
 def corrections_editor_ui(scorer, scored, positions, file_name):
@@ -740,7 +756,8 @@ def reading_text(record):
         return "every word (NBSVM)"
     return {pieces.HEAD: f"the first {record.maxlen} word pieces of a review",
             pieces.HEAD_TAIL: f"the start and end of a review, {record.maxlen} word pieces in all",
-            pieces.WINDOWS: f"the whole review, in overlapping windows of {record.maxlen} word pieces"}[record.reading]
+            pieces.WINDOWS: f"the whole review, in windows of {record.maxlen} word pieces "
+                            f"{pieces.windows_text(record.window_overlap)}"}[record.reading]
 
 
 def bar_chart_height(bars):

@@ -214,8 +214,9 @@ def describe_reading(record: "TrainingRecord") -> str:
 
     if record.maxlen is None:
         return "NBSVM: reads every word"
-    how = {pieces.HEAD: "the first", pieces.HEAD_TAIL: "the start and end,",
-           pieces.WINDOWS: "all of it in overlapping windows of"}[record.reading]
+    if record.reading == pieces.WINDOWS:
+        return f"reads all of it, in windows of {record.maxlen} word pieces {pieces.windows_text(record.window_overlap)}"
+    how = {pieces.HEAD: "the first", pieces.HEAD_TAIL: "the start and end,"}[record.reading]
     return f"reads {how} {record.maxlen} word pieces"
 
 

@@ -33,15 +33,16 @@ from predictor.weights import BERT_CHOICES, OFFLINE, BertWeights, resolve_bert, 
 
 HYBRID = "hybrid"
 CLASSIFIERS = (HYBRID, BERT, NBSVM)
-DEFAULT_CLASSIFIER = HYBRID  # on 2,000 IMDB rows the blend beat both members (89.0 vs 87.8 / 87.1%, issue 8)
-DEFAULT_READING = WINDOWS  # 2,000 IMDB rows: windows 87.8%, head+tail 85.9%, head 84.7% (issue 8; pieces.py)
+# The blend is chosen per model on its validation rows (predictor/hybrid.py); hybrid is the default because it scored
+# above both members at 500 / 1,000 / 2,000 IMDB training rows (bench/results/lowdata.json; test rows, issue 8).
+DEFAULT_CLASSIFIER = HYBRID
+DEFAULT_READING = WINDOWS  # see predictor/pieces.py
 # Examples (rows x epochs) at maxlen EPOCH_MAXLEN the automatic epoch count aims at, within 1..MAX_AUTO_EPOCHS:
-# IMDB's 22,500 rows get 1 epoch (25 to 37 min of fitting at the 10-15 ex/s measured on 2-core hosts here; a 2nd
-# would take train.py past an hour), a few thousand rows get 4. A row of shorter texts counts for the square of its
-# share of EPOCH_MAXLEN: not its compute (maxlen 64 fits about 2.2x faster than 128), but what the benchmarks showed,
-# that short texts need more passes. 21,000 GoEmotions comments at maxlen 64 scored test micro-F1 0.537 after 3
-# epochs and 0.562-0.563 after 4, BERT alone (bench/results/multilabel*.json); counted linearly they would get 3,
-# squared they get 4.
+# IMDB's 22,500 rows get 1 epoch (a 2nd doubles the fit, the largest part of train.py's time: bench/results/imdb.json
+# durations_s), a few thousand rows get 4. A row of shorter texts counts for the square of its share of EPOCH_MAXLEN:
+# not its compute, but that short texts needed more passes. That rule was chosen on GoEmotions' test split (21,000
+# comments at maxlen 64: test micro-F1 0.537 after 3 epochs, 0.562-0.563 after 4, BERT alone;
+# bench/results/multilabel*.json), not on its dev split: issue 23 leaves it to be re-decided on dev rows.
 EPOCH_EXAMPLES = 30_000
 EPOCH_MAXLEN = 128
 MAX_AUTO_EPOCHS = 4  # sample data at lr 1e-4: 88% validation accuracy after 4 epochs, no better after 8
@@ -56,8 +57,8 @@ MAXLEN_STEP = 32  # ...rounded up to a multiple of this, at least one step
 MAXLEN_SAMPLE = 2000  # texts tokenized to estimate lengths; more changes the percentile very little
 # lr_find sweeps from 1e-7 upwards one batch at a time: at most LR_FIND_BATCHES batches (more would cost more than
 # the training itself on a large dataset), and no more than half the batches the fit itself will run, but at least
-# LR_FIND_MIN_BATCHES. On the bundled sample (4 epochs of 10 batches) that is 20 batches instead of 64, about 18 s
-# less; whatever it suggests, the rate used stays in LR_BAND (bench/results/lr_budget.json).
+# LR_FIND_MIN_BATCHES: on the bundled sample (4 epochs of 10 batches) 20 batches instead of 64. Whatever it
+# suggests, the rate used stays in LR_BAND (python -m bench.lr_budget shows the suggestions at each budget).
 LR_FIND_BATCHES = 64
 LR_FIND_MIN_BATCHES = 16
 PROGRESS_EVERY_S = 30  # how often train.py says where BERT's training is, within an epoch
@@ -115,8 +116,8 @@ class Settings:
         "BERT's share of a hybrid's blend, from 0 (NBSVM alone) to 1 (BERT alone), for every label (default: chosen "
         "on the validation rows)", "model", type=float))
     reading: str = field(default=DEFAULT_READING, metadata=option(
-        "how BERT reads texts longer than maxlen: 'windows' trains on the start and end and scores overlapping "
-        "windows over the whole text; 'head+tail' keeps the start and end; 'head' keeps the start "
+        "how BERT reads texts longer than maxlen: 'windows' trains on the start and end and scores windows side "
+        "by side over the whole text; 'head+tail' keeps the start and end; 'head' keeps the start "
         "(default: %(default)s)", "model", choices=READINGS))
     markup: str = field(default=HTML, metadata=option(  # applied at training and scoring alike: predictor/markup.py
         "'html' turns HTML in the texts (<br />, &amp;...) into the text a reader sees, at training and scoring "

@@ -74,6 +74,12 @@ def score_review(at, text):
     assert not at.exception
 
 
+def keyed(widgets, prefix):
+    """The one widget whose key starts with `prefix` (the page adds the review's own part to some keys)."""
+    [widget] = [w for w in widgets if w.key.startswith(prefix)]
+    return widget
+
+
 def upload(at, name, data):
     at.file_uploader(key="upload").set_value((name, data, "application/octet-stream")).run()
     assert not at.exception
@@ -220,7 +226,7 @@ def test_a_hybrid_shows_the_blend_and_each_members_probabilities(app, tiny_model
     use_model(app, "tiny-topics")
     record = read_json(tiny_models_dir / "tiny-topics" / "training.json")
     assert "BERT and NBSVM, blended" in app.sidebar.markdown[0].value
-    assert "whole review, in overlapping windows" in app.sidebar.markdown[0].value
+    assert "whole review, in windows of 32 word pieces side by side" in app.sidebar.markdown[0].value
 
     score_review(app, "battery and screen")
 
@@ -509,8 +515,8 @@ def test_with_sign_in_configured_a_visitor_sees_nothing_but_the_sign_in_button(t
 def test_a_review_is_explained_phrase_by_phrase_for_the_label_the_analyst_picks(app):
     use_model(app, "tiny-topics")
     score_review(app, "the battery <b>broke</b> and the screen")
-    app.selectbox(key="explain_label-review").select("screen").run()
-    app.button(key="explain-review").click().run()
+    keyed(app.selectbox, "explain_label-review").select("screen").run()
+    keyed(app.button, "explain-review").click().run()
     assert not app.exception
     highlighted = app.get("html")[0].proto.body
     assert highlighted.count("<span") == 6 and "&lt;b&gt;" not in highlighted and ">broke<" in highlighted
@@ -524,14 +530,39 @@ def test_a_corrected_label_is_stored_for_the_model_and_counted(own_models):
 
     at, root = own_models
     score_review(at, "great film, good plot")
-    at.selectbox(key="right_label").select("negative").run()
-    at.button(key="save_correction").click().run()
+    keyed(at.selectbox, "right_label-").select("negative").run()
+    keyed(at.button, "save_correction-").click().run()
     assert "This model has 1 correction(s)" in shown(at.success[-1].value)
+    # In the same run as the save, not one click later: the sidebar counts after the page has saved.
+    assert any("Corrections made on this model: 1" in c.value for c in at.sidebar.caption)
     stored = corrections.CorrectionsStore(root / corrections.DB_FILE).for_model("tiny-sentiment")
     assert stored[["text", "corrected_label"]].values.tolist() == [["great film, good plot", "negative"]]
-    at.run()
-    assert any("Corrections made on this model: 1" in c.value for c in at.sidebar.caption)
     assert [b for b in at.sidebar.get("download_button") if b.label == "Corrections .csv"]
+
+
+def test_saving_the_same_correction_twice_stores_it_once(own_models):
+    from predictor import corrections
+
+    at, root = own_models
+    score_review(at, "great film, good plot")
+    keyed(at.selectbox, "right_label-").select("negative").run()
+    keyed(at.button, "save_correction-").click().run()
+    keyed(at.button, "save_correction-").click().run()
+    assert "Saved 0 (1 saved already in this session, not stored twice)" in shown(at.success[-1].value)
+    assert len(corrections.CorrectionsStore(root / corrections.DB_FILE).for_model("tiny-sentiment")) == 1
+    assert any("Corrections made on this model: 1" in c.value for c in at.sidebar.caption)
+
+
+def test_a_new_review_starts_its_explanation_and_correction_from_its_own_label(app):
+    use_model(app, "tiny-topics")
+    score_review(app, "the screen is fine")
+    own = keyed(app.selectbox, "explain_label-review").value, keyed(app.multiselect, "right_labels-").value
+    score_review(app, "the battery broke")  # another review, whose choices the analyst then changes
+    other = next(label for label in app.session_state["review_result"]["score"].probabilities if label != own[0])
+    keyed(app.selectbox, "explain_label-review").select(other).run()
+    keyed(app.multiselect, "right_labels-").set_value([other]).run()
+    score_review(app, "the screen is fine")
+    assert (keyed(app.selectbox, "explain_label-review").value, keyed(app.multiselect, "right_labels-").value) == own
 
 
 def test_rows_that_need_review_are_marked_shown_first_and_carried_by_the_download(app, downloads):
@@ -560,6 +591,7 @@ def test_corrections_made_in_the_bulk_table_are_stored_with_the_file_and_row(own
     at.run()
     at.button(key="save_corrections").click().run()
     assert not at.exception and "Saved 1." in shown(at.success[-1].value)
+    at.button(key="save_corrections").click().run()  # a second click stores nothing more
     stored = corrections.CorrectionsStore(root / corrections.DB_FILE).for_model("tiny-sentiment")
     assert stored[["text", "corrected_label", "source_file", "source_row"]].values.tolist() == [
         ["bad plot", "positive", "batch.csv", 2]]
@@ -569,5 +601,5 @@ def test_a_bulk_row_can_be_explained(app):
     use_model(app, "tiny-sentiment")
     score_upload(app, "two.csv", b"review\ngood film\nawful plot\n")
     app.selectbox(key="explain_row").select(1).run()
-    app.button(key="explain-row-1").click().run()
+    keyed(app.button, "explain-row-1-").click().run()
     assert not app.exception and ">awful<" in app.get("html")[0].proto.body
