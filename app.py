@@ -29,6 +29,7 @@ ETA_AFTER_S = 3  # a time-left estimate from the first batch or two is noise
 THRESHOLD_STEP = 0.05
 CHART_BAR_PX, CHART_AXIS_PX = 34, 50  # bar charts grow with their number of bars, so labels never overlap
 CONFUSION_WIDTH_PX = 900
+RELIABILITY_WIDTH_PX = 450
 TOP_PHRASES = 8  # phrases in the explanation's chart
 PHRASE_CHARS = 40  # a phrase's label in that chart is cut to this
 REVIEW_BELOW = {False: 0.6, True: 0.2}  # "needs review" under this confidence at first (single-label, multi-label)
@@ -158,6 +159,15 @@ def model_details_ui(info):
             st.dataframe(table[keep], width="stretch")
         if picture.is_file():
             st.image(str(picture), width=min(CONFUSION_WIDTH_PX, 160 * max(3, len(info.classes))))
+        calibrated = info.record.calibration
+        if calibrated.get("temperatures"):
+            st.caption(f"Probabilities calibrated on the validation rows: expected calibration error "
+                       f"{calibrated['ece_before']:.3f} as blended, {calibrated['ece_after']:.3f} after. The diagram "
+                       "shows how often each stated probability came true.")
+            if (info.path / model_folder.RELIABILITY_FILE).is_file():
+                st.image(str(info.path / model_folder.RELIABILITY_FILE), width=RELIABILITY_WIDTH_PX)
+        elif calibrated.get("why"):
+            st.caption(plain(f"Probabilities not calibrated: {calibrated['why']}."))
 
 
 def load_scorer_ui(info):
@@ -582,7 +592,7 @@ def bulk_result_ui(stored, threshold, file_name, scorer):
         statuses["meaning"] = statuses["status"].map(scoring.STATUS_MEANINGS).fillna("")
         st.table(statuses.set_index("status"))
 
-    below = review_ui(scored)
+    below = review_ui(scored, calibrated=bool(scorer.model.temperatures))
     scored = scoring.with_review_column(scored, below)
     downloads, version = stored["downloads"], (threshold, below)
     if version not in downloads:  # built once per threshold and review bar: a download click reruns the page
@@ -616,8 +626,10 @@ def bulk_result_ui(stored, threshold, file_name, scorer):
             preview_table_ui(scored, positions[:PREVIEW_ROWS])
 
 
-def review_ui(scored):
-    """How sure the model was of each row, and the bar under which a row needs a human; returns that bar."""
+def review_ui(scored, calibrated):
+    """How sure the model was of each row, and the bar under which a row needs a human; returns that bar. With
+    calibrated probabilities (single-label), how many of the rows under the bar are likely wrong: a row with the
+    winning class at 0.7 is wrong 3 times in 10."""
     confidence = scored.confidence().dropna()
     with st.expander("How sure the model is, and which rows need review", expanded=True):
         what = ("a label's distance from the threshold, as a share of the way to 0 or 1" if scored.multilabel
@@ -625,9 +637,15 @@ def review_ui(scored):
         below = st.slider("A row needs review when the model's confidence is below", 0.0, 1.0,
                           REVIEW_BELOW[scored.multilabel], THRESHOLD_STEP, key="review_below",
                           help=f"Confidence here is {what}.")
-        needing = int((confidence < below).sum())
-        st.caption(plain(f"{needing:,} of {len(confidence):,} scored rows need review; the download marks them in "
-                         f"{scoring.REVIEW_COLUMN}. Confidence is {what}."))
+        under = confidence[confidence < below]
+        expected = ""
+        if not scored.multilabel:
+            expected = (f" About {(1 - under).sum():,.0f} of them are expected to be wrong (the probabilities are "
+                        "calibrated on the validation rows)." if calibrated else
+                        " This model's probabilities are not calibrated (too few validation rows, or trained before "
+                        "calibration), so how many of them are wrong cannot be estimated.")
+        st.caption(plain(f"{len(under):,} of {len(confidence):,} scored rows need review; the download marks them in "
+                         f"{scoring.REVIEW_COLUMN}. Confidence is {what}.{expected}"))
         if len(confidence):
             st.altair_chart(confidence_chart(confidence, below), width="stretch")
     return below

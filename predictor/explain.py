@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from predictor import hybrid, markup
+from predictor import markup
 
 if TYPE_CHECKING:
     from predictor.models import Model
@@ -63,7 +63,7 @@ def explain(model: "Model", text: str, label: str) -> Explanation:
         members["bert"] = bert_variants(model, text, spans)
     if model.nbsvm is not None:
         members["nbsvm"] = model.nbsvm.predict([text] + variants)
-    probabilities = hybrid.combine(members.get("bert"), members.get("nbsvm"), model.bert_weight)[:, column]
+    probabilities = model.blend(members.get("bert"), members.get("nbsvm"))[:, column]
     weights = probabilities[0] - probabilities[1:]
     return Explanation(text, label, float(probabilities[0]),
                        [Phrase(start, end, float(w)) for (start, end), w in zip(spans, weights)])

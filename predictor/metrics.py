@@ -55,6 +55,31 @@ def multilabel_metrics(y_true: np.ndarray, probabilities: np.ndarray, classes: l
     }
 
 
+def plot_reliability(calibrated: dict, path: Path) -> None:
+    """The reliability diagram of the validation rows (predictor/calibration.py's bins) before and after calibration:
+    how often a stated probability came true, against the probability."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="calibrated perfectly")
+    for key, style, name in [("reliability_before", "o--", "as blended"), ("reliability_after", "s-", "calibrated")]:
+        bins = calibrated[key]
+        ax.plot([b["confidence"] for b in bins], [b["observed"] for b in bins], style,
+                label=f"{name} (ECE {calibrated['ece_' + key.split('_')[1]]:.3f})")
+    ax.set_xlabel("stated probability")
+    ax.set_ylabel("how often it came true")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Validation rows ({calibrated['rows']:,}), {calibrated['bins']} bins", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def plot_confusion(metrics: dict, path: Path) -> None:
     """Save the confusion matrix (single-label) or per-label TP/FP/FN/TN counts (multi-label) as a PNG."""
     import matplotlib

@@ -39,13 +39,15 @@ from predictor import atomic, markup
 from predictor.errors import UserError
 from predictor.pieces import LEGACY_OVERLAP
 
-# 4: BERT's graph written from its weights and run by OpenVINO at a checked precision, windows' `window_overlap`;
-# 3: texts' markup handling (`markup`); 2: members, reading, weights; 1: one BERT reading the head
-VERSION = 4
+# 5: probabilities calibrated on the validation rows (`calibration`); 4: BERT's graph written from its weights and
+# run by OpenVINO at a checked precision, windows' `window_overlap`; 3: texts' markup handling (`markup`); 2: members,
+# reading, weights; 1: one BERT reading the head
+VERSION = 5
 TRAINING_FILE = "training.json"
 METRICS_FILE = "metrics.json"
 DEFAULT_FILE = "default-model.txt"  # in the models folder, beside the model folders
 CONFUSION_FILE = "confusion_matrix.png"
+RELIABILITY_FILE = "reliability.png"  # the reliability diagram of the validation rows (predictor/calibration.py)
 LR_PLOT_FILE = "lr_find.png"
 PREDICTOR_FILES = ("tf_model.h5", "tf_model.preproc")  # what ktrain's predictor.save writes
 PREPROC_FILE = "tf_model.preproc"  # the BERT predictor's preprocessor (its vocabulary), read without the Keras model
@@ -104,6 +106,9 @@ class TrainingRecord:
     # With reading "windows": the share of pieces consecutive windows have in common (predictor/pieces.py); folders
     # saved before version 4 read with half overlap.
     window_overlap: float = LEGACY_OVERLAP
+    # The temperature(s) fitted on the validation rows and the calibration error before and after
+    # (predictor/calibration.py); empty in folders saved before version 5, whose probabilities stay as blended.
+    calibration: dict = field(default_factory=dict)
     version: int = VERSION
 
     def member(self, kind: str) -> Member | None:

@@ -2,7 +2,8 @@
 the benchmarks, so that a model is scored exactly the way it was validated.
 
 A model is one or two members (see predictor/model_folder.py): BERT, read the way the model was trained
-(predictor/pieces.py), and NBSVM, combined with the weight chosen on validation rows (predictor/hybrid.py).
+(predictor/pieces.py), and NBSVM, combined with the weight chosen on validation rows (predictor/hybrid.py), then
+calibrated with the temperature fitted on the same rows (predictor/calibration.py).
 """
 import pickle
 import threading
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 
-from predictor import explain, hybrid, markup, model_folder, nbsvm, runtime
+from predictor import calibration, explain, hybrid, markup, model_folder, nbsvm, runtime
 from predictor import pieces as pieces_module
 from predictor.model_folder import BERT, NBSVM, ModelInfo
 from predictor.pieces import WordPieces
@@ -133,10 +134,15 @@ class Model:
     """Members and their combination; scores texts. Used as trained (in memory) and as loaded (Scorer)."""
 
     def __init__(self, classes: list[str], multilabel: bool, bert: BertMember | None, nbsvm: NbsvmMember | None,
-                 bert_weight: list[float], markup: str):
+                 bert_weight: list[float], markup: str, temperatures: list[float] = calibration.NONE):
         self.classes, self.multilabel = list(classes), multilabel
         self.bert, self.nbsvm, self.bert_weight = bert, nbsvm, list(bert_weight)
         self.markup = markup  # how texts were cleaned for training: applied the same way here (predictor/markup.py)
+        self.temperatures = list(temperatures)  # fitted on the validation rows (predictor/calibration.py)
+
+    def blend(self, bert: np.ndarray | None, nbsvm: np.ndarray | None) -> np.ndarray:
+        """The model's probabilities from its members' (either may be None): their blend, then calibrated."""
+        return calibration.apply(hybrid.combine(bert, nbsvm, self.bert_weight), self.temperatures, self.multilabel)
 
     def score(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> Scores:
         """Every text's probabilities, in order. A text that appears more than once (after markup cleaning) is scored
@@ -154,7 +160,7 @@ class Model:
             members[BERT], pieces, read = self.bert.predict(distinct, batch_size)
         if self.nbsvm is not None:
             members[NBSVM] = self.nbsvm.predict(distinct)
-        probabilities = hybrid.combine(members.get(BERT), members.get(NBSVM), self.bert_weight)
+        probabilities = self.blend(members.get(BERT), members.get(NBSVM))
         return Scores(probabilities[where], {kind: p[where] for kind, p in members.items()}, pieces[where], read[where])
 
 
@@ -170,7 +176,8 @@ def load_model(info: ModelInfo, every_member: bool = False) -> Model:
     if record.member(NBSVM) and (every_member or not (weights == 1).all()):
         nbsvm = NbsvmMember.load(model_folder.member_dirs(info.path, record.member(NBSVM), record), record.multilabel,
                                  record.runtime)
-    return Model(record.classes, record.multilabel, bert, nbsvm, record.bert_weight, record.markup)
+    return Model(record.classes, record.multilabel, bert, nbsvm, record.bert_weight, record.markup,
+                 record.calibration.get("temperatures", calibration.NONE))
 
 
 class Scorer:

@@ -22,7 +22,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from predictor import bert_graph, corrections, dataset, hybrid, metrics, model_folder, nbsvm, runtime, tables, tf_setup
+from predictor import (bert_graph, calibration, corrections, dataset, hybrid, metrics, model_folder, nbsvm, runtime,
+                       tables, tf_setup)
 from predictor.device import Device, detect_device
 from predictor.errors import UserError
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRecord
@@ -261,15 +262,21 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
         with clock.timed("evaluate"):
             member_probabilities = {kind: s.probabilities for kind, s in saved.items()}
             bert_weight, combination = combination_for(y_val, member_probabilities, multilabel, settings.bert_weight)
+            blended = hybrid.combine(member_probabilities.get(BERT), member_probabilities.get(NBSVM), bert_weight)
+            calibrated = calibrated_record(y_val, blended, multilabel, len(val_texts))
             model = Model(classes, multilabel, saved[BERT].member if BERT in saved else None,
-                          saved[NBSVM].member if NBSVM in saved else None, bert_weight, settings.markup)
-            # The blend of the members' validation probabilities: what model.score gives, without a second pass.
-            scores = evaluate(y_val, hybrid.combine(member_probabilities.get(BERT), member_probabilities.get(NBSVM),
-                                                    bert_weight), classes, multilabel)
+                          saved[NBSVM].member if NBSVM in saved else None, bert_weight, settings.markup,
+                          calibrated["temperatures"])
+            # The members' validation probabilities blended and calibrated: what model.score gives, without a second
+            # pass. Calibration changes no label, so the metrics are the blend's; the record keeps both ECEs.
+            scores = {**evaluate(y_val, model.blend(member_probabilities.get(BERT), member_probabilities.get(NBSVM)),
+                                 classes, multilabel), "calibration": calibrated}
         members = [Member(kind, MEMBER_PATHS[kind], evaluate(y_val, p, classes, multilabel))
                    for kind, p in member_probabilities.items()]
         log(describe_combination(members, bert_weight, scores, settings.bert_weight is not None))
         metrics.plot_confusion(scores, staging / model_folder.CONFUSION_FILE)
+        if calibrated["temperatures"]:
+            metrics.plot_reliability(calibrated, staging / model_folder.RELIABILITY_FILE)
         record = TrainingRecord(
             classes=classes, multilabel=multilabel, classifier=settings.classifier, members=members,
             bert_weight=bert_weight, reading=settings.reading if BERT in saved else HEAD, markup=settings.markup,
@@ -281,7 +288,7 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
             bert={"name": plan.weights.name, "path": str(plan.weights.path)} if BERT in saved else None,
             versions=library_versions(), started_at=started_at, warnings=cautions,
             runtime={key: value for s in saved.values() for key, value in s.runtime.items()},
-            window_overlap=DEFAULT_OVERLAP)
+            window_overlap=DEFAULT_OVERLAP, calibration=calibrated)
         # The folder is read back as the app reads it, which needs the record on disk; its result completes the record.
         model_folder.write(staging, record, scores)
         with clock.timed("reload_check"):
@@ -773,6 +780,21 @@ def combination_for(y: np.ndarray, probabilities: dict, multilabel: bool,
         return hybrid.choose_weights(y, probabilities[BERT], probabilities[NBSVM], multilabel)
     only = next(iter(probabilities))
     return [1.0 if only == BERT else 0.0], {"rule": f"{only} alone"}
+
+
+def calibrated_record(y: np.ndarray, blended: np.ndarray, multilabel: bool, rows: int) -> dict:
+    """The temperature(s) fitted on the validation rows and the calibration error before and after, with the
+    reliability diagram's bins; none below MIN_VALIDATION_ROWS, where a fitted temperature would be noise."""
+    if rows < MIN_VALIDATION_ROWS:
+        return {"method": "none", "temperatures": calibration.NONE,
+                "why": f"{rows} validation rows are too few to calibrate on (at least {MIN_VALIDATION_ROWS})"}
+    temperatures = calibration.fit(y, blended, multilabel)
+    after = calibration.apply(blended, temperatures, multilabel)
+    return {"method": "temperature", "temperatures": temperatures, "rows": rows, "bins": calibration.BINS,
+            "ece_before": round(calibration.expected_calibration_error(y, blended, multilabel), 5),
+            "ece_after": round(calibration.expected_calibration_error(y, after, multilabel), 5),
+            "reliability_before": calibration.reliability(y, blended, multilabel),
+            "reliability_after": calibration.reliability(y, after, multilabel)}
 
 
 def label_matrix(rows: dataset.LabelledRows, classes: list[str]) -> np.ndarray:

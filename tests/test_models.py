@@ -131,6 +131,7 @@ def test_a_record_reads_back_as_the_run_that_wrote_it_was_asked(tiny_models_dir)
     assert sorted(m.kind for m in record.members) == ["bert", "nbsvm"]
     assert (record.maxlen, record.settings["epochs"], record.rows["read"]) == (TINY_MAXLEN, 1, 40)  # topic_rows(40)
     assert record.data["path"].endswith("topics.csv") and record.window_overlap == 0.0
+    assert record.calibration["method"] == "none" and "4 validation rows" in record.calibration["why"]  # 10% of 40
 
 
 def test_a_version_2_folder_reads_texts_as_written_as_it_did(tiny_models_dir, tmp_path):

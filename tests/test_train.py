@@ -449,3 +449,27 @@ def test_multi_label_corrections_can_bring_a_new_label_to_both_training_and_vali
     assert both["price"].sum() == 1 + int((rows["text"] == rows.loc[0, "text"]).sum())
     assert label_matrix(labelled.val, classes).shape == (len(labelled.val.frame), 4)
     assert labelled.counts["corrections"]["added"] == 1
+
+
+def test_probabilities_are_calibrated_on_the_validation_rows_without_changing_a_label(tiny_bert_dir, tmp_path):
+    from predictor import calibration, model_folder
+
+    rows = sentiment_rows(70, seed=3)
+    rows.loc[rows.index % 7 == 0, "sentiment"] = "neutral"  # some wrong labels, so no model is sure of every row
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    out = tmp_path / "model"
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "rows.csv", out, "--text-column", "review", "--label-column",
+                      "sentiment", "--classifier", "nbsvm", "--val-fraction", "0.3") == 0
+
+    record = read_json(out / "training.json")["calibration"]
+    assert record["method"] == "temperature" and record["rows"] == 63 and len(record["temperatures"]) == 1
+    assert 0 <= record["ece_after"] <= 1 and 0 <= record["ece_before"] <= 1
+    assert read_json(out / "metrics.json")["calibration"]["temperatures"] == record["temperatures"]
+    assert (out / model_folder.RELIABILITY_FILE).stat().st_size > 1000
+    # The saved model scores the blend, then divides its log-odds by the temperature: nothing else, no label changed.
+    model = models.load_scorer(out, tmp_path).model
+    texts = rows["review"].tolist()[:40]
+    blended = model.nbsvm.predict(texts)
+    scored = model.score(texts).probabilities
+    np.testing.assert_allclose(scored, calibration.apply(blended, record["temperatures"], False), atol=1e-6)
+    assert (scored.argmax(axis=1) == blended.argmax(axis=1)).all()
