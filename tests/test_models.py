@@ -163,6 +163,7 @@ def test_a_version_3_folder_scores_as_it_did_with_onnxruntime(tmp_path):
     scores = scorer.score_batch(expected["texts"])
 
     assert scorer.info.record.version == 3 and scorer.info.record.window_overlap == 0.5
+    assert scorer.model.temperatures == []  # saved before calibration: probabilities as blended, as they were
     assert scorer.model.bert.runtime == runtime.ENGINE and scorer.model.bert.precision == runtime.FP32
     np.testing.assert_allclose(scores.probabilities, expected["probabilities"], atol=1e-6)
     assert scores.pieces.tolist() == expected["pieces"] and scores.read.tolist() == expected["read"]
