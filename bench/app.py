@@ -97,7 +97,7 @@ def main(argv=None):
     n = args.reviews or (20 if args.quick else 200)
     starts = args.cold_starts or (1 if args.quick else 3)
     run = Run("app", args.quick, {"reviews": n, "cold_starts": starts, "data": "../shared/data/imdb_test.csv.gz"})
-    model_dir = args.model or ensure_model(args.quick)
+    model_dir = args.model or ensure_model()
     training = json.loads((REPO / model_dir / "training.json").read_text())
     run.record["settings"].update({"model": str(model_dir), "maxlen": training["settings"]["maxlen"]})
     texts = load("imdb_test")["review"].iloc[:n].tolist()

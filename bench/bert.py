@@ -65,7 +65,7 @@ def train_and_score(name, train_df, val_df, text_column, label_columns, test_tex
         member_chunks[kind] = [o[0] if isinstance(o, tuple) else o for o in outputs]
     if record.maxlen:
         pieces = scorer.model.bert.pieces if scorer.model.bert else extra[model_folder.BERT].pieces
-        windows = sum(len(pieces.encode(t, record.maxlen, record.reading).ids) for t in texts)
+        windows = sum(len(pieces.encode(t, record.maxlen, record.reading, record.window_overlap).ids) for t in texts)
     probabilities = np.concatenate(chunks) if chunks else np.zeros((0, len(scorer.classes)))
     durations = record.durations_s
     fit_s = durations.get("fit")
@@ -80,11 +80,26 @@ def train_and_score(name, train_df, val_df, text_column, label_columns, test_tex
         "durations_s": durations, "lr": record.lr, "rows": record.rows, "maxlen": record.maxlen,
         "batch_size": record.settings["batch_size"], "epochs": record.settings["epochs"],
         "classifier": record.classifier, "reading": record.reading, "bert_weight": record.bert_weight,
+        "temperatures": record.calibration.get("temperatures", []),
+        "validation_calibration": {k: v for k, v in record.calibration.items() if not k.startswith("reliability")},
         "members_validation": {m.kind: {k: m.validation.get(k) for k in ("accuracy", "macro_f1", "micro_f1")}
                                for m in record.members},
         "device": record.device,
         "validation_metrics": {k: validation.get(k) for k in ("accuracy", "macro_f1", "micro_f1")},
     }
+
+
+def test_calibration(result, labels):
+    """Expected calibration error on the test rows (single-label): of the members' blend as it was, and of the
+    model's probabilities (calibrated on the validation rows, if the model was)."""
+    from predictor import calibration, hybrid
+
+    y = np.array([result["classes"].index(str(label)) for label in labels])
+    members = result["member_probabilities"]
+    blended = hybrid.combine(members.get("bert"), members.get("nbsvm"), result["bert_weight"])
+    return {"temperatures": result["temperatures"], "bins": calibration.BINS,
+            "ece_blend": round(calibration.expected_calibration_error(y, blended, False), 5),
+            "ece_model": round(calibration.expected_calibration_error(y, result["probabilities"], False), 5)}
 
 
 def product_name(result):
@@ -115,4 +130,4 @@ def timing_summary(result):
     return {k: result[k] for k in ("train_s", "load_s", "eval_s", "train_examples_per_s", "eval_rows_per_s",
                                    "durations_s", "lr", "rows", "maxlen", "batch_size", "epochs", "classifier",
                                    "reading", "bert_weight", "members_validation", "test_windows",
-                                   "validation_metrics", "model_dir")}
+                                   "validation_calibration", "validation_metrics", "model_dir")}

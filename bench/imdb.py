@@ -55,7 +55,8 @@ def three_models(run, tag, train_df, val_df, test_df, *, epochs, maxlen, lr, mod
         result, rss, _ = isolated(bert.train_and_score, tag, train_df, val_df, TEXT, [LABEL], test_texts,
                                   epochs=epochs, maxlen=maxlen, lr=lr, seed=SPLIT_SEED)
         out["product"] = {**single_label_scores(y_test, bert.single_label_predictions(result)),
-                          "peak_rss_mb": rss, **bert.timing_summary(result)}
+                          "peak_rss_mb": rss, **bert.timing_summary(result),
+                          "test_calibration": bert.test_calibration(result, y_test)}
         if "bert" in result["member_probabilities"] and result["classifier"] != "bert":
             out["product_bert_member"] = single_label_scores(y_test, bert.single_label_predictions(result, "bert"))
         steps and steps.finish(f"{tag}: product")

@@ -52,7 +52,7 @@ def main(argv=None):
     r, rss, _ = isolated(bert.train_and_score, "trec-quick" if quick else "trec", train_df, val_df, TEXT, [LABEL],
                          test_texts, epochs=epochs, maxlen=maxlen, lr=lr)
     models["product"] = {**single_label_scores(y_test, bert.single_label_predictions(r)), "peak_rss_mb": rss,
-                              **bert.timing_summary(r)}
+                         **bert.timing_summary(r), "test_calibration": bert.test_calibration(r, y_test)}
     if "bert" in r["member_probabilities"] and r["classifier"] != "bert":
         models["product_bert_member"] = single_label_scores(y_test, bert.single_label_predictions(r, "bert"))
     steps.finish("product")

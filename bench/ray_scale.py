@@ -31,7 +31,7 @@ def main(argv=None):
     p.add_argument("--model", help="saved model folder (default: as bench.score picks)")
     args = p.parse_args(argv)
     rows = args.rows or (100 if args.quick else 1000)
-    model_dir = Path(args.model or ensure_model(args.quick)).resolve()
+    model_dir = Path(args.model or ensure_model()).resolve()
     run = Run("ray_scale", args.quick, {"rows": rows, "model": str(model_dir),
                                         "data": "../shared/data/imdb_test.csv.gz"})
     source = TMP / "ray_scale.csv"
