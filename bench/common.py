@@ -338,12 +338,17 @@ def results_table():
         except (OSError, ValueError):
             continue
     records.sort(key=lambda r: (ORDER.index(r["benchmark"]) if r["benchmark"] in ORDER else 99, bool(r.get("era"))))
-    lines = ["| benchmark | model | data | quality | speed | peak RSS | taken (UTC), load avg start->end | "
+    lines = ["| benchmark | model | data | quality | speed | peak RSS | taken (UTC), load avg start->end, commit | "
              "reproduce |", "|---|---|---|---|---|---|---|---|"]
     for record in (r for r in records if not r.get("quick")):
         taken = (f"{record['date'][:16].replace('T', ' ')}, {record['load_avg']['start']}->"
                  f"{record['load_avg']['end']}")
         era = f"[{record['era']}] " if record.get("era") else ""  # results kept beside newer ones, for comparison
+        versions = record.get("versions", {})
+        if (record.get("not_for_quoting") or versions.get("product_code_modified_since_commit")
+                or versions.get("tracked_files_modified_since_commit")):
+            era = f"[not for quoting: the tree differed from {str(versions.get('git_commit'))[:8]}] " + era
+        taken += f", {str(versions.get('git_commit'))[:8]}"
         for row in record.get("table", []):
             cells = [record["benchmark"], era + row["model"], row["data"], row["quality"], row["speed"], row["memory"],
                      taken, f"`{record['command']}`"]
