@@ -1,7 +1,8 @@
 """Every figure that README.md and bench/README.md quote comes from a results file: `python -m bench.figures` checks.
 
 A quoted figure is a Markdown link whose text is the figure and whose target is the results file and the key that
-holds it, dots between the keys, or slashes when a key holds a dot (list items by number):
+holds it, dots between the keys, or slashes when a key holds a dot (list items by number; spaces and brackets
+URL-encoded, %20 %28 %29):
 
     the hybrid scores [93.1%](bench/results/imdb.json#results.models.product.accuracy) on IMDB
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 import sys
 from pathlib import Path
 
@@ -82,7 +84,8 @@ def matches(shown: str, value: float) -> bool:
 
 
 def check_link(document: Path, text: str, target: str, key: str) -> str | None:
-    """What is wrong with one quoted figure, or None."""
+    """What is wrong with one quoted figure, or None. A key with spaces or brackets is written URL-encoded."""
+    key = urllib.parse.unquote(key)
     where = f"{_name(document)}: [{text}]({target}#{key})"
     figure = FIGURE.match(text.strip())
     if not figure:
