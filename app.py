@@ -230,6 +230,11 @@ def one_review_ui(scorer, threshold):
         correction_ui(scorer, text, score, key)
 
 
+def counted(n, noun):
+    """'1 row', '2 rows': a count and its noun, in the page's words."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def review_key(*parts):
     """A short key naming one review (model, text, ...) for the widgets that belong to it."""
     return hashlib.sha256("\0".join(map(str, parts)).encode("utf-8", "surrogatepass")).hexdigest()[:12]
@@ -449,7 +454,7 @@ def spreadsheet_ui(scorer, threshold):
         st.error(plain(err))
         return
     text_column = text_column_ui(df, f"{table_id}-{sheet}")
-    st.caption(plain(f"{len(df):,} rows and {len(df.columns)} columns read from {uploaded.name}"
+    st.caption(plain(f"{counted(len(df), 'row')} and {counted(len(df.columns), 'column')} read from {uploaded.name}"
                      + (f', sheet "{sheet}"' if sheet else "") + "."))
     if text_column is None:
         return
@@ -460,7 +465,7 @@ def spreadsheet_ui(scorer, threshold):
         return
 
     job = {"table": table_id, "sheet": sheet, "column": text_column, "model": (scorer.info.name, scorer.info.created)}
-    if st.button(f"Score {len(df):,} rows", type="primary", key="score_table"):
+    if st.button(f"Score {counted(len(df), 'row')}", type="primary", key="score_table"):
         scored = score_table_ui(scorer, df, text_column, threshold)
         st.session_state["bulk_result"] = {**job, "scored": scored, "downloads": {}}
     stored = st.session_state.get("bulk_result")
@@ -552,14 +557,14 @@ def parsed_once(table_id, what, parse):
 
 
 def score_table_ui(scorer, df, text_column, threshold):
-    progress = st.progress(0.0, text=f"Scoring 0 of {len(df):,} rows...")
+    progress = st.progress(0.0, text=f"Scoring 0 of {counted(len(df), 'row')}...")
     started = time.monotonic()
 
     def show_progress(rows_done, rows_total):
         elapsed = time.monotonic() - started
         left = elapsed / rows_done * (rows_total - rows_done) if rows_done else 0
         eta = f" (about {_duration(left)} left)" if rows_done < rows_total and elapsed > ETA_AFTER_S else ""
-        progress.progress(rows_done / rows_total, text=f"Scored {rows_done:,} of {rows_total:,} rows{eta}")
+        progress.progress(rows_done / rows_total, text=f"Scored {rows_done:,} of {counted(rows_total, 'row')}{eta}")
 
     scored = scoring.score_frame(scorer, df, text_column, threshold=threshold, on_progress=show_progress)
     progress.empty()
@@ -572,7 +577,7 @@ def bulk_result_ui(stored, threshold, file_name, scorer):
     summary = scoring.summarise(scored)
     flagged = summary["rows"] - summary["scored"]
     truncated = summary["status_counts"].get(scoring.STATUS_TRUNCATED, 0)
-    st.success(plain(f"Scored {summary['scored']:,} of {summary['rows']:,} rows"
+    st.success(plain(f"Scored {summary['scored']:,} of {counted(summary['rows'], 'row')}"
                      + (f"; {flagged:,} not scored (kept, and flagged in {scored.status_column})" if flagged else "")
                      + (f"; {truncated:,} longer than the model reads, so part of each was not read" if truncated
                         else "") + "."))
@@ -615,7 +620,7 @@ def bulk_result_ui(stored, threshold, file_name, scorer):
     review_first = st.toggle("Rows that need review first", key="review_first",
                              help=f"Rows marked in {scored.review_column}, least sure first; then the others in order.")
     positions = preview_positions(scored, review_first)
-    st.markdown(f"**Preview** ({'first ' if len(positions) < rows else ''}{len(positions):,} of {rows:,} rows"
+    st.markdown(f"**Preview** ({'first ' if len(positions) < rows else ''}{len(positions):,} of {counted(rows, 'row')}"
                 + (", those that need review first" if review_first else "") + ")")
     preview_table_ui(scored, positions)
     explain_row_ui(scorer, scored, positions)

@@ -603,3 +603,12 @@ def test_a_bulk_row_can_be_explained(app):
     app.selectbox(key="explain_row").select(1).run()
     keyed(app.button, "explain-row-1-").click().run()
     assert not app.exception and ">awful<" in app.get("html")[0].proto.body
+
+
+def test_a_one_row_file_is_counted_in_the_singular(app):
+    use_model(app, "tiny-sentiment")
+    upload(app, "one.csv", b"review\ngood film\n")
+    assert any("1 row and 1 column read from one.csv" in shown(c.value) for c in app.caption)
+    assert app.button(key="score_table").label == "Score 1 row"
+    app.button(key="score_table").click().run()
+    assert "Scored 1 of 1 row." in shown(app.success[0].value)
