@@ -467,7 +467,8 @@ def spreadsheet_ui(scorer, threshold):
     job = {"table": table_id, "sheet": sheet, "column": text_column, "model": (scorer.info.name, scorer.info.created)}
     if st.button(f"Score {counted(len(df), 'row')}", type="primary", key="score_table"):
         scored = score_table_ui(scorer, df, text_column, threshold)
-        st.session_state["bulk_result"] = {**job, "scored": scored, "downloads": {}}
+        st.session_state["bulk_result"] = {**job, "scored": scored, "downloads": {},
+                                           "unlike": scoring.unlike_training(scorer.info, df[text_column].tolist())}
     stored = st.session_state.get("bulk_result")
     if stored and all(stored[key] == value for key, value in job.items()):
         bulk_result_ui(stored, threshold, uploaded.name, scorer)
@@ -581,6 +582,8 @@ def bulk_result_ui(stored, threshold, file_name, scorer):
                      + (f"; {flagged:,} not scored (kept, and flagged in {scored.status_column})" if flagged else "")
                      + (f"; {truncated:,} longer than the model reads, so part of each was not read" if truncated
                         else "") + "."))
+    if stored.get("unlike"):
+        st.warning(plain(stored["unlike"]))
 
     chart_column, status_column = st.columns([3, 2])
     with chart_column:

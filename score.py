@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> None:
     scored = scoring.score_frame(scorer, df, text_column, threshold=threshold, on_progress=ProgressPrinter())
     export.write_table(scored.frame, out_path, status_column=scored.status_column)
     print_summary(scoring.summarise(scored), time.monotonic() - started)
+    warn_if_unlike_training(scorer.info, df[text_column].tolist())
     cut = export.rows_over_excel_limit(scored.frame) if out_path.suffix.lower() == ".xlsx" else []
     if cut:
         print(f"{len(cut):,} row(s) hold a cell longer than Excel's limit of {export.EXCEL_MAX_CELL_CHARS:,} "
@@ -173,7 +174,16 @@ def score_stream(args: argparse.Namespace, out_path: Path) -> None:
         print(f"Interrupted after {rows:,} rows.", file=sys.stderr)
         raise
     print_summary(summary, time.monotonic() - started)
+    warn_if_unlike_training(info, first[0][text_column].tolist())  # judged on the first chunk
     print(f"Wrote {out_path}")
+
+
+def warn_if_unlike_training(info, texts) -> None:
+    from predictor import scoring
+
+    warning = scoring.unlike_training(info, texts)
+    if warning:
+        print(f"Warning: {warning}")
 
 
 def scored_here(pairs, model_dir: Path, text_column: str, threshold: float):

@@ -51,6 +51,12 @@ class Encoded:
     read: int  # distinct pieces the rows cover
 
 
+def longer_share(lengths: np.ndarray, maxlen: int) -> float:
+    """The share of texts (their `count()`s) that do not fit in one row of maxlen: training records it, and scoring
+    compares a file's share with it (predictor/scoring.py unlike_training)."""
+    return round(float((np.asarray(lengths) > maxlen).mean()), 4) if len(lengths) else 0.0
+
+
 def windows_text(overlap: float) -> str:
     """How a model's windows lie, in words for people: the one wording of the page, score.py and the README."""
     return "side by side" if overlap == 0 else f"overlapping by {overlap:.0%}"

@@ -8,10 +8,11 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from predictor import cells, tables
+from predictor import cells, markup, model_folder, tables
 from predictor.errors import UserError
 from predictor.metrics import MULTILABEL_THRESHOLD
 from predictor.models import SCORE_BATCH_SIZE
+from predictor.pieces import WordPieces, longer_share
 
 # float32 outputs carry ~7 significant digits, of which the 5th onwards is noise between batch shapes.
 PROBABILITY_DECIMALS = 4
@@ -237,6 +238,32 @@ def add_summaries(first: dict, second: dict) -> dict:
     if "no_label" in first:
         out["no_label"] = first["no_label"] + second["no_label"]
     return out
+
+
+# Texts much longer than a model's training texts are unlike them: a model trained on one-line product reviews scored
+# 200 long IMDB reviews close to chance, with the same confidence display as in-domain rows (issue 19). A file
+# is flagged when the share of its texts longer than the model's maxlen exceeds the training texts' share by this.
+LONGER_THAN_TRAINING = 0.5
+UNLIKE_SAMPLE = 2000  # texts tokenized to measure a file's share, as training samples 2,000 rows for its own
+
+
+def unlike_training(info: model_folder.ModelInfo, texts: list) -> str | None:
+    """A warning when `texts` are far longer than the texts the model was trained on, else None. Only for models
+    with a BERT member that recorded its training texts' lengths (every folder from version 2 on)."""
+    record = info.record
+    trained = (record.rows.get("longer_than_maxlen") or {}).get("share")
+    vocab = info.path / model_folder.VOCAB_FILE
+    sample = [text for text in texts if cells.status(text) == cells.TEXT][:UNLIKE_SAMPLE]
+    if trained is None or not record.maxlen or not vocab.is_file() or not sample:
+        return None
+    pieces = WordPieces.from_vocab_file(vocab)
+    share = longer_share([pieces.count(markup.to_text(str(t), record.markup)) for t in sample], record.maxlen)
+    if share - trained < LONGER_THAN_TRAINING:
+        return None
+    return (f"These texts are unlike the ones this model was trained on: {share:.0%} of them are longer than the "
+            f"{record.maxlen} word pieces it reads at once, against {trained:.0%} of its training texts. Its labels "
+            "and probabilities may mean much less here; check some rows by hand, or train a model on texts like "
+            "these.")
 
 
 def summarise(table: ScoredTable) -> dict:

@@ -29,7 +29,7 @@ from predictor.errors import UserError
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRecord
 from predictor.models import BertMember, Model, NbsvmMember, Scorer
 from predictor.markup import HTML, MARKUPS, to_text
-from predictor.pieces import DEFAULT_OVERLAP, HEAD, READINGS, WINDOWS, WordPieces
+from predictor.pieces import DEFAULT_OVERLAP, HEAD, READINGS, WINDOWS, WordPieces, longer_share
 from predictor.weights import BERT_CHOICES, OFFLINE, BertWeights, resolve_bert, use_bert
 
 HYBRID = "hybrid"
@@ -443,7 +443,7 @@ def make_plan(settings: Settings, train_rows: dataset.LabelledRows) -> Plan:
     pieces = WordPieces.from_vocab_file(Path(weights.path) / "vocab.txt")
     lengths = np.array([pieces.count(text) for text in sample])
     maxlen = settings.maxlen or auto_maxlen(lengths, device.maxlen_cap)
-    longer = {"share": round(float((lengths > maxlen).mean()), 4), "of_sampled_train_rows": len(lengths)}
+    longer = {"share": longer_share(lengths, maxlen), "of_sampled_train_rows": len(lengths)}
     epochs = settings.epochs or auto_epochs(len(train_rows.frame), maxlen)
     return Plan(device, weights, maxlen, batch_size, epochs, longer)
 

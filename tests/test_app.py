@@ -612,3 +612,12 @@ def test_a_one_row_file_is_counted_in_the_singular(app):
     assert app.button(key="score_table").label == "Score 1 row"
     app.button(key="score_table").click().run()
     assert "Scored 1 of 1 row." in shown(app.success[0].value)
+
+
+def test_a_file_of_texts_unlike_the_training_texts_is_scored_with_a_warning(app):
+    use_model(app, "tiny-sentiment")  # trained on five-word texts
+    long_review = "the plot was good but the acting was awful and the film ran far too long for what it had " * 4
+    score_upload(app, "long.csv", ("review\n" + f"{long_review}\n" * 3).encode())
+    assert any("These texts are unlike the ones this model was trained on" in shown(w.value) for w in app.warning)
+    score_upload(app, "short.csv", b"review\ngood film\nbad plot\n")
+    assert not any("unlike the ones" in shown(w.value) for w in app.warning)

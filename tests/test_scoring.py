@@ -452,3 +452,23 @@ def test_ray_is_refused_for_inputs_it_does_not_stream(tiny_models_dir, tmp_path,
     assert score_cli.main([str(tmp_path / "in.xlsx"), "--out", str(tmp_path / "o.csv"), "--engine", "ray",
                            "--models-dir", str(tiny_models_dir)]) == 2
     assert "--engine ray scores a .csv, .tsv or .parquet file into a .csv" in capsys.readouterr().err
+
+
+LONG_REVIEWS = ["the plot was good but the acting was awful and the film ran far too long for what it had " * 4] * 5
+
+
+def test_texts_far_longer_than_the_training_texts_are_flagged_and_texts_like_them_are_not(tiny_models_dir):
+    info = model_folder.read(tiny_models_dir / "tiny-sentiment")  # trained on five-word texts, maxlen 32
+    assert info.record.rows["longer_than_maxlen"]["share"] == 0.0
+    warning = scoring.unlike_training(info, LONG_REVIEWS + ["good film"] + [None, 42])
+    assert warning.startswith("These texts are unlike the ones this model was trained on: 83% of them are longer "
+                              "than the 32 word pieces it reads at once, against 0% of its training texts")
+    assert scoring.unlike_training(info, ["good film", "awful plot, bad actor"] * 10) is None
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])  # read whole, and streamed in chunks
+def test_score_py_warns_when_the_texts_are_unlike_the_training_texts(tiny_models_dir, tmp_path, capsys, suffix):
+    pd.DataFrame({"review": LONG_REVIEWS}).to_csv(tmp_path / "long.csv", index=False)
+    assert score_cli.main([str(tmp_path / "long.csv"), "--out", str(tmp_path / f"out{suffix}"), "--model",
+                           "tiny-sentiment", "--models-dir", str(tiny_models_dir)]) == 0
+    assert "Warning: These texts are unlike the ones this model was trained on: 100% of them" in capsys.readouterr().out
