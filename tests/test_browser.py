@@ -192,10 +192,17 @@ def test_explaining_and_correcting_a_review_in_a_real_browser(server, browser_co
     page = open_page(browser_context, server.url, "tiny-sentiment")
     page.get_by_label("Review", exact=True).fill("good film but the plot was <b>awful</b>")
     page.get_by_role("button", name="Score review").click()
+    # The correction expander is the run's last element under a review: once it is there the page has finished
+    # running, so the clicks below are not lost to a run that a new one interrupts.
+    page.get_by_text("Wrong label? Correct it").wait_for()
     page.get_by_text("Why this label?").click()
     page.get_by_role("button", name="Explain", exact=True).click()
     highlighted = page.locator("span[title]")  # one per phrase, its weight as the tooltip
-    highlighted.first.wait_for()
+    try:
+        highlighted.first.wait_for()
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "browser_explanation_failed.png"), full_page=True)  # what the page showed
+        raise
     assert highlighted.count() == 7 and "awful" in highlighted.all_inner_texts()
     assert page.locator("b", has_text="awful").count() == 0  # the review's markup is shown as text, never rendered
     highlighted.first.scroll_into_view_if_needed()
