@@ -225,7 +225,8 @@ def describe_reading(record: "TrainingRecord") -> str:
     if record.maxlen is None:
         return "NBSVM: reads every word"
     if record.reading == pieces.WINDOWS:
-        return f"reads all of it, in windows of {record.maxlen} word pieces {pieces.windows_text(record.window_overlap)}"
+        windows = pieces.windows_text(record.window_overlap)
+        return f"reads all of it, in windows of {record.maxlen} word pieces {windows}"
     how = {pieces.HEAD: "the first", pieces.HEAD_TAIL: "the start and end,"}[record.reading]
     return f"reads {how} {record.maxlen} word pieces"
 

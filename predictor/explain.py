@@ -60,7 +60,7 @@ def explain(model: "Model", text: str, label: str) -> Explanation:
     variants = [text[:start].rstrip() + " " + text[end:].lstrip() for start, end in spans]
     members = {}
     if model.bert is not None:
-        members["bert"] = bert_variants(model, text, spans)
+        members["bert"] = bert_variants(model, text, spans, variants)
     if model.nbsvm is not None:
         members["nbsvm"] = model.nbsvm.predict([text] + variants)
     probabilities = model.blend(members.get("bert"), members.get("nbsvm"))[:, column]
@@ -76,10 +76,9 @@ def phrases(text: str) -> list[tuple[int, int]]:
     return [(words[i][0], words[min(i + size, len(words)) - 1][1]) for i in range(0, len(words), size)]
 
 
-def bert_variants(model: "Model", text: str, spans: list[tuple[int, int]]) -> np.ndarray:
-    """BERT's probabilities for the text, then for the text without each span, read as the model reads texts."""
+def bert_variants(model: "Model", text: str, spans: list[tuple[int, int]], without: list[str]) -> np.ndarray:
+    """BERT's probabilities for the text, then for each text `without` one span, read as the model reads texts."""
     bert = model.bert
-    without = [text[:start].rstrip() + " " + text[end:].lstrip() for start, end in spans]
     whole = bert.pieces.pieces(text)
     inside = [len(bert.pieces.pieces(text[start:end])) for start, end in spans]
     if sum(inside) != len(whole):

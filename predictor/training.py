@@ -518,8 +518,8 @@ def validation_warnings(y_val: np.ndarray, classes: list[str], multilabel: bool)
     warnings, rows = [], len(y_val)
     if rows < MIN_VALIDATION_ROWS:
         warnings.append(f"validation has only {rows} rows (under {MIN_VALIDATION_ROWS}), so its scores are rough: "
-                        f"one row moves accuracy by {100 / max(rows, 1):.0f} points. Label more rows, or hold out more of "
-                        "them for validation (train.py's --val-fraction or --val-data).")
+                        f"one row moves accuracy by {100 / max(rows, 1):.0f} points. Label more rows, or hold out "
+                        "more of them for validation (train.py's --val-fraction or --val-data).")
     per_class = y_val.sum(axis=0) if multilabel else np.bincount(y_val, minlength=len(classes))
     few = [f"{name!r} ({int(count)})" for name, count in zip(classes, per_class) if count < MIN_VALIDATION_PER_CLASS]
     if few:
