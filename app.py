@@ -15,8 +15,7 @@ import pandas as pd
 import streamlit as st
 from streamlit import config as st_config
 
-from predictor import corrections, export, model_folder, models, pieces, scoring, tables
-from predictor.metrics import MULTILABEL_THRESHOLD
+from predictor import corrections, export, model_folder, models, pieces, scoring, tables, thresholds
 from predictor.errors import UserError
 
 # Upload cap when nobody configured one. Set server.maxUploadSize (MB) in .streamlit/config.toml, the
@@ -34,7 +33,7 @@ TOP_PHRASES = 8  # phrases in the explanation's chart
 PHRASE_CHARS = 40  # a phrase's label in that chart is cut to this
 REVIEW_BELOW = {False: 0.6, True: 0.2}  # "needs review" under this confidence at first (single-label, multi-label)
 TOWARDS, AWAY = (26, 150, 65), (215, 48, 39)  # highlight colours (RGB): green pushed towards the label, red away
-NO_LABEL_BAR = "(no label)"  # multi-label rows with no label at or above the threshold
+NO_LABEL_BAR = "(no label)"  # multi-label rows with no label at or above its threshold
 TRAIN_COMMAND = "python train.py"
 TRAIN_OWN_DATA_COMMAND = "python train.py --data my_reviews.xlsx --text-column review --label-column sentiment"
 # Markdown's punctuation (CommonMark escapes any ASCII punctuation with a backslash) plus ':' for Streamlit's
@@ -56,12 +55,12 @@ def main():
     if scorer is None:
         return
     model_details_ui(info)
-    threshold = threshold_ui(info)
+    bars = thresholds_ui(info)
     one_review_tab, spreadsheet_tab = st.tabs(["One review", "A spreadsheet"])
     with one_review_tab:
-        one_review_ui(scorer, threshold)
+        one_review_ui(scorer, bars)
     with spreadsheet_tab:
-        spreadsheet_ui(scorer, threshold)
+        spreadsheet_ui(scorer, bars)
     corrections_sidebar_ui(info)  # last: it counts the corrections this run may have just saved
 
 
@@ -194,26 +193,37 @@ def cached_scorer(model_dir, created):
     return scorer
 
 
-def threshold_ui(info):
-    """Sidebar slider for multi-label models: a label is assigned when its probability reaches the threshold."""
+def thresholds_ui(info):
+    """Multi-label models, in the sidebar: the thresholds labels are given at. The model's own, one per label chosen
+    on its validation rows, unless the analyst sets one for every label; a model without its own says why."""
+    own = thresholds.Thresholds.of_model(info.record)
     if not info.multilabel:
-        return MULTILABEL_THRESHOLD
+        return own
     with st.sidebar:
-        return st.slider("Label threshold", min_value=THRESHOLD_STEP, max_value=1 - THRESHOLD_STEP,
-                         value=MULTILABEL_THRESHOLD, step=THRESHOLD_STEP, key="threshold",
-                         help="A label is given to a review when its probability is at least this. Lower it to "
-                              "catch more reviews per label, raise it to be stricter. Applies to both tabs.")
+        missing = thresholds.why_none(info.record)
+        if not missing:
+            st.caption(plain(f"Labels are given at the model's own thresholds: {own.describe()}."))
+            if not st.toggle("One threshold for every label", key="one_threshold",
+                             help="Instead of the model's thresholds, one you set, the same for every label."):
+                return own
+        else:
+            st.caption(plain(missing))
+        value = st.slider("Label threshold", min_value=THRESHOLD_STEP, max_value=1 - THRESHOLD_STEP,
+                          value=own.single or thresholds.DEFAULT, step=THRESHOLD_STEP, key="threshold",
+                          help="A label is given to a review when its probability is at least this. Lower it to "
+                               "catch more reviews per label, raise it to be stricter. Applies to both tabs.")
+        return thresholds.Thresholds.uniform(value, info.classes)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # One review
 
 
-def one_review_ui(scorer, threshold):
+def one_review_ui(scorer, bars):
     text = st.text_area("Review", height=150, key="review_text",
                         placeholder="Paste or type a review, then press Score review.")
     if st.button("Score review", type="primary", key="score_review"):
-        result = scoring.score_text(scorer, text, threshold)
+        result = scoring.score_text(scorer, text, bars)
         if result is None:
             st.session_state.pop("review_result", None)
             st.info("Type or paste a review in the box above first: it is empty.")
@@ -222,7 +232,7 @@ def one_review_ui(scorer, threshold):
     stored = st.session_state.get("review_result")
     # Only show a result that belongs to what is on screen now (same text, same model).
     if stored and stored["model"] == scorer.info.name and stored["text"] == text:
-        score = stored["score"].with_threshold(threshold)
+        score = stored["score"].with_thresholds(bars)
         review_result_ui(score, scorer.info.record)
         # Widgets keyed by the review: a new review starts them from its own label, not the last review's choice.
         key = "review-" + review_key(scorer.info.name, text)
@@ -242,7 +252,7 @@ def review_key(*parts):
 
 def review_result_ui(score, scorer_record):
     if score.multilabel:
-        headline = score.label or f"no label reaches the threshold of {score.threshold:.2f}"
+        headline = score.label or f"no label reaches its threshold ({score.thresholds.describe()})"
         st.metric("Predicted labels", headline)
     else:
         st.metric("Predicted class", score.label)
@@ -257,13 +267,14 @@ def review_result_ui(score, scorer_record):
                    f"{pieces.windows_text(scorer_record.window_overlap)}.")
     table = pd.DataFrame({"class": list(score.probabilities), "probability": list(score.probabilities.values())})
     if score.multilabel:
-        table["assigned"] = table["probability"] >= score.threshold
+        table["threshold"] = table["class"].map(score.thresholds.of)
+        table["assigned"] = table["probability"] >= table["threshold"]
     chart_column, numbers_column = st.columns([3, 2])
-    chart_column.altair_chart(probability_chart(table, score.threshold if score.multilabel else None),
-                              width="stretch")
+    chart_column.altair_chart(probability_chart(table), width="stretch")
     numbers = table.assign(probability=table["probability"].map("{:.2%}".format))
     if score.multilabel:
         numbers["assigned"] = numbers["assigned"].map({True: "yes", False: "no"})
+        numbers["threshold"] = numbers["threshold"].map("{:.2f}".format)
     numbers_column.table(numbers.set_index("class"))  # plain text: a handful of rows, readable and copyable
     if score.multilabel:
         numbers_column.caption("Each label is judged on its own, so the probabilities need not add up to 100%.")
@@ -411,16 +422,17 @@ def corrections_files(store, model, count):
     return cached[1]
 
 
-def probability_chart(table, threshold=None):
-    """Horizontal bars, highest first, on a fixed 0-100% axis; a rule marks the multi-label threshold."""
+def probability_chart(table):
+    """Horizontal bars, highest first, on a fixed 0-100% axis; with a `threshold` column (multi-label), a red tick
+    marks each label's threshold."""
     base = alt.Chart(table).encode(
         x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="Probability"),
         y=alt.Y("class:N", sort="-x", title=None),
         tooltip=["class", alt.Tooltip("probability:Q", format=".2%")])
     chart = base.mark_bar() + base.mark_text(align="left", dx=4).encode(text=alt.Text("probability:Q", format=".1%"))
-    if threshold is not None:
-        chart += alt.Chart(pd.DataFrame({"threshold": [threshold]})).mark_rule(color="red", strokeDash=[4, 4]).encode(
-            x="threshold:Q")
+    if "threshold" in table:
+        chart += base.mark_tick(color="red", thickness=2).encode(
+            x="threshold:Q", tooltip=["class", alt.Tooltip("threshold:Q", format=".2f")])
     return chart.properties(height=bar_chart_height(len(table)))
 
 
@@ -428,7 +440,7 @@ def probability_chart(table, threshold=None):
 # A spreadsheet
 
 
-def spreadsheet_ui(scorer, threshold):
+def spreadsheet_ui(scorer, bars):
     limit_bytes = upload_limit_mb() * BYTES_PER_MB
     uploaded = st.file_uploader("Upload a table of reviews", type=UPLOAD_TYPES, key="upload",
                                 help=f"Excel (.xlsx, .xls) or CSV, up to {upload_limit_mb()} MB. Every row comes back "
@@ -466,12 +478,12 @@ def spreadsheet_ui(scorer, threshold):
 
     job = {"table": table_id, "sheet": sheet, "column": text_column, "model": (scorer.info.name, scorer.info.created)}
     if st.button(f"Score {counted(len(df), 'row')}", type="primary", key="score_table"):
-        scored = score_table_ui(scorer, df, text_column, threshold)
+        scored = score_table_ui(scorer, df, text_column, bars)
         st.session_state["bulk_result"] = {**job, "scored": scored, "downloads": {},
                                            "unlike": scoring.unlike_training(scorer.info, df[text_column].tolist())}
     stored = st.session_state.get("bulk_result")
     if stored and all(stored[key] == value for key, value in job.items()):
-        bulk_result_ui(stored, threshold, uploaded.name, scorer)
+        bulk_result_ui(stored, bars, uploaded.name, scorer)
 
 
 def plain(text):
@@ -557,7 +569,7 @@ def parsed_once(table_id, what, parse):
     return cache[what]
 
 
-def score_table_ui(scorer, df, text_column, threshold):
+def score_table_ui(scorer, df, text_column, bars):
     progress = st.progress(0.0, text=f"Scoring 0 of {counted(len(df), 'row')}...")
     started = time.monotonic()
 
@@ -567,14 +579,14 @@ def score_table_ui(scorer, df, text_column, threshold):
         eta = f" (about {_duration(left)} left)" if rows_done < rows_total and elapsed > ETA_AFTER_S else ""
         progress.progress(rows_done / rows_total, text=f"Scored {rows_done:,} of {counted(rows_total, 'row')}{eta}")
 
-    scored = scoring.score_frame(scorer, df, text_column, threshold=threshold, on_progress=show_progress)
+    scored = scoring.score_frame(scorer, df, text_column, thresholds=bars, on_progress=show_progress)
     progress.empty()
     return scored
 
 
-def bulk_result_ui(stored, threshold, file_name, scorer):
+def bulk_result_ui(stored, bars, file_name, scorer):
     stem = Path(file_name).stem
-    scored = scoring.apply_threshold(stored["scored"], threshold)
+    scored = scoring.apply_thresholds(stored["scored"], bars)
     summary = scoring.summarise(scored)
     flagged = summary["rows"] - summary["scored"]
     truncated = summary["status_counts"].get(scoring.STATUS_TRUNCATED, 0)
@@ -587,7 +599,8 @@ def bulk_result_ui(stored, threshold, file_name, scorer):
 
     chart_column, status_column = st.columns([3, 2])
     with chart_column:
-        st.markdown("**Predicted labels**" + (f" (threshold {threshold:.2f}; a review may have several, or none)"
+        st.markdown("**Predicted labels**" + (f" (thresholds {plain(bars.describe())}; a review may have several, or "
+                                              "none)"
                                               if scored.multilabel else ""))
         counts = summary["label_counts"]
         if summary.get("no_label"):
@@ -602,8 +615,8 @@ def bulk_result_ui(stored, threshold, file_name, scorer):
 
     below = review_ui(scored, calibrated=bool(scorer.model.temperatures))
     scored = scoring.with_review_column(scored, below)
-    downloads, version = stored["downloads"], (threshold, below)
-    if version not in downloads:  # built once per threshold and review bar: a download click reruns the page
+    downloads, version = stored["downloads"], (bars, below)
+    if version not in downloads:  # built once per thresholds and review bar: a download click reruns the page
         downloads.clear()
         downloads[version] = {"xlsx": export.to_xlsx_bytes(scored.frame, status_column=scored.status_column),
                               "csv": export.to_csv_bytes(scored.frame)}
@@ -640,7 +653,7 @@ def review_ui(scored, calibrated):
     winning class at 0.7 is wrong 3 times in 10."""
     confidence = scored.confidence().dropna()
     with st.expander("How sure the model is, and which rows need review", expanded=True):
-        what = ("a label's distance from the threshold, as a share of the way to 0 or 1" if scored.multilabel
+        what = ("a label's distance from its threshold, as a share of the way to 0 or 1" if scored.multilabel
                 else "the winning class's probability")
         below = st.slider("A row needs review when the model's confidence is below", 0.0, 1.0,
                           REVIEW_BELOW[scored.multilabel], THRESHOLD_STEP, key="review_below",

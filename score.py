@@ -13,8 +13,9 @@ import predictor  # noqa: F401  (sets up TensorFlow before anything imports it)
 from predictor.errors import UserError
 
 if TYPE_CHECKING:  # annotations only: imported for real inside the functions, after argparse
-    from predictor.model_folder import TrainingRecord
+    from predictor.model_folder import ModelInfo, TrainingRecord
     from predictor.models import Scorer
+    from predictor.thresholds import Thresholds
 
 # Exit codes: 2 is what argparse uses for bad usage, and bad input is the same kind of problem.
 EXIT_BAD_INPUT = 2
@@ -37,7 +38,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                         "model: the one made default, else the first trained)")
     parser.add_argument("--sheet", help="worksheet to read (default: the first)")
     parser.add_argument("--threshold", type=float, default=None,
-                        help="multi-label models: assign every label with at least this probability (default: 0.5)")
+                        help="multi-label models: give every label whose probability reaches this one value "
+                             "(default: the model's own thresholds, one per label, chosen on its validation rows)")
     parser.add_argument("--models-dir", help="models folder (default: models/ or $PREDICTOR_MODELS_DIR)")
     parser.add_argument("--engine", choices=(PLAIN, RAY), default=PLAIN,
                         help="'ray' scores a .csv/.tsv/.parquet on a Ray cluster (Ray Data, one model per worker), "
@@ -67,7 +69,6 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> None:
     """Read, score, write and report; raises UserError on anything the user can fix."""
     from predictor import export, scoring, tables  # after argparse, so --help is instant
-    from predictor.metrics import MULTILABEL_THRESHOLD
 
     out_path = Path(args.out)
     if out_path.suffix.lower() not in export.WRITERS_BY_EXTENSION:  # checked now, not after minutes of scoring
@@ -94,12 +95,12 @@ def run(args: argparse.Namespace) -> None:
     text_column = args.text_column or scoring.default_text_column(df, Path(args.input).name)
     scoring.check_text_column(df, text_column)
     scorer = load_model(args.model, args.models_dir)
-    threshold = MULTILABEL_THRESHOLD if args.threshold is None else args.threshold
+    thresholds = chosen_thresholds(args, scorer.info)
 
     print(f"Scoring {len(df):,} rows of column \"{text_column}\" with model {scorer.info.name} "
           f"({describe_reading(scorer.info.record)}) ...", flush=True)
     started = time.monotonic()
-    scored = scoring.score_frame(scorer, df, text_column, threshold=threshold, on_progress=ProgressPrinter())
+    scored = scoring.score_frame(scorer, df, text_column, thresholds=thresholds, on_progress=ProgressPrinter())
     export.write_table(scored.frame, out_path, status_column=scored.status_column)
     print_summary(scoring.summarise(scored), time.monotonic() - started)
     warn_if_unlike_training(scorer.info, df[text_column].tolist())
@@ -137,10 +138,8 @@ def score_stream(args: argparse.Namespace, out_path: Path) -> None:
     import itertools
 
     from predictor import atomic, export, model_folder, scoring, tables
-    from predictor.metrics import MULTILABEL_THRESHOLD
 
     name = Path(args.input).name
-    threshold = MULTILABEL_THRESHOLD if args.threshold is None else args.threshold
     reader = tables.parquet_chunks if Path(args.input).suffix.lower() == ".parquet" else tables.csv_chunks
     chunks = reader(args.input, STREAM_ROWS)
     first = next(chunks, None)
@@ -150,6 +149,7 @@ def score_stream(args: argparse.Namespace, out_path: Path) -> None:
     scoring.check_text_column(first[0], text_column)
     model_dir = model_path(args.model, args.models_dir)
     info, columns = model_folder.read(model_dir), list(first[0].columns)
+    thresholds = chosen_thresholds(args, info)
     engine = f" on Ray ({args.workers} workers)" if args.engine == RAY else ""
     print(f"Scoring column \"{text_column}\" of {name} in chunks of {STREAM_ROWS:,} rows with model {info.name} "
           f"({describe_reading(info.record)}){engine} ...", flush=True)
@@ -157,16 +157,16 @@ def score_stream(args: argparse.Namespace, out_path: Path) -> None:
     if args.engine == RAY:
         from predictor import ray_engine
 
-        scored = ray_engine.score(pairs, model_dir, text_column, threshold, args.address, args.workers)
+        scored = ray_engine.score(pairs, model_dir, text_column, thresholds, args.address, args.workers)
     else:
-        scored = scored_here(pairs, model_dir, text_column, threshold)
+        scored = scored_here(pairs, model_dir, text_column, thresholds)
     summary, rows, started, progress = None, 0, time.monotonic(), StreamPrinter()
     try:
         with atomic.replacing(out_path) as out:
             for frame, done, size in scored:
                 out.write(export.to_csv_bytes(frame, header=summary is None))
                 part = scoring.summarise(scoring.scored_table(frame, columns, text_column, info.classes,
-                                                              info.multilabel, threshold, info.name))
+                                                              info.multilabel, thresholds, info.name))
                 summary = part if summary is None else scoring.add_summaries(summary, part)
                 rows += len(frame)
                 progress(rows, done, size)
@@ -186,7 +186,23 @@ def warn_if_unlike_training(info, texts) -> None:
         print(f"Warning: {warning}")
 
 
-def scored_here(pairs, model_dir: Path, text_column: str, threshold: float):
+def chosen_thresholds(args: argparse.Namespace, info: "ModelInfo") -> "Thresholds":
+    """The thresholds multi-label labels are given at: --threshold for every label, else the model's own (printed,
+    with why a model has none)."""
+    from predictor import thresholds
+
+    if args.threshold is not None:
+        return thresholds.Thresholds.uniform(args.threshold, info.classes)
+    chosen = thresholds.Thresholds.of_model(info.record)
+    if info.multilabel:
+        print(f"Labels are given at the model's thresholds: {chosen.describe()}. --threshold sets one for all.")
+        missing = thresholds.why_none(info.record)
+        if missing:
+            print(missing)
+    return chosen
+
+
+def scored_here(pairs, model_dir: Path, text_column: str, thresholds: "Thresholds"):
     """(scored frame, bytes or rows read, size) for each chunk, scored in this process."""
     from predictor import models, scoring
 
@@ -194,7 +210,7 @@ def scored_here(pairs, model_dir: Path, text_column: str, threshold: float):
     for i, (chunk, done, size) in enumerate(pairs):
         if i and chunk.empty:
             continue
-        yield scoring.score_frame(scorer, chunk, text_column, threshold=threshold, part_of_a_stream=i > 0).frame, \
+        yield scoring.score_frame(scorer, chunk, text_column, thresholds=thresholds, part_of_a_stream=i > 0).frame, \
             done, size
 
 
@@ -286,7 +302,7 @@ def print_summary(summary: dict, seconds: float) -> None:
     for label, rows in summary["label_counts"].itertuples(index=False):
         print(f"  {label}: {rows:,}")
     if "no_label" in summary:
-        print(f"  (no label above the threshold): {summary['no_label']:,}")
+        print(f"  (no label at or above its threshold): {summary['no_label']:,}")
     print("Status:")
     for status, rows in summary["status_counts"].items():
         print(f"  {status}: {rows:,}")

@@ -80,7 +80,8 @@ def train_and_score(name, train_df, val_df, text_column, label_columns, test_tex
         "durations_s": durations, "lr": record.lr, "rows": record.rows, "maxlen": record.maxlen,
         "batch_size": record.settings["batch_size"], "epochs": record.settings["epochs"],
         "classifier": record.classifier, "reading": record.reading, "bert_weight": record.bert_weight,
-        "temperatures": record.calibration.get("temperatures", []),
+        "temperatures": record.calibration.get("temperatures", []), "thresholds": record.thresholds,
+        "threshold_choice": record.threshold_choice, "combination": record.combination,
         "validation_calibration": {k: v for k, v in record.calibration.items() if not k.startswith("reliability")},
         "members_validation": {m.kind: {k: m.validation.get(k) for k in ("accuracy", "macro_f1", "micro_f1")}
                                for m in record.members},
@@ -119,11 +120,16 @@ def single_label_predictions(result, member=None):
     return [result["classes"][i] for i in np.asarray(probabilities).argmax(axis=1)]
 
 
-def multilabel_predictions(result, label_columns, threshold=0.5, member=None):
-    """0/1 matrix in label_columns' order (the scorer's class order may differ)."""
+def multilabel_predictions(result, label_columns, member=None):
+    """0/1 matrix in label_columns' order (the scorer's class order may differ): the model's labels at its own
+    thresholds, as the page and score.py give them; a member's at thresholds.DEFAULT, where the blend was chosen."""
+    from predictor import thresholds
+
     probabilities = result["probabilities"] if member is None else result["member_probabilities"][member]
+    bars = np.asarray(result["thresholds"] if member is None and result["thresholds"] else
+                      [thresholds.DEFAULT] * len(result["classes"]))
     order = [result["classes"].index(str(c)) for c in label_columns]
-    return (np.asarray(probabilities)[:, order] >= threshold).astype(int)
+    return (np.asarray(probabilities)[:, order] >= bars[order]).astype(int)
 
 
 def timing_summary(result):

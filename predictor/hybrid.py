@@ -13,7 +13,7 @@ were chosen on and lost to it by 0.4 on the test set (0.5578 against 0.5622). Cr
 """
 import numpy as np
 
-from predictor.metrics import MULTILABEL_THRESHOLD
+from predictor import thresholds
 
 WEIGHT_GRID = np.round(np.linspace(0, 1, 21), 2)  # BERT's weight in steps of 0.05; 0 = NBSVM alone, 1 = BERT alone
 EPSILON = 1e-7  # keeps log loss finite for a member that is certain and wrong
@@ -48,9 +48,7 @@ def choose_weights(y: np.ndarray, bert: np.ndarray, nbsvm: np.ndarray, multilabe
 def cross_validated(y: np.ndarray, bert: np.ndarray, nbsvm: np.ndarray) -> tuple[list[float], dict]:
     """Multi-label weights: per-label, shared, BERT alone or NBSVM alone, whichever has the best micro-F1 in 2-fold
     cross-validation on the validation rows, fitted again on all of them; never below either member there."""
-    labels = y.shape[1]
-    fit = {"per_label": _per_label_weights, "shared": _shared_weight,
-           "bert": lambda *_: [1.0] * labels, "nbsvm": lambda *_: [0.0] * labels}
+    fit = MULTILABEL_RULES
     halves = np.arange(len(y)) % 2 == 0  # rows alternate between the two halves
     cross = {name: float(np.mean([_micro_f1(y[~part], combine(bert[~part], nbsvm[~part],
                                                                choose(y[part], bert[part], nbsvm[part])))
@@ -59,8 +57,8 @@ def cross_validated(y: np.ndarray, bert: np.ndarray, nbsvm: np.ndarray) -> tuple
     simplest_first = ["bert", "nbsvm", "shared", "per_label"]  # ties go to the choice with fewer weights
     winner = max(cross, key=lambda name: (cross[name], -simplest_first.index(name)))
     chosen = fit[winner](y, bert, nbsvm)
-    micro = {name: _micro_f1(y, combine(bert, nbsvm, w)) for name, w in
-             [(winner, chosen), ("bert", [1.0] * labels), ("nbsvm", [0.0] * labels)]}
+    micro = {name: _micro_f1(y, combine(bert, nbsvm, fit[name](y, bert, nbsvm)))
+             for name in dict.fromkeys([winner, "bert", "nbsvm"])}
     if micro[winner] < max(micro["bert"], micro["nbsvm"]):  # never worse than a member on all validation rows
         winner = max(("bert", "nbsvm"), key=micro.get)
         chosen = fit[winner](y, bert, nbsvm)
@@ -85,6 +83,12 @@ def _shared_weight(y: np.ndarray, bert: np.ndarray, nbsvm: np.ndarray) -> list[f
     return [max(scores, key=lambda w: (scores[w], -abs(w - 0.5)))] * y.shape[1]
 
 
+# The multi-label candidates: name -> fit(y, bert, nbsvm) giving BERT's weight per label; bench.multilabel scores
+# each on dev rows the product never saw.
+MULTILABEL_RULES = {"per_label": _per_label_weights, "shared": _shared_weight,
+                    "bert": lambda y, *_: [1.0] * y.shape[1], "nbsvm": lambda y, *_: [0.0] * y.shape[1]}
+
+
 def _single_label_score(truth: np.ndarray, probabilities: np.ndarray) -> dict:
     picked = probabilities[np.arange(len(truth)), truth]
     return {"accuracy": float((probabilities.argmax(axis=1) == truth).mean()),
@@ -92,14 +96,11 @@ def _single_label_score(truth: np.ndarray, probabilities: np.ndarray) -> dict:
 
 
 def _binary_score(truth: np.ndarray, p: np.ndarray) -> dict:
-    predicted = p >= MULTILABEL_THRESHOLD
-    tp = int((predicted & (truth == 1)).sum())
-    f1 = 2 * tp / max(1, int(predicted.sum()) + int(truth.sum()))
+    f1 = thresholds.f1(truth, p >= thresholds.DEFAULT)
     p = np.clip(p, EPSILON, 1 - EPSILON)
     return {"f1": f1, "log_loss": float(-(truth * np.log(p) + (1 - truth) * np.log(1 - p)).mean())}
 
 
 def _micro_f1(y: np.ndarray, probabilities: np.ndarray) -> float:
-    predicted = probabilities >= MULTILABEL_THRESHOLD
-    tp = int((predicted & (y == 1)).sum())
-    return 2 * tp / max(1, int(predicted.sum()) + int(y.sum()))
+    """Micro-F1 at the default threshold: the blend is chosen before the thresholds (predictor/thresholds.py)."""
+    return thresholds.micro_f1(y, probabilities >= thresholds.DEFAULT)

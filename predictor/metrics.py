@@ -3,7 +3,7 @@ from pathlib import Path
 
 import numpy as np
 
-MULTILABEL_THRESHOLD = 0.5  # a label is predicted when its sigmoid probability reaches this
+from predictor import thresholds as label_thresholds
 
 
 def single_label_metrics(y_true: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> dict:
@@ -26,11 +26,13 @@ def single_label_metrics(y_true: np.ndarray, probabilities: np.ndarray, classes:
 
 
 def multilabel_metrics(y_true: np.ndarray, probabilities: np.ndarray, classes: list[str],
-                       threshold: float = MULTILABEL_THRESHOLD) -> dict:
-    """Micro/macro-F1, exact-match accuracy, and per-label precision/recall/F1/ROC AUC at `threshold`."""
+                       thresholds: list[float] | None = None) -> dict:
+    """Micro/macro-F1, exact-match accuracy, and per-label precision/recall/F1/ROC AUC at `thresholds` (one per
+    label; thresholds.DEFAULT for every label when None)."""
     from sklearn import metrics as skm
 
-    y_pred = (probabilities >= threshold).astype(int)
+    bars = np.full(len(classes), label_thresholds.DEFAULT) if thresholds is None else np.asarray(thresholds, float)
+    y_pred = (probabilities >= bars).astype(int)
     per_label = {}
     for i, name in enumerate(classes):
         truth, predicted = y_true[:, i], y_pred[:, i]
@@ -41,13 +43,14 @@ def multilabel_metrics(y_true: np.ndarray, probabilities: np.ndarray, classes: l
             "recall": float(skm.recall_score(truth, predicted, zero_division=0)),
             "f1": float(skm.f1_score(truth, predicted, zero_division=0)),
             "roc_auc": float(skm.roc_auc_score(truth, probabilities[:, i])) if both_present else None,
+            "threshold": float(bars[i]),
             "support": int(truth.sum()),
             "counts": {"tp": int(tp), "fp": int(fp), "fn": int(fn), "tn": int(tn)},
         }
     return {
         "task": "multi-label",
         "rows": int(len(y_true)),
-        "threshold": threshold,
+        "thresholds": label_thresholds.Thresholds(tuple(classes), tuple(map(float, bars)), False).describe(),
         "subset_accuracy": float(skm.accuracy_score(y_true, y_pred)),
         "micro_f1": float(skm.f1_score(y_true, y_pred, average="micro", zero_division=0)),
         "macro_f1": float(skm.f1_score(y_true, y_pred, average="macro", zero_division=0)),

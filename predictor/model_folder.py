@@ -1,7 +1,7 @@
 """The model folder, both directions: where model folders live, what files one holds, its record (training.json),
 and how a new one is put in place without ever being half-written.
 
-A folder (version 4):
+A folder (version 6):
 
     training.json        the TrainingRecord below; its `version` says which layout the folder follows
     metrics.json         validation metrics of the model as it scores (the hybrid's combination, if one is used)
@@ -39,10 +39,11 @@ from predictor import atomic, markup
 from predictor.errors import UserError
 from predictor.pieces import LEGACY_OVERLAP
 
-# 5: probabilities calibrated on the validation rows (`calibration`); 4: BERT's graph written from its weights and
+# 6: multi-label thresholds chosen per label on the validation rows (`thresholds`); 5: probabilities calibrated on
+# the validation rows (`calibration`); 4: BERT's graph written from its weights and
 # run by OpenVINO at a checked precision, windows' `window_overlap`; 3: texts' markup handling (`markup`); 2: members,
 # reading, weights; 1: one BERT reading the head
-VERSION = 5
+VERSION = 6
 TRAINING_FILE = "training.json"
 METRICS_FILE = "metrics.json"
 DEFAULT_FILE = "default-model.txt"  # in the models folder, beside the model folders
@@ -109,6 +110,11 @@ class TrainingRecord:
     # The temperature(s) fitted on the validation rows and the calibration error before and after
     # (predictor/calibration.py); empty in folders saved before version 5, whose probabilities stay as blended.
     calibration: dict = field(default_factory=dict)
+    # Multi-label: the threshold each label's calibrated probability must reach, one per class, and how they were
+    # chosen on the validation rows (predictor/thresholds.py); empty for single-label models and in folders saved
+    # before version 6, which give every label thresholds.DEFAULT.
+    thresholds: list[float] = field(default_factory=list)
+    threshold_choice: dict = field(default_factory=dict)
     version: int = VERSION
 
     def member(self, kind: str) -> Member | None:

@@ -19,25 +19,27 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 
+from predictor.thresholds import Thresholds
+
 
 class ChunkScorer:
     """One Ray actor: the model, loaded once, scoring whole chunks."""
 
-    def __init__(self, model_dir: str, text_column: str, threshold: float):
+    def __init__(self, model_dir: str, text_column: str, thresholds: Thresholds):
         import predictor  # noqa: F401  (TensorFlow's environment first, in this worker process too)
         from predictor import models
 
         self.scorer = models.Scorer(Path(model_dir))
-        self.text_column, self.threshold = text_column, threshold
+        self.text_column, self.thresholds = text_column, thresholds
 
     def __call__(self, chunk: pd.DataFrame) -> pd.DataFrame:
         from predictor import scoring
 
-        return scoring.score_frame(self.scorer, chunk, self.text_column, threshold=self.threshold,
+        return scoring.score_frame(self.scorer, chunk, self.text_column, thresholds=self.thresholds,
                                    part_of_a_stream=True).frame
 
 
-def score(pairs: Iterable[tuple[pd.DataFrame, int, int]], model_dir: Path, text_column: str, threshold: float,
+def score(pairs: Iterable[tuple[pd.DataFrame, int, int]], model_dir: Path, text_column: str, thresholds: Thresholds,
           address: str | None, workers: int) -> Iterator[tuple[pd.DataFrame, int, int]]:
     """(scored chunk, rows done, rows in all) for each non-empty chunk of `pairs` ((chunk, read, size) as the readers
     give them), scored by `workers` actors. Every chunk is put in the object store before scoring starts, so
@@ -62,7 +64,7 @@ def score(pairs: Iterable[tuple[pd.DataFrame, int, int]], model_dir: Path, text_
         # this way but offers no other.
         warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
         dataset = ray.data.from_pandas_refs(refs).map_batches(
-            ChunkScorer, fn_constructor_args=(str(model_dir), text_column, threshold), batch_size=None,
+            ChunkScorer, fn_constructor_args=(str(model_dir), text_column, thresholds), batch_size=None,
             batch_format="pandas", compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1, max_restarts=0)
     batches = dataset.iter_batches(batch_size=None, batch_format="pandas", prefetch_batches=workers)
     done, total = 0, sum(sizes)

@@ -10,9 +10,9 @@ import pandas as pd
 
 from predictor import cells, markup, model_folder, tables
 from predictor.errors import UserError
-from predictor.metrics import MULTILABEL_THRESHOLD
 from predictor.models import SCORE_BATCH_SIZE
 from predictor.pieces import WordPieces, longer_share
+from predictor.thresholds import Thresholds
 
 # float32 outputs carry ~7 significant digits, of which the 5th onwards is noise between batch shapes.
 PROBABILITY_DECIMALS = 4
@@ -41,7 +41,7 @@ STATUS_MEANINGS = {
 class TextScore:
     """What the model thinks of one text."""
 
-    label: str  # the predicted class; multi-label: the labels at or above the threshold joined by ", " ("" if none)
+    label: str  # the predicted class; multi-label: the labels at or above their thresholds joined by ", " ("" if none)
     labels: list[str]  # the same as a list (single-label: one element)
     probabilities: dict[str, float]  # class -> probability, highest first
     members: dict[str, dict[str, float]]  # each member's own probabilities (class -> probability), by kind
@@ -49,14 +49,15 @@ class TextScore:
     token_count: int  # BERT word pieces in the text, markers included (0 for a model without BERT)
     pieces_read: int  # how many of the text's word pieces the model read
     multilabel: bool
-    threshold: float
+    thresholds: Thresholds
 
-    def with_threshold(self, threshold: float) -> "TextScore":
-        """The same score with multi-label labels re-assigned at `threshold` (the model is not called again)."""
+    def with_thresholds(self, thresholds: Thresholds) -> "TextScore":
+        """The same score with multi-label labels re-assigned at `thresholds` (the model is not called again)."""
         if not self.multilabel:
             return self
-        labels = [cls for cls, p in self.probabilities.items() if p >= threshold]
-        return dataclasses.replace(self, label=MULTILABEL_SEPARATOR.join(labels), labels=labels, threshold=threshold)
+        labels = [cls for cls, p in self.probabilities.items() if p >= thresholds.of(cls)]
+        return dataclasses.replace(self, label=MULTILABEL_SEPARATOR.join(labels), labels=labels,
+                                   thresholds=thresholds)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +71,7 @@ class ScoredTable:
     status_column: str
     classes: list[str]
     multilabel: bool
-    threshold: float
+    thresholds: Thresholds
     model: str
     review_column: str | None = None  # added by with_review_column
 
@@ -81,28 +82,34 @@ class ScoredTable:
 
     def confidence(self) -> pd.Series:
         """How sure the model is of each row, 0 to 1 (NaN for rows not scored). Single-label: the winning class's
-        probability. Multi-label: how far the label nearest the threshold is from it, as a share of the way to 0 or
-        1, so 0 means a label sits on the threshold and one nudge would flip it."""
+        probability. Multi-label: how far the label nearest its threshold is from it, as a share of the way to 0 or
+        1, so 0 means a label sits on its threshold and one nudge would flip it."""
         probabilities = self.frame[list(self.probability_columns.values())].to_numpy(dtype=float)
         if not self.multilabel:
             sure = probabilities.max(axis=1, initial=0.0, where=~np.isnan(probabilities))
         else:
-            room = np.where(probabilities >= self.threshold, 1 - self.threshold, self.threshold)
-            sure = (np.abs(probabilities - self.threshold) / room).min(axis=1, initial=1.0,
-                                                                         where=~np.isnan(probabilities))
+            bar = self.thresholds.array
+            room = np.where(probabilities >= bar, 1 - bar, bar)
+            sure = (np.abs(probabilities - bar) / room).min(axis=1, initial=1.0, where=~np.isnan(probabilities))
         return pd.Series(np.where(self.scored, sure, np.nan), index=self.frame.index)
 
 
 def labels_from_probabilities(probabilities: np.ndarray, classes: list[str], multilabel: bool,
-                              threshold: float = MULTILABEL_THRESHOLD) -> list[str]:
-    """The predicted labels for one row: the top class, or every label at or above `threshold`."""
+                              thresholds: Thresholds) -> list[str]:
+    """The predicted labels for one row: the top class, or every label at or above its threshold."""
     if not multilabel:
         return [classes[int(np.argmax(probabilities))]]
-    return [cls for cls, p in zip(classes, probabilities) if p >= threshold]
+    return [cls for cls, p, bar in zip(classes, probabilities, thresholds.values) if p >= bar]
 
 
-def score_text(scorer: object, text: object, threshold: float = MULTILABEL_THRESHOLD) -> TextScore | None:
-    """Score one text; None when it is blank (the model is not called)."""
+def model_thresholds(scorer: object, thresholds: Thresholds | None) -> Thresholds:
+    """`thresholds` if given (one value a user chose), else the model's own."""
+    return thresholds if thresholds is not None else Thresholds.of_model(scorer.info.record)
+
+
+def score_text(scorer: object, text: object, thresholds: Thresholds | None = None) -> TextScore | None:
+    """Score one text; None when it is blank (the model is not called). Multi-label labels are given at
+    `thresholds`, the model's own unless given."""
     if cells.is_blank(text):
         return None
     scores = scorer.score_batch([str(text)])
@@ -114,8 +121,9 @@ def score_text(scorer: object, text: object, threshold: float = MULTILABEL_THRES
     score = TextScore(label=top, labels=[top], probabilities=by_class(row),
                       members={kind: by_class(p[0]) for kind, p in scores.members.items()},
                       truncated=bool(scores.truncated[0]), token_count=pieces + 2 if pieces else 0,
-                      pieces_read=int(scores.read[0]), multilabel=scorer.multilabel, threshold=threshold)
-    return score.with_threshold(threshold)
+                      pieces_read=int(scores.read[0]), multilabel=scorer.multilabel,
+                      thresholds=model_thresholds(scorer, thresholds))
+    return score.with_thresholds(score.thresholds)
 
 
 def check_text_column(df: pd.DataFrame, text_column: str) -> None:
@@ -150,10 +158,11 @@ def check_has_rows(df: pd.DataFrame, table_name: str = "The table") -> None:
 
 
 def score_frame(scorer: object, df: pd.DataFrame, text_column: str, *, batch_size: int = SCORE_BATCH_SIZE,
-                on_progress: object = None, threshold: float = MULTILABEL_THRESHOLD,
+                on_progress: object = None, thresholds: Thresholds | None = None,
                 part_of_a_stream: bool = False) -> ScoredTable:
     """`df` (every row, in order, columns untouched) plus predicted label, one probability per class and status.
 
+    Multi-label labels are given at `thresholds`, the model's own unless given.
     Rows that are not text keep blank predictions and say why in the status column. Identical texts are scored once.
     `on_progress(rows_done, rows_total)` is called after each batch. A table must hold some text to score, unless it
     is `part_of_a_stream` (a later chunk of a file whose first chunk was checked).
@@ -186,9 +195,10 @@ def score_frame(scorer: object, df: pd.DataFrame, text_column: str, *, batch_siz
             on_progress(rows_done, total)
 
     out = df.copy()
-    table = scored_table(out, list(df.columns), text_column, scorer.classes, scorer.multilabel, threshold,
+    thresholds = model_thresholds(scorer, thresholds)
+    table = scored_table(out, list(df.columns), text_column, scorer.classes, scorer.multilabel, thresholds,
                          scorer.info.name)
-    out[table.label_column] = _label_column(probabilities, statuses, scorer.classes, scorer.multilabel, threshold)
+    out[table.label_column] = _label_column(probabilities, statuses, scorer.classes, scorer.multilabel, thresholds)
     for i, column in enumerate(table.probability_columns.values()):
         out[column] = np.round(probabilities[:, i], PROBABILITY_DECIMALS)
     out[table.status_column] = statuses
@@ -196,7 +206,7 @@ def score_frame(scorer: object, df: pd.DataFrame, text_column: str, *, batch_siz
 
 
 def scored_table(frame: pd.DataFrame, input_columns: list, text_column: str, classes: list[str], multilabel: bool,
-                 threshold: float, model: str) -> ScoredTable:
+                 thresholds: Thresholds, model: str) -> ScoredTable:
     """The ScoredTable of `frame`, a table with `input_columns` that was (or is being) scored: the added columns'
     names, decided here only (a suffix where the input already has the name)."""
     taken = set(map(str, input_columns))
@@ -204,18 +214,18 @@ def scored_table(frame: pd.DataFrame, input_columns: list, text_column: str, cla
     probability_columns = {cls: _free_name(f"{PROBABILITY_PREFIX}{cls}", taken) for cls in classes}
     return ScoredTable(frame=frame, text_column=text_column, label_column=label_column,
                        probability_columns=probability_columns, status_column=_free_name(STATUS_COLUMN, taken),
-                       classes=list(classes), multilabel=multilabel, threshold=threshold, model=model)
+                       classes=list(classes), multilabel=multilabel, thresholds=thresholds, model=model)
 
 
-def apply_threshold(table: ScoredTable, threshold: float) -> ScoredTable:
-    """A scored multi-label table with labels re-assigned at `threshold` (the model is not called again)."""
-    if not table.multilabel or table.threshold == threshold:
+def apply_thresholds(table: ScoredTable, thresholds: Thresholds) -> ScoredTable:
+    """A scored multi-label table with labels re-assigned at `thresholds` (the model is not called again)."""
+    if not table.multilabel or table.thresholds == thresholds:
         return table
     out = table.frame.copy()
     probabilities = out[list(table.probability_columns.values())].to_numpy(dtype=float)
     out[table.label_column] = _label_column(probabilities, out[table.status_column].tolist(), table.classes, True,
-                                            threshold)
-    return dataclasses.replace(table, frame=out, threshold=threshold)
+                                            thresholds)
+    return dataclasses.replace(table, frame=out, thresholds=thresholds)
 
 
 def with_review_column(table: ScoredTable, below: float) -> ScoredTable:
@@ -270,8 +280,8 @@ def summarise(table: ScoredTable) -> dict:
     """Counts for a scored table: rows, rows per predicted label (every class, most first) and rows per status."""
     frame, scored = table.frame, table.scored
     if table.multilabel:
-        # A row may carry several labels (or none), so count each label's column against the threshold.
-        counts = {cls: int((frame.loc[scored, column] >= table.threshold).sum())
+        # A row may carry several labels (or none), so count each label's column against its threshold.
+        counts = {cls: int((frame.loc[scored, column] >= table.thresholds.of(cls)).sum())
                   for cls, column in table.probability_columns.items()}
     else:
         found = frame.loc[scored, table.label_column].value_counts()
@@ -287,11 +297,11 @@ def summarise(table: ScoredTable) -> dict:
 
 
 def _label_column(probabilities: np.ndarray, statuses: list[str], classes: list[str], multilabel: bool,
-                  threshold: float) -> list[str]:
+                  thresholds: Thresholds) -> list[str]:
     """Predicted label per row ("" for rows not scored); multi-label compares the rounded values the file shows."""
     if multilabel:
         probabilities = np.round(probabilities, PROBABILITY_DECIMALS)
-    return [MULTILABEL_SEPARATOR.join(labels_from_probabilities(p, classes, multilabel, threshold))
+    return [MULTILABEL_SEPARATOR.join(labels_from_probabilities(p, classes, multilabel, thresholds))
             if status in SCORED_STATUSES else "" for p, status in zip(probabilities, statuses)]
 
 

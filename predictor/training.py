@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from predictor import (bert_graph, calibration, corrections, dataset, hybrid, metrics, model_folder, nbsvm, runtime,
-                       tables, tf_setup)
+                       tables, tf_setup, thresholds)
 from predictor.device import Device, detect_device
 from predictor.errors import UserError
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRecord
@@ -268,12 +268,17 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
                           saved[NBSVM].member if NBSVM in saved else None, bert_weight, settings.markup,
                           calibrated["temperatures"])
             # The members' validation probabilities blended and calibrated: what model.score gives, without a second
-            # pass. Calibration changes no label, so the metrics are the blend's; the record keeps both ECEs.
-            scores = {**evaluate(y_val, model.blend(member_probabilities.get(BERT), member_probabilities.get(NBSVM)),
-                                 classes, multilabel), "calibration": calibrated}
+            # pass. Calibration changes no label at the default threshold; the record keeps both ECEs.
+            probabilities = model.blend(member_probabilities.get(BERT), member_probabilities.get(NBSVM))
+            bars, threshold_choice = thresholds_for(y_val, probabilities, multilabel)
+            scores = {**evaluate(y_val, probabilities, classes, multilabel, bars), "calibration": calibrated}
+        # Each member on its own and the blend, at the default threshold: the blend was chosen there.
         members = [Member(kind, MEMBER_PATHS[kind], evaluate(y_val, p, classes, multilabel))
                    for kind, p in member_probabilities.items()]
-        log(describe_combination(members, bert_weight, scores, settings.bert_weight is not None))
+        log(describe_combination(members, bert_weight, evaluate(y_val, probabilities, classes, multilabel),
+                                 settings.bert_weight is not None))
+        if multilabel:
+            log(describe_thresholds(threshold_choice))
         metrics.plot_confusion(scores, staging / model_folder.CONFUSION_FILE)
         if calibrated["temperatures"]:
             metrics.plot_reliability(calibrated, staging / model_folder.RELIABILITY_FILE)
@@ -288,7 +293,7 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
             bert={"name": plan.weights.name, "path": str(plan.weights.path)} if BERT in saved else None,
             versions=library_versions(), started_at=started_at, warnings=cautions,
             runtime={key: value for s in saved.values() for key, value in s.runtime.items()},
-            window_overlap=DEFAULT_OVERLAP, calibration=calibrated)
+            window_overlap=DEFAULT_OVERLAP, calibration=calibrated, thresholds=bars, threshold_choice=threshold_choice)
         # The folder is read back as the app reads it, which needs the record on disk; its result completes the record.
         model_folder.write(staging, record, scores)
         with clock.timed("reload_check"):
@@ -797,6 +802,18 @@ def calibrated_record(y: np.ndarray, blended: np.ndarray, multilabel: bool, rows
             "reliability_after": calibration.reliability(y, after, multilabel)}
 
 
+def thresholds_for(y: np.ndarray, probabilities: np.ndarray, multilabel: bool) -> tuple[list[float], dict]:
+    """A multi-label model's per-label thresholds, chosen on its calibrated validation probabilities
+    (predictor/thresholds.py), and how; none for single-label models, nor below MIN_VALIDATION_ROWS, where a chosen
+    threshold would be noise (every label then uses thresholds.DEFAULT)."""
+    if not multilabel:
+        return [], {}
+    if len(y) < MIN_VALIDATION_ROWS:
+        return [], {"chosen": "default", "why": f"{len(y)} validation rows are too few to choose thresholds on (at "
+                                                f"least {MIN_VALIDATION_ROWS}): every label uses {thresholds.DEFAULT}"}
+    return thresholds.choose(y, probabilities)
+
+
 def label_matrix(rows: dataset.LabelledRows, classes: list[str]) -> np.ndarray:
     """Validation truth: class indices (single-label) or the 0/1 matrix in class order (multi-label)."""
     if rows.multilabel:
@@ -804,9 +821,12 @@ def label_matrix(rows: dataset.LabelledRows, classes: list[str]) -> np.ndarray:
     return rows.frame[dataset.LABEL].map(classes.index).to_numpy()
 
 
-def evaluate(y: np.ndarray, probabilities: np.ndarray, classes: list[str], multilabel: bool) -> dict:
+def evaluate(y: np.ndarray, probabilities: np.ndarray, classes: list[str], multilabel: bool,
+             label_thresholds: list[float] | None = None) -> dict:
+    """Validation metrics; multi-label at `label_thresholds` (thresholds.DEFAULT for every label when None or
+    empty)."""
     if multilabel:
-        return metrics.multilabel_metrics(y, probabilities, classes)
+        return metrics.multilabel_metrics(y, probabilities, classes, label_thresholds or None)
     return metrics.single_label_metrics(y, probabilities, classes)
 
 
@@ -878,7 +898,7 @@ def save_nbsvm(folder: Path, run: NbsvmRun, val_texts: list[str], multilabel: bo
 def predicted_labels(probabilities: np.ndarray, multilabel: bool) -> np.ndarray:
     """Each row's class index (single-label) or its 0/1 labels at the threshold (multi-label)."""
     if multilabel:
-        return probabilities >= metrics.MULTILABEL_THRESHOLD
+        return probabilities >= thresholds.DEFAULT
     return probabilities.argmax(axis=1)
 
 
@@ -950,6 +970,19 @@ def headline(scores: dict) -> str:
     if scores["task"] == "single-label":
         return f"accuracy {scores['accuracy']:.3f}, macro-F1 {scores['macro_f1']:.3f}"
     return f"micro-F1 {scores['micro_f1']:.3f}, macro-F1 {scores['macro_f1']:.3f}"
+
+
+def describe_thresholds(choice: dict) -> str:
+    """One line: which thresholds the labels use, and what they gave on the validation rows."""
+    if "why" in choice:
+        return f"Label thresholds: {choice['why']}."
+    at = choice["validation"]
+    words = {"default": f"{thresholds.DEFAULT} for every label", "shared": "one threshold for every label",
+             "per_label": "one threshold per label"}
+    return (f"Label thresholds: {words[choice['chosen']]} (best in cross-validation on the validation rows): "
+            f"micro-F1 {at[choice['chosen']]['micro_f1']:.3f}, macro-F1 {at[choice['chosen']]['macro_f1']:.3f}, "
+            f"against {at['default']['micro_f1']:.3f} and {at['default']['macro_f1']:.3f} at "
+            f"{thresholds.DEFAULT} for all.")
 
 
 def describe_precision(check: dict) -> str:

@@ -244,8 +244,41 @@ def test_multilabel_threshold_moves_the_labels(app):
     app.slider(key="threshold").set_value(0.05).run()
     assert app.main.metric[0].value == ", ".join(app.main.table[0].value.index)  # every label, highest first
     app.slider(key="threshold").set_value(0.95).run()
-    assert app.main.metric[0].value.startswith("no label reaches the threshold")
+    assert app.main.metric[0].value == "no label reaches its threshold (0.95 for every label)"
     assert app.main.table[0].value["assigned"].tolist() == ["no", "no", "no"]
+
+
+def test_a_model_without_thresholds_of_its_own_says_why_in_the_sidebar(app):
+    use_model(app, "tiny-topics")  # 4 validation rows: too few to choose thresholds on
+    said = shown(" ".join(c.value for c in app.sidebar.caption))
+    assert "chose no thresholds of its own: 4 validation rows are too few" in said
+
+
+def with_thresholds(tiny_models_dir, root, bars):
+    """A copy of tiny-topics under `root` whose record holds the thresholds `bars`, as training would write them."""
+    folder = root / "tiny-topics"
+    shutil.copytree(tiny_models_dir / "tiny-topics", folder)
+    record = read_json(folder / model_folder.TRAINING_FILE)
+    record["thresholds"], record["threshold_choice"] = bars, {"chosen": "per_label"}
+    (folder / model_folder.TRAINING_FILE).write_text(json.dumps(record))
+    return model_folder.read(folder)
+
+
+def test_each_label_is_given_at_the_models_own_threshold_until_the_analyst_sets_one_for_all(
+        tiny_models_dir, tmp_path, monkeypatch):
+    info = with_thresholds(tiny_models_dir, tmp_path / "models", [0.01, 0.99, 0.01])
+    monkeypatch.setenv("PREDICTOR_MODELS_DIR", str(tmp_path / "models"))
+    at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S).run()
+    assert "per label, 0.01 to 0.99" in shown(" ".join(c.value for c in at.sidebar.caption))
+    assert not [s for s in at.slider if s.key == "threshold"]  # the model's own: no slider until asked for
+    score_review(at, "battery screen delivery")
+    table = at.main.table[0].value
+    assert table["threshold"].to_dict() == {c: f"{t:.2f}" for c, t in zip(info.classes, [0.01, 0.99, 0.01])}
+    given = [c for c in table.index if table.loc[c, "assigned"] == "yes"]
+    assert sorted(given) == sorted([info.classes[0], info.classes[2]])  # the middle label's 0.99 is out of reach
+    at.toggle(key="one_threshold").set_value(True).run()
+    at.slider(key="threshold").set_value(0.05).run()
+    assert at.main.metric[0].value == ", ".join(at.main.table[0].value.index)  # every label, highest first
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """predictor.scoring and the score.py command line: fast rules on a stand-in scorer, then the real tiny models."""
 import datetime
+import json
+import shutil
 import threading
 from types import SimpleNamespace
 
@@ -13,6 +15,7 @@ import hostile
 from predictor import export, model_folder, models, scoring, tables
 import score as score_cli
 from predictor.errors import UserError
+from predictor.thresholds import Thresholds
 
 LONG_TEXT = "the battery died after two days and support never answered " * 2000  # ~120k characters
 
@@ -20,10 +23,11 @@ LONG_TEXT = "the battery died after two days and support never answered " * 2000
 class StandInScorer:
     """Deterministic scorer with the Scorer interface: probabilities from the text's length, one word per token."""
 
-    def __init__(self, classes=("negative", "neutral", "positive"), multilabel=False, maxlen=16):
+    def __init__(self, classes=("negative", "neutral", "positive"), multilabel=False, maxlen=16, bars=()):
         self.classes = list(classes)
         self.multilabel = multilabel
-        self.info = SimpleNamespace(maxlen=maxlen, name="stand-in")
+        record = SimpleNamespace(classes=self.classes, multilabel=multilabel, thresholds=list(bars))
+        self.info = SimpleNamespace(maxlen=maxlen, name="stand-in", record=record)
         self.calls = []
 
     def token_count(self, text):
@@ -151,17 +155,18 @@ def test_score_text_single_label_sorted_and_truncation_flag():
 
 def test_multilabel_threshold_in_text_frame_and_summary():
     scorer = StandInScorer(classes=("price", "quality", "service"), multilabel=True)
+    everywhere = lambda value: Thresholds.uniform(value, scorer.classes)  # noqa: E731
     score = scoring.score_text(scorer, "cheap but it broke")
-    assert score.with_threshold(0.0).labels == list(score.probabilities)
-    assert score.with_threshold(1.01).label == ""
+    assert score.with_thresholds(everywhere(0.0)).labels == list(score.probabilities)
+    assert score.with_thresholds(everywhere(1.01)).label == ""
     df = pd.DataFrame({"t": ["cheap", "broke quickly", "rude staff on the phone", ""]})
-    scored = scoring.score_frame(scorer, df, "t", threshold=0.5)
+    scored = scoring.score_frame(scorer, df, "t", thresholds=everywhere(0.5))
     columns = ["prob_price", "prob_quality", "prob_service"]
     for row in scored.frame.itertuples():
         if row.scoring_status == "ok":
             expected = [c for c, col in zip(scorer.classes, columns) if getattr(row, col) >= 0.5]
             assert row.predicted_label == ", ".join(expected)
-    everything = scoring.apply_threshold(scored, 0.0)
+    everything = scoring.apply_thresholds(scored, everywhere(0.0))
     assert everything.frame["predicted_label"].tolist()[:3] == ["price, quality, service"] * 3
     # the input is not changed
     assert scored.frame["predicted_label"].tolist() != everything.frame["predicted_label"].tolist()
@@ -169,6 +174,27 @@ def test_multilabel_threshold_in_text_frame_and_summary():
     assert summary["label_counts"]["rows"].tolist() == [3, 3, 3]
     assert summary["status_counts"] == {"ok": 3, "empty text": 1}
     assert summary["no_label"] == 0
+
+
+def test_each_label_is_given_at_the_models_own_threshold_in_text_frame_summary_and_confidence():
+    classes = ("price", "quality", "service")
+    scorer = StandInScorer(classes=classes, multilabel=True, bars=(0.3, 0.6, 0.9))
+    texts = ["cheap", "broke quickly", "rude staff on the phone", "ok", "fine value for what it is"]
+    scored = scoring.score_frame(scorer, pd.DataFrame({"t": texts}), "t")
+    probabilities = scorer.predict_proba(texts).round(scoring.PROBABILITY_DECIMALS)
+    by_hand = [", ".join(c for c, p, bar in zip(classes, row, (0.3, 0.6, 0.9)) if p >= bar) for row in probabilities]
+    assert scored.frame["predicted_label"].tolist() == by_hand
+    assert len(set(by_hand)) > 1  # the bars decide: not every row gets the same labels
+    assert [scoring.score_text(scorer, t).label for t in texts] == by_hand
+    counts = dict(scoring.summarise(scored)["label_counts"].itertuples(index=False))
+    assert counts == {c: int((probabilities[:, j] >= bar).sum()) for j, (c, bar) in enumerate(zip(classes, (0.3, 0.6,
+                                                                                                            0.9)))}
+    first = probabilities[0]  # confidence: the label nearest its own bar, as a share of the way to 0 or 1
+    nearest = min(abs(p - bar) / ((1 - bar) if p >= bar else bar) for p, bar in zip(first, (0.3, 0.6, 0.9)))
+    assert scored.confidence()[0] == pytest.approx(nearest)
+    override = scoring.apply_thresholds(scored, Thresholds.uniform(0.5, list(classes)))
+    assert override.frame["predicted_label"].tolist() == [
+        ", ".join(c for c, p in zip(classes, row) if p >= 0.5) for row in probabilities]
 
 
 def test_summarise_single_label_lists_every_class():
@@ -217,7 +243,7 @@ def test_real_frame_matches_single_text_scoring(sentiment):
 
 
 def test_real_multilabel_scores(topics):
-    score = scoring.score_text(topics, "battery and screen", threshold=0.0)
+    score = scoring.score_text(topics, "battery and screen", Thresholds.uniform(0.0, topics.classes))
     assert score.multilabel and score.labels == list(score.probabilities) and len(score.labels) == 3
     assert all(0 <= p <= 1 for p in score.probabilities.values())
 
@@ -302,6 +328,49 @@ def test_cli_scores_a_workbook_with_the_default_model(tiny_models_dir, tmp_path,
     assert all(statuses[i] in scoring.SCORED_STATUSES for i in (0, 2, 4))
     assert values[3][1] == "=HYPERLINK(\"http://evil\",\"click\")"  # as typed, in a string cell: never evaluated
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])  # streamed, and read whole
+def test_cli_gives_labels_at_the_models_own_thresholds_unless_told_one_for_all(tiny_models_dir, tmp_path, capsys,
+                                                                               suffix):
+    root = tmp_path / "models"
+    shutil.copytree(tiny_models_dir / "tiny-topics", root / "tiny-topics")
+    record_path = root / "tiny-topics" / model_folder.TRAINING_FILE
+    record = json.loads(record_path.read_text())
+    record["thresholds"] = bars = [0.01, 0.99, 0.01]
+    record_path.write_text(json.dumps(record))
+    source = tmp_path / "in.csv"
+    source.write_text("text\nbattery screen delivery\nscreen\n")
+    classes = record["classes"]
+    for extra, expected in [([], ", ".join(c for c, bar in zip(classes, bars) if bar < 0.5)),
+                            (["--threshold", "0.001"], ", ".join(classes))]:
+        out = tmp_path / f"out{suffix}"
+        code = score_cli.main([str(source), "--out", str(out), "--models-dir", str(root), "--model", "tiny-topics",
+                               *extra])
+        printed = capsys.readouterr().out
+        assert code == 0, printed
+        assert ("model's thresholds: per label, 0.01 to 0.99" in printed) == (not extra)
+        frame = pd.read_csv(out) if suffix == ".csv" else pd.read_excel(out)
+        labels = frame["predicted_label"].tolist()
+        # The order of labels follows the probabilities; compare the sets.
+        assert [set(v.split(", ")) for v in labels] == [set(expected.split(", "))] * 2
+
+
+def test_cli_says_why_an_older_multilabel_model_gives_every_label_the_same_threshold(tiny_models_dir, tmp_path,
+                                                                                     capsys):
+    root = tmp_path / "models"
+    shutil.copytree(tiny_models_dir / "tiny-topics", root / "tiny-topics")
+    record_path = root / "tiny-topics" / model_folder.TRAINING_FILE
+    record = json.loads(record_path.read_text())
+    for key in ("thresholds", "threshold_choice"):
+        del record[key]
+    record["version"] = 5
+    record_path.write_text(json.dumps(record))
+    source = tmp_path / "in.csv"
+    source.write_text("text\nbattery screen\n")
+    assert score_cli.main([str(source), "--out", str(tmp_path / "out.csv"), "--models-dir", str(root)]) == 0
+    printed = capsys.readouterr().out
+    assert "0.50 for every label" in printed and "saved before thresholds were chosen per label" in printed
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -95,12 +95,13 @@ def test_binary_with_integer_labels_and_auto_lr(auto_lr_run):
 
 
 def test_multilabel_round_trip(tiny_bert_dir, tmp_path):
-    topic_rows(40).to_csv(tmp_path / "topics.csv", index=False)
+    topic_rows(110).to_csv(tmp_path / "topics.csv", index=False)
     out = tmp_path / "model"
     labels = [arg for topic in TOPIC_WORDS for arg in ("--label-column", topic)]
 
+    # Half the rows for validation: enough (55) to choose thresholds on.
     assert train_tiny(main, tiny_bert_dir, tmp_path / "topics.csv", out, "--text-column", "text", *labels,
-                      "--epochs", "1") == 0
+                      "--epochs", "1", "--val-fraction", "0.5") == 0
 
     scores, record = read_json(out / "metrics.json"), read_json(out / "training.json")
     assert record["multilabel"] is True and record["classes"] == list(TOPIC_WORDS)
@@ -111,6 +112,14 @@ def test_multilabel_round_trip(tiny_bert_dir, tmp_path):
     assert set(blend["cross_validated_micro_f1"]) == {"per_label", "shared", "bert", "nbsvm"}
     assert blend["micro_f1"][blend["chosen"]] >= max(blend["micro_f1"]["bert"], blend["micro_f1"]["nbsvm"])
     assert len(record["bert_weight"]) == len(TOPIC_WORDS)
+    # One threshold per label, chosen on the validation rows, and the metrics are the model's at those thresholds:
+    # sklearn's micro-F1 there (metrics.json) equals the chooser's own count for the chosen rule.
+    choice = record["threshold_choice"]
+    assert choice["chosen"] in ("default", "shared", "per_label") and record["version"] == 6
+    assert len(record["thresholds"]) == len(TOPIC_WORDS) and all(0 < t < 1 for t in record["thresholds"])
+    assert [scores["per_label"][t]["threshold"] for t in TOPIC_WORDS] == record["thresholds"]
+    assert scores["micro_f1"] == pytest.approx(choice["validation"][choice["chosen"]]["micro_f1"], abs=1e-5)
+    assert scores["macro_f1"] == pytest.approx(choice["validation"][choice["chosen"]]["macro_f1"], abs=1e-5)
     probabilities = load_predictor(out).predict(["battery and screen"], return_proba=True)
     assert probabilities.shape == (1, 3) and ((probabilities >= 0) & (probabilities <= 1)).all()
 
