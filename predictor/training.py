@@ -22,8 +22,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from predictor import (bert_graph, calibration, corrections, dataset, hybrid, metrics, model_folder, nbsvm, runtime,
-                       tables, tf_setup, thresholds)
+from predictor import (bert_graph, calibration, corrections, dataset, hybrid, ktrain_nbsvm, metrics, model_folder,
+                       nbsvm, runtime, tables, tf_setup, thresholds)
 from predictor.device import Device, detect_device
 from predictor.errors import UserError
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRecord
@@ -756,6 +756,7 @@ def nbsvm_predictor(texts: list[str], y: np.ndarray, classes: list[str], seed: i
     import tensorflow as tf
     from ktrain import text
 
+    ktrain_nbsvm.install()  # the same model as ktrain builds, without its Python loops over every cell
     tf.keras.utils.set_random_seed(seed)
     recipe = NBSVM_RECIPE
     with contextlib.redirect_stdout(io.StringIO()):  # ktrain narrates its preprocessing even at verbose=0

@@ -233,3 +233,44 @@ def test_lr_find_sweeps_at_most_half_the_fits_batches_between_16_and_64(rows, ep
                                                   (200_000, 64, 1)])
 def test_automatic_epochs_aim_at_a_fixed_amount_of_work_counting_short_texts_as_cheaper(rows, maxlen, epochs):
     assert auto_epochs(rows, maxlen) == epochs
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# NBSVM's builder
+
+
+def test_the_vectorised_nbsvm_builder_gives_ktrains_own_model_weight_for_weight():
+    """predictor/ktrain_nbsvm.py replaces ktrain's loops, not its model: same ratios, same seeded weights, same
+    probabilities, on texts with repeated words and n-grams (counts above 1) and padding."""
+    import contextlib
+    import io
+
+    import tensorflow as tf
+    from ktrain import text
+    from ktrain.text import models
+
+    from conftest import sentiment_rows
+    from predictor import ktrain_nbsvm
+    from predictor.training import NBSVM_RECIPE as recipe
+
+    ktrain_nbsvm.install()
+    rows = sentiment_rows(15)
+    texts = [f"{t} {t.split()[0]} {t}" if i % 3 == 0 else t for i, t in enumerate(rows["review"])]
+    y = rows["sentiment"].map(["negative", "neutral", "positive"].index).to_numpy()
+    with contextlib.redirect_stdout(io.StringIO()):
+        trn, _, preproc = text.texts_from_array(
+            texts, y, x_test=texts[:5], y_test=y[:5], class_names=["negative", "neutral", "positive"],
+            max_features=recipe["max_features"], maxlen=recipe["maxlen"], ngram_range=recipe["ngram_range"],
+            preprocess_mode="standard", lang="en", random_state=0, verbose=0)
+    built = {}
+    for name, builder in [("ktrain", models._build_nbsvm_by_ktrain), ("ours", ktrain_nbsvm.build_nbsvm)]:
+        tf.keras.utils.set_random_seed(7)
+        features = set(np.unique(trn[0]).tolist())  # what ktrain's text_classifier passes: every id in the rows
+        with contextlib.redirect_stdout(io.StringIO()):
+            built[name] = builder(3, recipe["maxlen"], recipe["max_features"], features, train_data=trn, verbose=0)
+    theirs, ours = built["ktrain"].get_weights(), built["ours"].get_weights()
+    assert [w.shape for w in theirs] == [w.shape for w in ours]
+    for a, b in zip(theirs, ours):
+        np.testing.assert_array_equal(a, b)
+    assert np.abs(theirs[0]).max() > 0  # the ratios are really there, not two empty tables
+    np.testing.assert_array_equal(built["ktrain"].predict(trn[0], verbose=0), built["ours"].predict(trn[0], verbose=0))
