@@ -109,6 +109,12 @@ def other_sheets_hint(df: pd.DataFrame) -> str:
             "sheet in the page) to read another.")
 
 
+def blank_rows_sentence(count: int) -> str:
+    """What the page and score.py say about read_table's attrs["blank_rows_skipped"]."""
+    return (f"{count:,} blank row(s), with no value in any cell, above the header or after the last row were skipped; "
+            "every other row is kept, blank rows between the data included.")
+
+
 def guess_text_column(df: pd.DataFrame) -> str | None:
     """The column whose non-empty values are mostly text, with the longest average length."""
     return _text_column(df)[0]
