@@ -500,17 +500,26 @@ def upload_limit_mb():
 
 
 def read_upload_ui(data, filename, table_id, limit_bytes):
-    """(table, sheet) of the upload: the sheet the analyst picked, the first until then. The sheet picker sits above
-    the reading's progress and stays up when a sheet cannot be read, so another can be picked."""
+    """(table, sheet) of the upload: the sheet the analyst picked; until then the one holding text (tables.TEXT_SHEET),
+    preselected in the picker with a note saying why. The sheet picker sits above the reading's progress and stays up
+    when a sheet cannot be read, so another can be picked."""
     picker = st.container()
-    chosen = st.session_state.get(f"sheet-{table_id}")
+    key = f"sheet-{table_id}"
+    chosen = st.session_state.get(key) or tables.TEXT_SHEET
     try:
         df = parsed_once(table_id, ("table", chosen), lambda: read_with_progress(data, filename, chosen, limit_bytes))
     except UserError:
         sheets_ui(picker, table_id)
         raise
     parsed_once(table_id, "sheets", lambda: df.attrs.get("sheets") or [])
+    if chosen is tables.TEXT_SHEET and df.attrs.get("sheet_note"):
+        st.session_state[key] = df.attrs["sheet"]  # the picker shows the sheet read; picking it reads nothing again
+        st.session_state["parsed_upload"][("table", df.attrs["sheet"])] = df
     sheets_ui(picker, table_id)
+    if df.attrs.get("sheet_note"):
+        picker.caption(plain(df.attrs["sheet_note"] + " Pick another sheet above to score it instead."))
+    if df.attrs.get("blank_rows_skipped"):
+        picker.caption(plain(tables.blank_rows_sentence(df.attrs["blank_rows_skipped"])))
     return df, df.attrs.get("sheet")
 
 

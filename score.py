@@ -4,6 +4,7 @@ scoring itself is predictor/scoring.py, shared with the app).
     python score.py IN.xlsx --text-column COL --out OUT.xlsx [--model NAME_OR_DIR] [--sheet NAME]
 """
 import argparse
+import logging
 import sys
 import time
 from pathlib import Path
@@ -36,7 +37,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", required=True, help="where to write the scored table (.xlsx or .csv)")
     parser.add_argument("--model", help="model folder name (or path) inside the models folder (default: the default "
                                         "model: the one made default, else the first trained)")
-    parser.add_argument("--sheet", help="worksheet to read (default: the first)")
+    parser.add_argument("--sheet", help="worksheet to read (default: the one whose text column holds the longest "
+                                        "text, as the page picks it; the first when none holds text)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="multi-label models: give every label whose probability reaches this one value "
                              "(default: the model's own thresholds, one per label, chosen on its validation rows)")
@@ -54,6 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     args = parse_args(argv)
+    # The export's log line is for logs; this command says the same to the user in a sentence (run()).
+    logging.getLogger("predictor.export").addHandler(logging.NullHandler())
     try:
         run(args)
     except UserError as err:
@@ -87,11 +91,11 @@ def run(args: argparse.Namespace) -> None:
         score_stream(args, out_path)
         return
     print(f"Reading {Path(args.input).name} ...", flush=True)
-    df = tables.read_table(args.input, sheet=args.sheet, on_progress=ReadingPrinter())
-    sheets = df.attrs.get("sheets") or []
-    if len(sheets) > 1 and args.sheet is None:
-        print(f"Read sheet \"{sheets[0]}\", the first of {len(sheets)} ({', '.join(map(repr, sheets))}); to score "
-              "another, pass --sheet NAME.", flush=True)
+    df = tables.read_table(args.input, sheet=args.sheet or tables.TEXT_SHEET, on_progress=ReadingPrinter())
+    if df.attrs.get("sheet_note"):
+        print(f"{df.attrs['sheet_note']} To score another, pass --sheet NAME.", flush=True)
+    if df.attrs.get("blank_rows_skipped"):
+        print(f"{tables.blank_rows_sentence(df.attrs['blank_rows_skipped'])}", flush=True)
     text_column = args.text_column or scoring.default_text_column(df, Path(args.input).name)
     scoring.check_text_column(df, text_column)
     scorer = load_model(args.model, args.models_dir)
@@ -104,6 +108,10 @@ def run(args: argparse.Namespace) -> None:
     export.write_table(scored.frame, out_path, status_column=scored.status_column)
     print_summary(scoring.summarise(scored), time.monotonic() - started)
     warn_if_unlike_training(scorer.info, df[text_column].tolist())
+    cleaned = export.cells_with_forbidden_characters(scored.frame) if out_path.suffix.lower() == ".xlsx" else 0
+    if cleaned:
+        print(f"{cleaned:,} cell(s) held control characters (invisible codes such as NUL or BEL) that an .xlsx cannot "
+              "store: they were removed from those cells in the .xlsx. Write --out as .csv to keep them.")
     cut = export.rows_over_excel_limit(scored.frame) if out_path.suffix.lower() == ".xlsx" else []
     if cut:
         print(f"{len(cut):,} row(s) hold a cell longer than Excel's limit of {export.EXCEL_MAX_CELL_CHARS:,} "

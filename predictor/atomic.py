@@ -51,6 +51,20 @@ def replacing(path: Path) -> Iterator[BinaryIO]:
         raise
 
 
+def staging_dir(target: Path, purpose: str) -> Path:
+    """A new hidden folder beside `target` to build its next version in, for replace_dir. Created with mode 0o777 less
+    the umask, like mkdir (usually 0755): tempfile.mkdtemp makes 0700, and the model folders moved into place from it
+    were then unreadable to the other users of a shared models folder (issue 22)."""
+    target = Path(target)
+    while True:
+        folder = target.parent / f".{target.name}.{purpose}-{secrets.token_hex(6)}"
+        try:
+            folder.mkdir(mode=0o777)
+            return folder
+        except FileExistsError:  # never reuse someone else's folder
+            continue
+
+
 def replace_dir(new: Path, target: Path) -> None:
     """Move folder `new` to `target`, swapping out an existing `target` so that one of the two is always whole."""
     new, target = Path(new), Path(target)

@@ -9,9 +9,15 @@ Scored text comes from outsiders, so nothing in an export may run as a formula w
   left alone, as are native numbers, bools and dates. Nothing is ever cut.
 - .xlsx stores a type per cell. Every text cell (and header) is written as a string, which
   a spreadsheet never evaluates, so text is written exactly as it is, with no prefix. Only
-  Excel's own limits change text: forbidden control characters are removed and cells over
-  32,767 UTF-16 units are cut; `rows_over_excel_limit` says which rows, and
-  `to_xlsx_bytes(..., status_column=...)` marks them in the status column (CUT_NOTE).
+  Excel's own limits change text: forbidden control characters are removed (counted by
+  `cells_with_forbidden_characters`, for the user) and cells over 32,767 UTF-16 units are cut;
+  `rows_over_excel_limit` says which rows, and `to_xlsx_bytes(..., status_column=...)` marks
+  them in the status column (CUT_NOTE).
+
+Cells keep their type in an .xlsx (issue 22: a CSV's `id` and `stars` came back as text cells, dates with "0:00:00"):
+a column read from a CSV whose every value is a plain number that a number cell shows exactly as written ("12",
+"-3.5"; not "007", "1.50", "1e5" or an id of 16 digits, which Excel's 15-digit numbers cannot hold) is written as
+numbers; a date-time at midnight is written as a date, shown without a time.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ log = logging.getLogger(__name__)
 
 # What a spreadsheet reads as just a number: sign, digits with an optional point (or ".5"),
 # optional exponent, optional spaces around. ASCII digits only ([0-9], not \d).
+_DECIMAL_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number: a longer id must stay text to stay exact
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")  # in a str, a surrogate is always a lone half of a pair
 _PLAIN_NUMBER_RE = re.compile(r" *[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)? *")
 
@@ -96,6 +104,7 @@ def to_xlsx_bytes(df: pd.DataFrame, sheet_name: str = "scored", *, status_column
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_sheet_title(sheet_name))
     changed = [0]
+    numbers = _number_columns(df)
     status_positions = [i for i, label in enumerate(df.columns) if status_column is not None and label == status_column]
     cut_rows = set(rows_over_excel_limit(df)) if status_positions else set()
     ws.append([_xlsx_cell(ws, label, changed) for label in df.columns])
@@ -104,12 +113,24 @@ def to_xlsx_bytes(df: pd.DataFrame, sheet_name: str = "scored", *, status_column
             row = list(row)
             for i in status_positions:
                 row[i] = _with_cut_note(row[i])
-        ws.append([_xlsx_cell(ws, value, changed) for value in row])
-    if changed[0]:
+        ws.append([_xlsx_cell(ws, numbers[i](value) if i in numbers else value, changed)
+                   for i, value in enumerate(row)])
+    if changed[0]:  # for logs; score.py and the page tell the user in plain words (cells_with_forbidden_characters)
         log.warning("to_xlsx_bytes: %d cell(s) had forbidden characters removed or were truncated", changed[0])
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def cells_with_forbidden_characters(df: pd.DataFrame) -> int:
+    """How many str cells hold characters an .xlsx cannot store (control characters other than tab, LF, CR), which
+    to_xlsx_bytes removes: the user is told, since the .csv keeps them."""
+    count = 0
+    for position in range(df.shape[1]):
+        column = df.iloc[:, position]
+        if column.dtype.kind not in "biufcmM":
+            count += sum(isinstance(value, str) and _excel_legal(value) != value for value in column.tolist())
+    return count
 
 
 def rows_over_excel_limit(df: pd.DataFrame) -> list[int]:
@@ -157,6 +178,29 @@ def _neutral(value: object) -> object:
     return value
 
 
+def _number_columns(df: pd.DataFrame) -> dict[int, object]:
+    """{position: str -> number} for the object columns whose every non-blank value is a str that _plain_number
+    reads (a CSV's numbers); a column with one code such as "007" among them stays text, whole."""
+    found = {}
+    for position in range(df.shape[1]):
+        column = df.iloc[:, position]
+        if column.dtype.kind != "O":
+            continue
+        values = [value for value in column.tolist() if not (isinstance(value, str) and not value)]
+        if values and all(isinstance(value, str) and _plain_number(value) is not None for value in values):
+            found[position] = lambda value: _plain_number(value) if value else value
+    return found
+
+
+def _plain_number(text: str) -> int | float | None:
+    """The number `text` is, when a number cell shows it exactly as written: an int or a decimal written the way
+    Python (and Excel) writes it back, within Excel's 15 significant digits; else None ("007", "1.50", "+3", " 7")."""
+    if not _DECIMAL_RE.fullmatch(text) or len(text.lstrip("-").replace(".", "").lstrip("0")) > EXCEL_DIGITS:
+        return None
+    number = float(text) if "." in text else int(text)
+    return number if repr(number) == text else None
+
+
 def _with_cut_note(status: object) -> str:
     """`status` with CUT_NOTE appended ("; " between), or CUT_NOTE alone when the status is missing or empty."""
     if status is None or (not isinstance(status, str) and pd.api.types.is_scalar(status) and pd.isna(status)):
@@ -173,6 +217,8 @@ def _xlsx_cell(ws: object, value: object, changed: list[int]) -> object:
         value = value.to_pydatetime()
     if isinstance(value, (dt.datetime, dt.time)) and value.tzinfo is not None:
         value = value.replace(tzinfo=None)  # Excel has no timezones; openpyxl refuses aware values
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        value = value.date()  # a date without a time: written with a date format, so no "0:00:00" is shown
     if _is_finite_number(value) or isinstance(value, (dt.date, dt.time, dt.timedelta)):
         return value
     return _text_cell(ws, str(value), changed)

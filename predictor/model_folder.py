@@ -30,7 +30,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -304,7 +303,7 @@ def staged(out: Path) -> Iterator[Path]:
     the staging folder is removed and an existing `out` is left as it was.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.saving-", dir=out.parent))
+    staging = atomic.staging_dir(out, "saving")
     try:
         yield staging
         atomic.replace_dir(staging, out)

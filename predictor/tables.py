@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import enum
 import io
 import re
 import warnings
@@ -20,7 +21,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import pandas as pd
 
-from predictor import cells, worker
+from predictor import calamine_reader, cells, worker
 from predictor.errors import UserError
 
 SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".xlsx", ".xls")
@@ -59,13 +60,23 @@ SNIFF_BYTES = 1024 * 1024  # how much of a streamed CSV judges its encoding
 TEXT_SAMPLE_SIZE = 1000
 
 
-def read_table(source: str | Path | bytes, *, filename: str | None = None, sheet: str | None = None,
+class SheetChoice(enum.Enum):
+    """read_table(sheet=TEXT_SHEET): the sheet holding the reviews, not necessarily the first (an Enum, so it is still
+    itself once pickled to the reading process)."""
+    TEXT = "the sheet with the longest text"
+
+
+TEXT_SHEET = SheetChoice.TEXT
+
+
+def read_table(source: str | Path | bytes, *, filename: str | None = None, sheet: str | SheetChoice | None = None,
                max_bytes: int = MAX_TABLE_BYTES, on_progress: Callable[[worker.Progress], None] | None = None,
                limits: worker.Limits | None = None) -> pd.DataFrame:
     """Read a table from a path or uploaded bytes (`filename` then gives the extension).
 
-    `sheet` picks an Excel sheet by name (default: the first); the frame's attrs say which ("sheet") and list them
-    all ("sheets"). The parsing runs in a child process held to `limits` (default READ_LIMITS; predictor/worker.py),
+    `sheet` picks an Excel sheet by name (default: the first; TEXT_SHEET: the one holding text, and attrs["sheet_note"]
+    says which and why); the frame's attrs say which ("sheet"), list them all ("sheets") and count the blank rows
+    skipped ("blank_rows_skipped"). The parsing runs in a child process held to `limits` (default READ_LIMITS; predictor/worker.py),
     which calls `on_progress` a few times a second and stops the child if it raises. Raises UserError on bad input.
     """
     data, ext, name = _load(source, filename, max_bytes)
@@ -79,7 +90,7 @@ def read_table(source: str | Path | bytes, *, filename: str | None = None, sheet
                 "smaller files, or save just the needed columns as CSV, and try again.")
 
 
-def _parse(data: bytes, ext: str, name: str, sheet: str | None, report: Callable[[int], None]) -> pd.DataFrame:
+def _parse(data: bytes, ext: str, name: str, sheet: str | SheetChoice | None, report: Callable[[int], None]) -> pd.DataFrame:
     """The parsing read_table runs in its child process: CSV/TSV, legacy .xls or .xlsx, by content and extension."""
     if ext in (".csv", ".tsv"):
         return _read_csv(data, name, "\t" if ext == ".tsv" else None, report)
@@ -98,8 +109,19 @@ def other_sheets_hint(df: pd.DataFrame) -> str:
             "sheet in the page) to read another.")
 
 
+def blank_rows_sentence(count: int) -> str:
+    """What the page and score.py say about read_table's attrs["blank_rows_skipped"]."""
+    return (f"{count:,} blank row(s), with no value in any cell, above the header or after the last row were skipped; "
+            "every other row is kept, blank rows between the data included.")
+
+
 def guess_text_column(df: pd.DataFrame) -> str | None:
     """The column whose non-empty values are mostly text, with the longest average length."""
+    return _text_column(df)[0]
+
+
+def _text_column(df: pd.DataFrame) -> tuple[str | None, float]:
+    """guess_text_column's column and its texts' average length (0.0 when no column holds text)."""
     best, best_length = None, 0.0
     for position, label in enumerate(df.columns):
         texts = _text_values(df.iloc[:, position])
@@ -107,7 +129,7 @@ def guess_text_column(df: pd.DataFrame) -> str | None:
             length = sum(map(len, texts)) / len(texts)
             if length > best_length:
                 best, best_length = label, length
-    return best
+    return best, best_length
 
 
 def _is_legacy_xls(ext: str, data: bytes) -> bool:
@@ -213,7 +235,7 @@ def _read_csv(data: bytes, name: str, delimiter: str | None, report: Callable[[i
     except pd.errors.ParserError as err:
         raise _csv_error(name, err) from None
     rows = raw.fillna("").to_numpy(dtype=object).tolist()  # short rows were padded with NaN
-    df = _build_frame(_collect_rows(rows, name, report), name)
+    df = _build_frame(*_collect_rows(rows, name, report), name)
     df.attrs["encoding"] = encoding
     return df
 
@@ -363,19 +385,40 @@ def _csv_error(name: str, err: Exception) -> UserError:
 
 
 def _read_xlsx(data: bytes, name: str, sheet: str | None, report: Callable[[int], None]) -> pd.DataFrame:
+    """Read one worksheet of an .xlsx, keeping native cell types: through calamine where its scan vouches for the
+    workbook (predictor/calamine_reader.py: many times faster, the same frame), else through openpyxl."""
+    _check_ooxml_container(data, name)
+    try:
+        book = calamine_reader.open_workbook(data, MAX_CELLS, MAX_ROWS)
+    except Exception as err:  # any parse failure of an untrusted file is the file's fault
+        raise _damaged(name, err) from None
+    if book is None:
+        return _read_xlsx_openpyxl(data, name, sheet, report)
+    try:
+        names = calamine_reader.worksheet_names(book)
+        return _read_sheets(names, sheet, name, lambda title: _collect_rows(
+            calamine_reader.sheet_rows(book, title), name, report, last_row=calamine_reader.last_row_named(data, title)))
+    except UserError:
+        raise
+    except Exception as err:  # any parse failure of an untrusted file is the file's fault
+        raise _damaged(name, err) from None
+    finally:
+        book.close()
+
+
+def _read_xlsx_openpyxl(data: bytes, name: str, sheet: str | None, report: Callable[[int], None]) -> pd.DataFrame:
     """Read one worksheet of an .xlsx with openpyxl, keeping native cell types."""
     wb = _open_xlsx(data, name)
     try:
         names = [ws.title for ws in wb.worksheets]
-        title = _choose_sheet(names, sheet, name)
-        rows = _collect_rows(_sheet_rows(wb[title], name), name, report)
+        return _read_sheets(names, sheet, name, lambda title: _collect_rows(_sheet_rows(wb[title], name), name,
+                                                                           report))
     except UserError:
         raise
     except Exception as err:  # any parse failure of an untrusted file is the file's fault
         raise _damaged(name, err) from None
     finally:
         wb.close()
-    return _build_frame(rows, name, title, names)
 
 
 def _sheet_rows(ws: object, name: str) -> Iterable[list]:
@@ -486,16 +529,14 @@ def _read_xls(data: bytes, name: str, sheet: str | None, report: Callable[[int],
     book = _open_xls(data, name)
     try:
         names = book.sheet_names()
-        title = _choose_sheet(names, sheet, name)
-        sh = book.sheet_by_name(title)
-        rows = _collect_rows((_xls_row(sh.row(i), book.datemode) for i in range(sh.nrows)), name, report)
+        return _read_sheets(names, sheet, name, lambda title: _collect_rows(
+            (_xls_row(row, book.datemode) for row in book.sheet_by_name(title).get_rows()), name, report))
     except UserError:
         raise
     except Exception as err:  # any parse failure of an untrusted file is the file's fault
         raise _damaged(name, err) from None
     finally:
         book.release_resources()
-    return _build_frame(rows, name, title, names)
 
 
 def _open_xls(data: bytes, name: str) -> object:
@@ -549,6 +590,36 @@ def _xls_value(cell: object, datemode: int) -> object:
 # Shared frame building
 
 
+def _read_sheets(names: list[str], sheet: str | SheetChoice | None, name: str,
+                 read: Callable[[str], tuple[list[list], int]]) -> pd.DataFrame:
+    """The frame of the sheet named (`read(title)` gives its rows and blank rows skipped), of the first sheet, or,
+    with TEXT_SHEET, of the sheet whose text column (guess_text_column) holds the longest text on average: a workbook
+    whose first sheet is a summary of codes (Q1, Q2) and whose reviews are on the second is read from the second.
+    Then attrs["sheet_note"] says which sheet was read and why, and lists the others."""
+    if sheet is not TEXT_SHEET or len(names) < 2:
+        title = _choose_sheet(names, None if sheet is TEXT_SHEET else sheet, name)
+        return _build_frame(*read(title), name, title, names)
+    best, best_length, first_error = None, -1.0, None
+    for title in names:
+        try:
+            frame = _build_frame(*read(title), name, title, names)
+        except UserError as err:  # an empty sheet (or one refused) cannot be the one holding the reviews
+            first_error = first_error or err
+            continue
+        length = _text_column(frame)[1]
+        if length > best_length:  # ties keep the earlier sheet
+            best, best_length = frame, length
+    if best is None:
+        raise first_error
+    column, others = guess_text_column(best), ", ".join(f'"{n}"' for n in names if n != best.attrs["sheet"])
+    if column is None:
+        why = f"the first of {len(names)}: no sheet has a column of text"
+    else:
+        why = f'its column "{column}" holds the longest text of the {len(names)} sheets'
+    best.attrs["sheet_note"] = f'Read sheet "{best.attrs["sheet"]}": {why}. Other sheets: {others}.'
+    return best
+
+
 def _choose_sheet(names: list[str], sheet: str | None, name: str) -> str:
     if not names:
         raise UserError(f"{name} has no worksheets (only charts, or none at all). Add a sheet with the data.")
@@ -560,10 +631,14 @@ def _choose_sheet(names: list[str], sheet: str | None, name: str) -> str:
     return sheet
 
 
-def _collect_rows(rows: Iterable[Sequence[object]], name: str, report: Callable[[int], None]) -> list[list]:
-    """Keep rows with trailing empty cells trimmed, skip leading empty rows, drop trailing ones."""
-    kept, cells = [], 0
+def _collect_rows(rows: Iterable[Sequence[object]], name: str, report: Callable[[int], None], *,
+                  last_row: int = 0) -> tuple[list[list], int]:
+    """(rows kept, blank rows skipped): rows with trailing empty cells trimmed, leading empty rows skipped, trailing
+    ones dropped. `last_row` is the last row number the file names when `rows` stops earlier (calamine stops at the
+    last value): the rows between count as skipped."""
+    kept, cells, seen = [], 0, 0
     for row in rows:
+        seen += 1
         row = _trim(row)
         if row or kept:
             kept.append(row)
@@ -573,7 +648,7 @@ def _collect_rows(rows: Iterable[Sequence[object]], name: str, report: Callable[
                 raise _too_many_cells(name)
     while kept and not kept[-1]:
         kept.pop()
-    return kept
+    return kept, max(seen, last_row) - len(kept)
 
 
 def _trim(row: Sequence[object]) -> list:
@@ -583,9 +658,11 @@ def _trim(row: Sequence[object]) -> list:
     return list(row[:end])
 
 
-def _build_frame(rows: list[list], name: str, sheet: str | None = None, sheets: list[str] | None = None
-                 ) -> pd.DataFrame:
-    """Make an object-dtype frame: first row is the header, None becomes ""; attrs name the sheet(s) read."""
+def _build_frame(rows: list[list], blank_rows: int, name: str, sheet: str | None = None,
+                 sheets: list[str] | None = None) -> pd.DataFrame:
+    """Make an object-dtype frame: first row is the header, None becomes ""; attrs name the sheet(s) read and count
+    the blank rows skipped (rows with no value in any cell, above the header or below the last row), which the page
+    and score.py report. A CSV's empty lines are left out by pandas before this, wherever they are, and not counted."""
     if not rows:
         where = f'Sheet "{sheet}" of {name}' if sheet else name
         raise UserError(f"{where} is empty: there is no header row. Put column names in the first row, then the data.")
@@ -595,6 +672,7 @@ def _build_frame(rows: list[list], name: str, sheet: str | None = None, sheets: 
     header = _column_names(rows[0] + [None] * (width - len(rows[0])))
     body = [["" if v is None else v for v in row] + [""] * (width - len(row)) for row in rows[1:]]
     df = pd.DataFrame(body, columns=header, dtype=object)
+    df.attrs["blank_rows_skipped"] = blank_rows
     if sheet is not None:
         df.attrs["sheet"] = sheet
         df.attrs["sheets"] = sheets

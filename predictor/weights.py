@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import socket
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -120,7 +119,7 @@ def offline_checkpoint_dir(cache_dir: str | Path | None = None) -> Path:
     source = minilm_source_dir()
     target.parent.mkdir(parents=True, exist_ok=True)
     print(f"Converting {OFFLINE_MODEL_NAME} to the BERT checkpoint layout ktrain reads (once) -> {target}")
-    staging = Path(tempfile.mkdtemp(prefix=".converting-", dir=target.parent))
+    staging = atomic.staging_dir(target, "converting")
     try:
         convert_hf_bert(source, staging)
         error = conversion_error(source, staging)

@@ -329,6 +329,28 @@ def test_bulk_csv_with_several_columns(app, downloads):
     assert len(table) == 22 and table[-1][2] == long_review and table[-1][-2] == "truncated"
 
 
+def test_a_workbook_whose_first_sheet_holds_codes_preselects_the_reviews_sheet_and_column_and_says_why(app):
+    use_model(app, "tiny-sentiment")
+    upload(app, "q.xlsx", hostile.xlsx_bytes({"Summary": [["quarter"], ["Q1"], ["Q2"]],
+                                              "Reviews": [["id", "review"], [1, "good film, loved it"],
+                                                          [2, "bad plot"]]}))
+    picker = next(s.key for s in app.selectbox if s.key.startswith("sheet-"))
+    assert app.selectbox(key=picker).value == "Reviews"
+    column = next(s for s in app.selectbox if s.key.startswith("text_column-"))
+    assert column.value == "review"
+    captions = " ".join(c.value for c in app.caption)
+    assert 'Read sheet "Reviews": its column "review" holds the longest text of the 2 sheets. Other sheets: ' \
+           '"Summary".' in captions.replace("\\", "")
+    app.button(key="score_table").click().run()
+    assert app.session_state["bulk_result"]["scored"].frame["review"].tolist() == ["good film, loved it", "bad plot"]
+
+
+def test_the_page_says_how_many_blank_rows_were_skipped(app):
+    use_model(app, "tiny-sentiment")
+    upload(app, "far.xlsx", hostile.far_empty_cells(40))
+    assert any("40 blank row(s), with no value in any cell" in c.value.replace("\\", "") for c in app.caption)
+
+
 @pytest.mark.bad_input
 def test_workbook_sheet_can_be_chosen(app):
     use_model(app, "tiny-sentiment")
@@ -341,10 +363,12 @@ def test_workbook_sheet_can_be_chosen(app):
     buffer = io.BytesIO()
     wb.save(buffer)
     upload(app, "book.xlsx", buffer.getvalue())
-    assert app.selectbox(key=next(s.key for s in app.selectbox if s.key.startswith("sheet-"))).options == [
-        "summary", "reviews"]
+    picker = next(s.key for s in app.selectbox if s.key.startswith("sheet-"))
+    assert app.selectbox(key=picker).options == ["summary", "reviews"]
+    assert app.selectbox(key=picker).value == "reviews" and not app.error  # the sheet holding text, preselected
+    app.selectbox(key=picker).select("summary").run()
     assert 'Sheet "summary" of book.xlsx has a header row but no data rows' in one_error(app)
-    app.selectbox(key=next(s.key for s in app.selectbox if s.key.startswith("sheet-"))).select("reviews").run()
+    app.selectbox(key=picker).select("reviews").run()
     assert not app.error
     app.button(key="score_table").click().run()
     scored = app.session_state["bulk_result"]["scored"]

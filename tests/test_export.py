@@ -14,6 +14,7 @@ import pytest
 from predictor import atomic
 from predictor.errors import UserError
 from predictor.export import (
+    cells_with_forbidden_characters,
     CUT_NOTE,
     EXCEL_MAX_CELL_CHARS,
     FORMULA_PREFIXES,
@@ -308,3 +309,37 @@ def test_failed_write_keeps_old_file_and_cleans_up(tmp_path, monkeypatch):
         write_table(dangerous_frame(), target)
     assert target.read_bytes() == b"old contents"
     assert os.listdir(tmp_path) == ["out.csv"]
+
+
+def test_a_csv_s_plain_numbers_become_number_cells_and_codes_and_long_ids_stay_text():
+    df = read_table(b"id,stars,price,code,card,mixed,when\n1,5,-3.5,007,12345678901234567,4,2024-01-31\n"
+                    b"2,4,10,010,12345678901234568,x,2024-02-01\n3,,0.25,7,1,5,\n", filename="r.csv")
+    ws = load_xlsx(to_xlsx_bytes(df))
+    assert [c.value for c in ws[2]] == [1, 5, -3.5, "007", "12345678901234567", "4", "2024-01-31"]
+    assert [c.data_type for c in ws[2]] == ["n", "n", "n", "s", "s", "s", "s"]
+    assert [c.value for c in ws[4]][:3] == [3, None, 0.25]
+
+
+@pytest.mark.parametrize("text", ["1.50", "+3", " 7", "1e5", "0x1F", "١٢", "-0", "00", "1234567890123456"])
+def test_a_number_a_cell_would_not_show_as_written_stays_text(text):
+    ws = load_xlsx(to_xlsx_bytes(pd.DataFrame({"n": [text]})))
+    assert ws["A2"].value == text and ws["A2"].data_type == "s"
+
+
+def test_a_date_from_an_xlsx_stays_a_date_shown_without_a_time_and_a_date_time_keeps_its_time():
+    source = openpyxl.Workbook()
+    source.active.append(["day", "when"])
+    source.active.append([dt.datetime(2024, 1, 31), dt.datetime(2024, 1, 31, 9, 30)])
+    buffer = io.BytesIO()
+    source.save(buffer)
+    df = read_table(buffer.getvalue(), filename="d.xlsx")
+    for frame in (df, df.astype({"day": "datetime64[ns]"}), pd.DataFrame({"day": [dt.datetime(2024, 1, 31)],
+                                                                          "when": [dt.datetime(2024, 1, 31, 9, 30)]})):
+        ws = load_xlsx(to_xlsx_bytes(frame))
+        assert ws["A2"].is_date and ws["A2"].value == dt.datetime(2024, 1, 31)
+        assert "h" not in ws["A2"].number_format.lower()
+        assert ws["B2"].value == dt.datetime(2024, 1, 31, 9, 30) and "h" in ws["B2"].number_format.lower()
+
+
+def test_the_cells_an_xlsx_cannot_hold_are_counted_for_the_user():
+    assert cells_with_forbidden_characters(pd.DataFrame({"a": ["ok\x07", "fine", 3], "b": ["\x00", None, "x"]})) == 2

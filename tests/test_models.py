@@ -222,3 +222,17 @@ def test_a_text_repeated_in_a_batch_is_scored_once_and_every_copy_gets_its_proba
     np.testing.assert_allclose(scores.probabilities, alone, atol=1e-6)
     assert scores.probabilities.shape == (6, len(model.classes)) and len(scores.pieces) == 6
     np.testing.assert_array_equal(scores.probabilities[1], scores.probabilities[5])
+
+
+def test_a_saved_model_folder_respects_the_umask_so_others_sharing_the_models_folder_can_read_it(tmp_path):
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        with model_folder.staged(tmp_path / "shared") as staging:
+            (staging / "training.json").write_text("{}")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "shared").stat().st_mode) == 0o755
+    assert [p.name for p in tmp_path.iterdir()] == ["shared"]  # no staging folder left beside it

@@ -404,7 +404,8 @@ def test_cli_says_which_sheet_it_read_and_points_to_the_others_when_a_column_is_
     code = score_cli.main([str(tmp_path / "in.xlsx"), "--text-column", "nope", "--out", str(tmp_path / "o.xlsx"),
                            "--models-dir", str(tiny_models_dir)])
     printed = capsys.readouterr()
-    assert code == 2 and 'Read sheet "reviews", the first of 2' in printed.out
+    assert code == 2 and 'Read sheet "reviews": its column "review" holds the longest text of the 2 sheets. Other ' \
+                         'sheets: "other". To score another, pass --sheet NAME.' in printed.out
     assert 'This was sheet "reviews"; the file also has "other": pass --sheet NAME' in printed.err
 
 
@@ -429,6 +430,51 @@ def test_cli_marks_the_rows_whose_text_the_xlsx_had_to_cut(tiny_models_dir, tmp_
     assert "1 row(s) hold a cell longer than Excel's limit" in capsys.readouterr().out
     statuses = [row[-1] for row in openpyxl.load_workbook(tmp_path / "o.xlsx").active.values][1:]
     assert statuses[0] == "ok" and statuses[2] == "ok" and statuses[1].endswith(export.CUT_NOTE)
+
+
+def test_cli_scores_the_reviews_sheet_not_a_first_sheet_of_quarter_codes_and_says_which(tiny_models_dir, tmp_path,
+                                                                                           capsys):
+    path = tmp_path / "q.xlsx"
+    path.write_bytes(hostile.xlsx_bytes({"Summary": [["quarter"], ["Q1"], ["Q2"]],
+                                         "Reviews": [["id", "review"], [1, "good film, loved it"], [2, "awful plot"],
+                                                     [None, None], [None, None]]}))
+    code = score_cli.main([str(path), "--out", str(tmp_path / "o.xlsx"), "--models-dir", str(tiny_models_dir)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert 'Read sheet "Reviews": its column "review" holds the longest text of the 2 sheets. Other sheets: ' \
+           '"Summary". To score another, pass --sheet NAME.' in printed
+    assert 'of column "review"' in printed and "Scoring 2 rows" in printed
+    assert [row[:2] for row in openpyxl.load_workbook(tmp_path / "o.xlsx").active.values] == [
+        ("id", "review"), (1, "good film, loved it"), (2, "awful plot")]
+
+
+def test_cli_scores_the_sheet_it_is_told_to_even_a_sheet_of_codes(tiny_models_dir, tmp_path, capsys):
+    path = tmp_path / "q.xlsx"
+    path.write_bytes(hostile.xlsx_bytes({"Summary": [["quarter"], ["Q1"], ["Q2"]], "Reviews": [["review"], ["ok"]]}))
+    assert score_cli.main([str(path), "--sheet", "Summary", "--out", str(tmp_path / "o.csv"), "--models-dir",
+                           str(tiny_models_dir)]) == 0
+    printed = capsys.readouterr().out
+    assert 'of column "quarter"' in printed and "Read sheet" not in printed
+
+
+def test_cli_says_how_many_blank_rows_were_skipped(tiny_models_dir, tmp_path, capsys):
+    path = tmp_path / "far.xlsx"
+    path.write_bytes(hostile.far_empty_cells(50))
+    score_cli.main([str(path), "--out", str(tmp_path / "o.csv"), "--models-dir", str(tiny_models_dir)])
+    assert "50 blank row(s), with no value in any cell, above the header or after the last row were skipped" in \
+        capsys.readouterr().out
+
+
+def test_cli_says_in_a_sentence_which_cells_lost_characters_an_xlsx_cannot_hold_and_prints_no_internal_line(
+        tiny_models_dir, tmp_path, capsys):
+    pd.DataFrame({"review": ["fine\x07 film", "bad"], "stars": ["5", "1"]}).to_csv(tmp_path / "in.csv", index=False)
+    assert score_cli.main([str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.xlsx"), "--models-dir",
+                           str(tiny_models_dir)]) == 0
+    printed = capsys.readouterr()
+    assert "1 cell(s) held control characters" in printed.out and "removed from those cells" in printed.out
+    assert "to_xlsx_bytes" not in printed.out + printed.err
+    rows = list(openpyxl.load_workbook(tmp_path / "o.xlsx").active.values)
+    assert rows[1][:2] == ("fine film", 5)  # the CSV's stars are number cells
 
 
 # ---------------------------------------------------------------------------------------------------------------------

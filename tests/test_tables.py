@@ -335,7 +335,7 @@ def test_xlsx_empty_sheet():
 @pytest.mark.bad_input
 def test_sheets_listed_chosen_and_missing(tmp_path):
     path = write(tmp_path, "multi.xlsx", xlsx_bytes({"First": [["a"], [1]], "Second": [["b"], [2]]}))
-    assert read_table(path).attrs == {"sheet": "First", "sheets": ["First", "Second"]}
+    assert read_table(path).attrs == {"sheet": "First", "sheets": ["First", "Second"], "blank_rows_skipped": 0}
     df = read_table(path, sheet="Second")
     assert df.attrs["sheet"] == "Second" and df.to_dict("records") == [{"b": 2}]
     message = error_text(path, sheet="Third")
@@ -492,7 +492,7 @@ def test_xls_keeps_native_types_and_sheets(tmp_path):
     data = xls_bytes({"Données": [["id", "text", "when"], [1, "héllo", when], [2.5, "x", None]], "Other": [["a"]]})
     path = write(tmp_path, "old.xls", data)
     df = read_table(path)
-    assert df.attrs == {"sheet": "Données", "sheets": ["Données", "Other"]}
+    assert df.attrs == {"sheet": "Données", "sheets": ["Données", "Other"], "blank_rows_skipped": 0}
     assert df.to_dict("records") == [{"id": 1, "text": "héllo", "when": when}, {"id": 2.5, "text": "x", "when": ""}]
     assert type(df.loc[0, "id"]) is int
     assert read_table(path, sheet="Other").columns.tolist() == ["a"]
@@ -549,3 +549,134 @@ def test_guess_text_column_none_without_text():
 def test_guess_text_column_on_read_xlsx():
     data = xlsx_bytes({"S": [["id", "review", "when"], [1, "Loved it, would buy again", dt.datetime(2024, 1, 1)]]})
     assert guess_text_column(read_table(data, filename="r.xlsx")) == "review"
+
+
+# ---------------------------------------------------------------- calamine and openpyxl give the same frame
+
+
+def padded_header_workbook():
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["B3"], ws["C3"] = "id", "review"  # the header on row 3, from column B; a formatted empty row below the data
+    ws["B4"], ws["C4"] = 7, "fine"
+    ws["A9"].font = Font(bold=True)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def grid_bomb():
+    """Two values, in A1 and XFD1048576: calamine would ask for a 550 GB grid and abort the reading process."""
+    return hostile.xlsx_with_sheet_xml([b'<row r="1">' + hostile.text_cell("A1", "review") + b"</row>",
+                                        b'<row r="1048576">' + hostile.text_cell("XFD1048576", "far") + b"</row>"])
+
+
+EVERY_FIXTURE_WORKBOOK = {
+    "native types": lambda: xlsx_bytes({"Data": [
+        ["id", "score", "when", "ok", "text", "big", "time", "long"],
+        [1, 2.5, dt.datetime(2024, 5, 17, 13, 45), True, "héllo", 10**17, dt.time(13, 5), dt.timedelta(hours=30)],
+        [2, -3, None, False, "00123", 2**53 - 1, None, None], [None] * 8, ["after a blank row"]]}),
+    "header only": lambda: xlsx_bytes({"S": [["id", "text"]]}),
+    "two sheets": lambda: xlsx_bytes({"First": [["a"], [1]], "Second": [["b"], [2]]}),
+    "header on row 3": padded_header_workbook,
+    "number headers": lambda: xlsx_bytes({"S": [[2024, 2025.5, None, "x"], [1, 2, 3, 4]]}),
+    "far empty cells": lambda: hostile.far_empty_cells(2_000),
+    "numbered rows": lambda: hostile.many_numbered_rows(2_000),
+    "numbers only": lambda: hostile.numbers_only(2_000),
+}
+
+
+def read_both_ways(data):
+    """(calamine's frame, openpyxl's frame) for one workbook, read in this process."""
+    fast = tables._read_xlsx(data, "w.xlsx", None, report=lambda rows: None)
+    slow = tables._read_xlsx_openpyxl(data, "w.xlsx", None, report=lambda rows: None)
+    return fast, slow
+
+
+@pytest.mark.parametrize("workbook", list(EVERY_FIXTURE_WORKBOOK))
+def test_calamine_reads_every_fixture_workbook_to_the_frame_openpyxl_gives(workbook):
+    data = EVERY_FIXTURE_WORKBOOK[workbook]()
+    assert tables.calamine_reader.open_workbook(data, tables.MAX_CELLS, tables.MAX_ROWS) is not None
+    fast, slow = read_both_ways(data)
+    pd.testing.assert_frame_equal(fast, slow)
+    assert [[type(v) for v in row] for row in fast.to_numpy()] == [[type(v) for v in row] for row in slow.to_numpy()]
+    assert fast.attrs == slow.attrs
+
+
+def test_a_date_at_midnight_is_a_date_through_calamine_where_openpyxl_gives_a_date_time_at_0_00():
+    # The difference between the readers that matters, and calamine's wins: a date column stays a date column, and
+    # an export shows no "0:00:00". A time of day is kept by both. (The other: a whole number beyond 2**53, which
+    # Excel itself cannot hold exactly, is a float through calamine, an int through openpyxl; see the next test.)
+    data = xlsx_bytes({"S": [["day", "when"], [dt.datetime(2024, 1, 31), dt.datetime(2024, 1, 31, 9, 30)]]})
+    fast, slow = read_both_ways(data)
+    assert fast.to_dict("records") == [{"day": dt.date(2024, 1, 31), "when": dt.datetime(2024, 1, 31, 9, 30)}]
+    assert slow.to_dict("records") == [{"day": dt.datetime(2024, 1, 31), "when": dt.datetime(2024, 1, 31, 9, 30)}]
+
+
+def test_a_whole_number_beyond_2_53_is_a_float_through_calamine_and_an_int_through_openpyxl():
+    fast, slow = read_both_ways(xlsx_bytes({"S": [["big"], [2**53 + 2]]}))
+    assert fast["big"].tolist() == [float(2**53 + 2)] and slow["big"].tolist() == [2**53 + 2]
+
+
+@pytest.mark.parametrize("shape, data", [
+    ("error cells", lambda: xlsx_bytes({"S": [["text"], ["#N/A"]]})),  # calamine would give "", not "#N/A"
+    ("values in A1 and XFD1048576", grid_bomb),
+    ("a row past Excel's last", hostile.rows_beyond_excel),
+    ("cells without references", lambda: hostile.xlsx_with_sheet_xml([b'<row r="1"><c><v>1</v></c></row>'])),
+    ("prefixed cells", lambda: hostile.xlsx_with_sheet_xml([b'<row r="1"><x:c r="A1"><v>1</v></x:c></row>'])),
+])
+def test_a_workbook_calamine_cannot_be_trusted_with_is_read_by_openpyxl(shape, data):
+    assert tables.calamine_reader.open_workbook(data(), tables.MAX_CELLS, tables.MAX_ROWS) is None
+
+
+@pytest.mark.bad_input
+def test_values_in_a1_and_xfd1048576_are_refused_by_the_cell_limit_not_a_crash_of_the_reader():
+    assert "spans more than 20,000,000 cells" in error_text(grid_bomb(), filename="bomb.xlsx")
+
+
+def test_an_error_cell_still_reads_as_its_error_text():
+    assert read_table(xlsx_bytes({"S": [["text"], ["#N/A"]]}), filename="e.xlsx")["text"].tolist() == ["#N/A"]
+
+
+# ---------------------------------------------------------------- blank rows are counted, not dropped in silence
+
+
+def test_the_blank_rows_after_the_data_are_counted():
+    df = read_table(hostile.far_empty_cells(3_000), filename="far.xlsx")
+    assert len(df) == 0 and df.attrs["blank_rows_skipped"] == 3_000
+
+
+def test_blank_rows_above_the_header_and_below_the_data_are_counted_and_blank_rows_inside_kept():
+    df = read_table(padded_header_workbook(), filename="p.xlsx")
+    assert df.attrs["blank_rows_skipped"] == 2 + 5  # rows 1-2 above the header, rows 5-9 below the data
+    df = read_table(xlsx_bytes({"S": [["a"], [1], [None], [2]]}), filename="gap.xlsx")
+    assert df["a"].tolist() == [1, "", 2] and df.attrs["blank_rows_skipped"] == 0
+    df = read_table(b",\nid,text\n1,a\n,\n2,b\n,\n,\n", filename="gaps.csv")
+    assert df.to_dict("records") == [{"id": "1", "text": "a"}, {"id": "", "text": ""}, {"id": "2", "text": "b"}]
+    assert df.attrs["blank_rows_skipped"] == 3
+
+
+# ---------------------------------------------------------------- a workbook whose first sheet is a summary
+
+
+def summary_first():
+    return xlsx_bytes({"Summary": [["quarter", "reviews"], ["Q1", 2], ["Q2", 1]],
+                       "Reviews": [["id", "review"], [1, "Arrived late and broken."], [2, "Lovely, would buy again"]],
+                       "Notes": [["note"], ["ok"]]})
+
+
+def test_the_sheet_holding_text_is_read_and_the_note_says_which_and_lists_the_others():
+    df = read_table(summary_first(), filename="q.xlsx", sheet=tables.TEXT_SHEET)
+    assert df.attrs["sheet"] == "Reviews" and guess_text_column(df) == "review"
+    assert df.attrs["sheet_note"] == ('Read sheet "Reviews": its column "review" holds the longest text of the 3 '
+                                      'sheets. Other sheets: "Summary", "Notes".')
+
+
+def test_a_sheet_named_is_read_even_when_another_holds_longer_text():
+    df = read_table(summary_first(), filename="q.xlsx", sheet="Summary")
+    assert df.attrs["sheet"] == "Summary" and "sheet_note" not in df.attrs
+
+
+def test_without_text_on_any_sheet_the_first_is_read_and_the_note_says_so():
+    df = read_table(xlsx_bytes({"A": [["n"], [1]], "B": [["m"], [2]]}), filename="n.xlsx", sheet=tables.TEXT_SHEET)
+    assert df.attrs["sheet"] == "A" and "no sheet has a column of text" in df.attrs["sheet_note"]
