@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from streamlit import config as st_config
 
-from predictor import corrections, export, model_folder, models, pieces, scoring, tables, thresholds
+from predictor import corrections, explain, export, model_folder, models, pieces, scoring, tables, thresholds
 from predictor.errors import UserError
 
 # Upload cap when nobody configured one. Set server.maxUploadSize (MB) in .streamlit/config.toml, the
@@ -305,7 +305,7 @@ def explanation_ui(scorer, text, label, key):
         wanted = (scorer.info.name, text, label)
         if st.button("Explain", key=f"explain-{key}"):
             with st.spinner("Scoring the review once without each phrase..."):
-                st.session_state[f"explanation-{key}"] = (wanted, scorer.explain(text, label))
+                st.session_state[f"explanation-{key}"] = (wanted, explain.explain_with_scorer(scorer, text, label))
         stored = st.session_state.get(f"explanation-{key}")
         if stored and stored[0] == wanted:
             explanation_result_ui(stored[1])

@@ -5,9 +5,9 @@ its weights are faithful to the model.
     python -m bench.explain --quick   # 3 of each
     python -m bench.explain --model DIR
 
-What is timed is Scorer.explain(text, predicted label), what the page calls: occlusion over at most 60 phrases, each
-member scoring the text without the phrase (predictor/explain.py). The model is loaded and warmed up first (one
-untimed explanation), as in the page. ktrain's own predictor.explain (LIME through eli5) is not timed: eli5 is not
+What is timed is explain.explain_with_scorer(scorer, text, predicted label), what the page calls: occlusion over at
+most 60 phrases, each member scoring the text without the phrase (predictor/explain.py). The model is loaded and
+warmed up first (one untimed explanation), as in the page. ktrain's own predictor.explain (LIME through eli5) is not timed: eli5 is not
 among our dependencies, and LIME scores thousands of perturbed texts by design.
 
 Faithfulness is ERASER's comprehensiveness (DeYoung et al. 2020): the label's probability minus its probability once
@@ -31,12 +31,13 @@ SEED = 0
 def measure(model_dir, sets):
     """Runs in its own process. Per set of texts: seconds per explanation, phrases and BERT windows per review, and
     the label's probability lost without the top K phrases and without K random ones."""
-    from predictor import scoring
+    from predictor import explain, scoring
     from predictor.models import Scorer
 
     scorer = Scorer(model_dir)
     first = next(iter(sets.values()))[0]
-    scorer.explain(first, scorer.classes[0])  # warm-up: traces the model's graph, as the page's load does
+    # Warm-up: traces the model's graph, as the page's load does.
+    explain.explain_with_scorer(scorer, first, scorer.classes[0])
     rng = np.random.default_rng(SEED)
     found = {}
     for name, texts in sets.items():
@@ -45,7 +46,7 @@ def measure(model_dir, sets):
         for i, text in enumerate(texts):
             label = scoring.score_text(scorer, text).label
             started = time.perf_counter()
-            explanation = scorer.explain(text, label)
+            explanation = explain.explain_with_scorer(scorer, text, label)
             out["seconds"].append(time.perf_counter() - started)
             out["phrases"].append(len(explanation.phrases))
             bert = scorer.model.bert

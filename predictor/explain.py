@@ -25,7 +25,7 @@ import numpy as np
 from predictor import markup
 
 if TYPE_CHECKING:
-    from predictor.models import Model
+    from predictor.models import Model, Scorer
 
 MAX_PHRASES = 60
 METHOD = ("occlusion: each phrase left out in turn; its weight is how much the probability of the class drops "
@@ -50,6 +50,12 @@ class Explanation:
     def strongest(self, n: int) -> list[Phrase]:
         """The n phrases with the largest weights either way, strongest first."""
         return sorted(self.phrases, key=lambda p: abs(p.weight), reverse=True)[:n]
+
+
+def explain_with_scorer(scorer: "Scorer", text: str, label: str) -> Explanation:
+    """explain() with a Scorer shared between threads (the page's sessions): one call of its model at a time."""
+    with scorer.lock:
+        return explain(scorer.model, text, label)
 
 
 def explain(model: "Model", text: str, label: str) -> Explanation:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 
-from predictor import calibration, explain, hybrid, markup, model_folder, nbsvm, runtime
+from predictor import calibration, hybrid, markup, model_folder, nbsvm, runtime
 from predictor import pieces as pieces_module
 from predictor.model_folder import BERT, NBSVM, ModelInfo
 from predictor.pieces import WordPieces
@@ -186,7 +186,9 @@ class Scorer:
     def __init__(self, model_dir: Path):
         self.info: ModelInfo = model_folder.read(model_dir)
         self.model = load_model(self.info)
-        self._lock = threading.Lock()  # Keras models are not safe to call from several threads at once
+        # Keras models are not safe to call from several threads at once: whatever calls the model holds this
+        # (score_batch here, explain.explain_with_scorer).
+        self.lock = threading.Lock()
 
     @property
     def classes(self) -> list[str]:
@@ -202,13 +204,8 @@ class Scorer:
         return [m.kind for m in (self.model.bert, self.model.nbsvm) if m is not None]
 
     def score_batch(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> Scores:
-        with self._lock:
+        with self.lock:
             return self.model.score(texts, batch_size)
-
-    def explain(self, text: str, label: str) -> explain.Explanation:
-        """Which phrases of `text` pushed the model towards `label` and which away (predictor/explain.py)."""
-        with self._lock:
-            return explain.explain(self.model, text, label)
 
     def predict_proba(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> np.ndarray:
         """Probabilities, shape (len(texts), len(classes))."""

@@ -30,7 +30,7 @@ def test_each_phrase_weighs_what_the_probability_loses_without_it(topics):
 def test_every_phrase_of_a_long_review_weighs_what_the_whole_model_loses_without_it(topics):
     """Brute force through the scoring path (both members, the blend, the model's windows and overlap): each text
     without one phrase, scored as any text is."""
-    explanation = topics.explain(LONG, "screen")
+    explanation = explain.explain_with_scorer(topics, LONG, "screen")
     bert, column = topics.model.bert, topics.classes.index("screen")
     assert len(bert.encode(LONG).ids) > 2  # read over several windows
     without = [LONG[:p.start].rstrip() + " " + LONG[p.end:].lstrip() for p in explanation.phrases]
@@ -42,7 +42,8 @@ def test_every_phrase_of_a_long_review_weighs_what_the_whole_model_loses_without
 def test_words_a_model_reading_the_head_never_reads_weigh_nothing(tiny_models_dir):
     sentiment = models.load_scorer("tiny-sentiment", tiny_models_dir)  # BERT alone, reading the first 30 pieces
     # Not periodic at the start: leaving out the first phrase changes what the head holds.
-    explanation = sentiment.explain("awful plot " + "good film " * 40 + "awful awful awful", "negative")
+    text = "awful plot " + "good film " * 40 + "awful awful awful"
+    explanation = explain.explain_with_scorer(sentiment, text, "negative")
     assert explanation.phrases[-1].weight == 0.0 and explanation.phrases[0].weight != 0.0
 
 
@@ -55,6 +56,6 @@ def test_a_long_review_is_cut_into_at_most_max_phrases_covering_every_word(topic
 
 def test_every_label_of_a_multilabel_model_can_be_explained_and_markup_is_read_as_the_model_reads_it(topics):
     for label in topics.classes:
-        explanation = topics.explain("the <b>battery</b> and the screen<br />broke", label)
+        explanation = explain.explain_with_scorer(topics, "the <b>battery</b> and the screen<br />broke", label)
         assert explanation.label == label and explanation.text == "the battery and the screen\nbroke"
         assert len(explanation.phrases) == 6 and "occlusion" in explanation.method

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from predictor import bert_graph, model_folder, models, runtime, training
+from predictor import bert_graph, explain, model_folder, models, runtime, training
 from predictor.pieces import READINGS
 from conftest import TINY_MAXLEN, sentiment_rows, train_tiny
 
@@ -119,8 +119,8 @@ def test_explanations_are_the_same_through_the_graph(tiny_models_dir, tmp_path, 
     old = as_saved_before_exports(tiny_models_dir / "tiny-topics", tmp_path / "old")
     text = "the battery was very broken and the plot bad " * 4
 
-    before = models.Scorer(old).explain(text, "battery")
-    now = models.load_scorer("tiny-topics", tiny_models_dir).explain(text, "battery")
+    before = explain.explain_with_scorer(models.Scorer(old), text, "battery")
+    now = explain.explain_with_scorer(models.load_scorer("tiny-topics", tiny_models_dir), text, "battery")
 
     assert [(p.start, p.end) for p in now.phrases] == [(p.start, p.end) for p in before.phrases]
     np.testing.assert_allclose([p.weight for p in now.phrases], [p.weight for p in before.phrases], atol=EXACT)
