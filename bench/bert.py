@@ -61,8 +61,7 @@ def train_and_score(name, train_df, val_df, text_column, label_columns, test_tex
         progress.update(start + len(chunks[-1]))
     eval_s = time.perf_counter() - started
     for kind, member in extra.items():
-        outputs = [member.predict(texts[i:i + EVAL_CHUNK]) for i in range(0, len(texts), EVAL_CHUNK)]
-        member_chunks[kind] = [o[0] if isinstance(o, tuple) else o for o in outputs]
+        member_chunks[kind] = [member.predict(texts[i:i + EVAL_CHUNK]) for i in range(0, len(texts), EVAL_CHUNK)]
     if record.maxlen:
         pieces = scorer.model.bert.pieces if scorer.model.bert else extra[model_folder.BERT].pieces
         windows = sum(len(pieces.encode(t, record.maxlen, record.reading, record.window_overlap).ids) for t in texts)

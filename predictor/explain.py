@@ -89,7 +89,7 @@ def bert_variants(model: "Model", text: str, spans: list[tuple[int, int]], witho
     inside = [len(bert.pieces.pieces(text[start:end])) for start, end in spans]
     if sum(inside) != len(whole):
         # The tokenizer joined pieces across our word boundaries (rare): tokenize each text without its phrase.
-        return bert.predict([text] + without)[0]
+        return bert.predict([text] + without)
     # Spans are runs of whole words, so a text's pieces without a span are its pieces with the span's pieces removed.
     before = np.cumsum([0] + inside[:-1])
     sequences = [whole] + [whole[:b] + whole[b + n:] for b, n in zip(before, inside)]

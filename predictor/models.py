@@ -88,9 +88,13 @@ class BertMember:
         probabilities[order] = np.concatenate(rows)
         return probabilities
 
-    def predict(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> tuple[np.ndarray, np.ndarray,
-                                                                                       np.ndarray]:
-        """(probabilities, pieces, read) for each text; texts read over several windows get their mean."""
+    def predict(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> np.ndarray:
+        """Each text's probabilities, as every member gives them (texts read over several windows get their mean)."""
+        return self.read(texts, batch_size)[0]
+
+    def read(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probabilities, pieces, read) for each text: predict's probabilities, each text's word pieces and how many
+        of them were read (fewer when the reading leaves part of a long text out)."""
         encoded = [self.encode(text) for text in texts]
         ids = np.array([row for e in encoded for row in e.ids], np.int64).reshape(-1, self.maxlen)
         window_probabilities = self.forward(ids, batch_size)
@@ -157,7 +161,7 @@ class Model:
         members = {}
         pieces = read = np.zeros(len(distinct), int)
         if self.bert is not None:
-            members[BERT], pieces, read = self.bert.predict(distinct, batch_size)
+            members[BERT], pieces, read = self.bert.read(distinct, batch_size)
         if self.nbsvm is not None:
             members[NBSVM] = self.nbsvm.predict(distinct)
         probabilities = self.blend(members.get(BERT), members.get(NBSVM))

@@ -864,11 +864,11 @@ def checked_bert(folder: Path, expected: np.ndarray, pieces: WordPieces, plan: P
     kept = {runtime.FP32: member(runtime.FP32)}
     entry = runtime.checked_record(path, runtime.check(lambda ids: expected, kept[runtime.FP32].forward,
                                                        check_ids(kept[runtime.FP32], check_texts)))
-    probabilities = {runtime.FP32: kept[runtime.FP32].predict(val_texts, plan.batch_size)[0]}
+    probabilities = {runtime.FP32: kept[runtime.FP32].predict(val_texts, plan.batch_size)}
     for precision in runtime.native_precisions()[1:]:
         kept.clear()  # one compiled graph at a time
         kept[precision] = member(precision)
-        probabilities[precision] = kept[precision].predict(val_texts, plan.batch_size)[0]
+        probabilities[precision] = kept[precision].predict(val_texts, plan.batch_size)
     headline_metric = "micro_f1" if multilabel else "accuracy"
     scored = {p: evaluate(y_val, q, classes, multilabel)[headline_metric] for p, q in probabilities.items()}
     reference = probabilities[runtime.FP32]

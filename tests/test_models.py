@@ -49,7 +49,7 @@ def test_a_hybrid_reading_windows_averages_its_windows_and_blends_its_members(ti
     windows = np.array(bert.encode(long_text).ids, np.int64)
     assert len(windows) > 1
     each = bert._forward(windows)
-    np.testing.assert_allclose(bert.predict([long_text])[0][0], each.mean(axis=0), atol=1e-6)
+    np.testing.assert_allclose(bert.predict([long_text])[0], each.mean(axis=0), atol=1e-6)
 
 
 @pytest.mark.parametrize("weight, loaded", [(0.0, ["nbsvm"]), (1.0, ["bert"]), (0.5, ["bert", "nbsvm"])])
@@ -208,8 +208,8 @@ def test_only_a_model_inside_the_models_folder_can_become_the_default(two_models
 def test_a_text_repeated_in_a_batch_is_scored_once_and_every_copy_gets_its_probabilities(tiny_models_dir):
     model = models.load_scorer("tiny-topics", tiny_models_dir).model
     seen = []
-    bert_predict, nbsvm_predict = model.bert.predict, model.nbsvm.predict
-    model.bert.predict = lambda texts, *args: seen.append(("bert", list(texts))) or bert_predict(texts, *args)
+    bert_read, nbsvm_predict = model.bert.read, model.nbsvm.predict
+    model.bert.read = lambda texts, *args: seen.append(("bert", list(texts))) or bert_read(texts, *args)
     model.nbsvm.predict = lambda texts: seen.append(("nbsvm", list(texts))) or nbsvm_predict(texts)
     texts = ["the battery broke", "Great", "the <b>battery</b> broke", "Great", "screen fine", "Great"]
 
