@@ -6,8 +6,9 @@
     python -m bench.setup --quick            # pip's usual cache kept: a smoke check of the path, not a fresh machine
 
 Measured: the first run's wall time and CPU (everything `./run setup` starts: venv, pip, byte-compiling), the venv's
-size on disk (`du -sk`), what pip downloaded (its cache afterwards), and the second run's wall time (the stamp found,
-nothing installed). The venv and the cache live in a scratch folder outside the repository, removed at the end
+size on disk (`du -sk`), and the second run's wall time (the stamp found, nothing installed). Recorded beside them:
+pip's configuration (`pip config list`), since an index mirror or find-links on local disk make the install faster
+than a newcomer's download from PyPI, and pip's cache size afterwards (what pip chose to keep, not all it downloaded). The venv and the cache live in a scratch folder outside the repository, removed at the end
 (`--keep` keeps them and prints where). Downloads depend on the connection to PyPI, so the time does too.
 """
 import os
@@ -25,6 +26,12 @@ def du_mb(path):
     """Disk use of a folder in MB, as `du -sk` counts it (blocks, hard links once)."""
     return round(int(subprocess.run(["du", "-sk", str(path)], capture_output=True, text=True,
                                     check=True).stdout.split()[0]) / 1024, 1)
+
+
+def pip_config(venv, env):
+    """`pip config list` as the venv's pip sees it (global, user and environment settings)."""
+    return subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "config", "list"], capture_output=True, text=True,
+                          env=env).stdout.strip().splitlines()
 
 
 def timed(env):
@@ -69,7 +76,8 @@ def main(argv=None):
         if "set up already" not in rerun_said:
             raise SystemExit(f"the second ./run setup installed again instead of finding its stamp:\n{rerun_said}")
         run.results.update({"install_s": install_s, "install_cpu_s": install_cpu_s, "venv_mb": venv_mb,
-                            "download_mb": du_mb(cache) if cache.exists() else None, "rerun_s": rerun_s,
+                            "pip_cache_after_mb": du_mb(cache) if cache.exists() else None,
+                            "pip_config": pip_config(venv, env), "rerun_s": rerun_s,
                             "venv_python": python, "output_end": said})
         run.row("./run setup", f"fresh venv (Python {python}), "
                                f"{'usual' if args.quick else 'empty'} pip cache",
