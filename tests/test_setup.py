@@ -53,6 +53,18 @@ def test_with_no_supported_python_on_path_the_message_lists_what_was_found_and_h
     assert not (tmp_path / "venv").exists()
 
 
+def test_a_venv_that_fails_halfway_is_removed_and_the_message_names_the_debian_package(tmp_path):
+    python = tmp_path / "bin" / "python3.11"  # like Debian's python3.11 without python3.11-venv: no pip in the venv
+    python.parent.mkdir()
+    python.write_text('#!/bin/sh\nif [ "$1" = "-m" ]; then mkdir -p "$3/bin" && touch "$3/bin/python" && '
+                      'chmod +x "$3/bin/python"; exit 1; fi\necho 3.11\n')
+    python.chmod(0o755)
+    done = run("setup", env={"PYTHON": str(python), "VENV": str(tmp_path / "venv")})
+    assert done.returncode == 1
+    assert "sudo apt-get install python3.11-venv, then run this again" in done.stderr
+    assert not (tmp_path / "venv").exists()  # the next run creates it again
+
+
 @pytest.fixture
 def fake_venv(tmp_path):
     """A venv whose python is the real one, except that `python -m pip ...` only appends its arguments to pip.log."""
