@@ -766,7 +766,7 @@ def for_display(scored, positions):
         if name in probability_columns:  # the widget would write "None" where the file has an empty cell
             shown.isetitem(position, shown.iloc[:, position].map(
                 lambda p: "" if pd.isna(p) else f"{p:.{scoring.PROBABILITY_DECIMALS}f}"))
-        elif dtype == object:  # the widget needs one type per column
+        elif pd.api.types.is_object_dtype(dtype):  # the widget needs one type per column
             shown.isetitem(position, shown.iloc[:, position].map(lambda value: "" if value is None else str(value)))
     return shown
 

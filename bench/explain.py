@@ -7,8 +7,8 @@ its weights are faithful to the model.
 
 What is timed is explain.explain_with_scorer(scorer, text, predicted label), what the page calls: occlusion over at
 most 60 phrases, each member scoring the text without the phrase (predictor/explain.py). The model is loaded and
-warmed up first (one untimed explanation), as in the page. ktrain's own predictor.explain (LIME through eli5) is not timed: eli5 is not
-among our dependencies, and LIME scores thousands of perturbed texts by design.
+warmed up first (one untimed explanation), as in the page. ktrain's own predictor.explain (LIME through eli5) is
+not timed: eli5 is not among our dependencies, and LIME scores thousands of perturbed texts by design.
 
 Faithfulness is ERASER's comprehensiveness (DeYoung et al. 2020): the label's probability minus its probability once
 the K phrases the explanation weighs most towards the label are left out, against leaving out K phrases drawn at

@@ -128,8 +128,8 @@ def main(argv=None):
     run.note("All three models see the same rows: train.py gets a stratified 10% of them as --val-data (they choose "
              "its blend weight and precision), the baselines train on all of them. All read the texts with HTML "
              "turned into text, train.py's default (predictor/markup.py).")
-    run.note("The product's train_s is train.py's whole run: reading, lr_find (at most 64 batches), fit, validation scoring, "
-             "save and reload check. train_examples_per_s is fit only. NBSVM's train_s includes its n-gram "
+    run.note("The product's train_s is train.py's whole run: reading, lr_find (at most 64 batches), fit, validation "
+             "scoring, save and reload check. train_examples_per_s is fit only. NBSVM's train_s includes its n-gram "
              "preprocessing; its eval_s includes preprocessing the test texts.")
     run.note("Peak RSS is each model's own process (spawned fresh, so it includes Python and library imports).")
     run.note("Published figures are quoted for context, not reproduced: they use BERT-base (12 layers, 768 wide) at "

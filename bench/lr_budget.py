@@ -78,8 +78,8 @@ def main(argv=None):
             inside = sum(LR_BAND[0] <= r["suggested"] <= LR_BAND[1] for r in runs if r["suggested"] is not None)
             used = sorted({f"{r['used']:.1e}" for r in runs})
             suggested = ", ".join("none" if r["suggested"] is None else f"{r['suggested']:.1e}" for r in runs)
-            run.row(f"lr_find at {budget} batches" + (" (train.py's budget)" if int(budget) == runs[0]["train_py_budget"]
-                                                      else ""),
+            ours = " (train.py's budget)" if int(budget) == runs[0]["train_py_budget"] else ""
+            run.row(f"lr_find at {budget} batches" + ours,
                     f"{name}: {runs[0]['train_rows']} train rows, maxlen {runs[0]['maxlen']}, fit "
                     f"{runs[0]['fit_batches']} batches",
                     f"suggestions {suggested}; {inside}/{len(runs)} inside "

@@ -50,7 +50,8 @@ def train_validate(name, train_df, val_df, text_column, label_column, *, epochs,
     validation = json.loads((Path(out) / "metrics.json").read_text())
     fit_s = training["durations_s"].get("fit")
     return {
-        "val_accuracy": round(float(validation["accuracy"]), 4), "val_macro_f1": round(float(validation["macro_f1"]), 4),
+        "val_accuracy": round(float(validation["accuracy"]), 4),
+        "val_macro_f1": round(float(validation["macro_f1"]), 4),
         "val_rows": validation.get("rows"), "lr": training.get("lr"), "rows": training["rows"],
         "maxlen": training["settings"]["maxlen"], "batch_size": training["settings"]["batch_size"], "epochs": epochs,
         "train_s": round(train_s, 2), "fit_s": fit_s, "durations_s": training["durations_s"],
@@ -139,12 +140,14 @@ def main(argv=None):
                 f"VALIDATION acc by lr: {cells}",
                 "fit s by lr: " + ", ".join(f"{k} {r['fit_s']:.0f}" for k, r in sweep[name].items()))
     good = summary["good_per_dataset"]
-    run.note(f"Band: rates within {args.tolerance * 100:g} points of validation accuracy of the best fixed rate on each dataset: "
+    run.note(f"Band: rates within {args.tolerance * 100:g} points of validation accuracy of the best fixed rate on "
+             "each dataset: "
              + "; ".join(f"{n} {', '.join(v)}" for n, v in good.items())
              + f". Good on both: {', '.join(summary['good_on_all']) or 'none'}"
              + (f" (band {summary['band'][0]}..{summary['band'][1]})" if summary["band"] else "")
              + f". Best single rate overall (highest mean validation accuracy, ties broken by the smaller largest gap "
-               f"to a dataset's best): {summary['best_overall']} (mean {summary['mean_val_accuracy'][summary['best_overall']]}).")
+               f"to a dataset's best): {summary['best_overall']} "
+               f"(mean {summary['mean_val_accuracy'][summary['best_overall']]}).")
     run.note("lr auto chose " + "; ".join(f"{n} {v['chosen']:.2e} ({v['source']})"
                                           for n, v in run.results["auto_chose"].items()) + ".")
     run.note("Validation sets are small (" + ", ".join(f"{n} {s['validation']} rows" for n, s in splits.items())

@@ -77,7 +77,8 @@ def main(argv=None):
     p.add_argument("--test-rows", type=int, help="first N rows of imdb_test (default: all 25,000; quick: 200)")
     p.add_argument("--tag", help="results file bench/results/overlap-TAG.json (default: overlap.json)")
     args = p.parse_args(argv)
-    run = Run("overlap" + (f"-{args.tag}" if args.tag else ""), args.quick, {"overlaps": OVERLAPS, "tolerance": TOLERANCE,
+    run = Run("overlap" + (f"-{args.tag}" if args.tag else ""), args.quick,
+                                     {"overlaps": OVERLAPS, "tolerance": TOLERANCE,
                                       "model": str(args.model) if args.model else
                                       f"trained here: {TRAIN_ROWS} IMDB training rows, 1 epoch, train.py defaults",
                                       "validation": str(args.val_csv) if args.val_csv else
@@ -102,8 +103,8 @@ def main(argv=None):
                 f"validation {len(val):,} / test {len(test):,} IMDB reviews",
                 f"val acc {v['accuracy']:.4f}, test acc {t['accuracy']:.4f}",
                 f"{t['windows'] / len(test):.2f} windows per test review; {len(test) / t['seconds']:.1f} reviews/s")
-    run.note("Chosen on validation rows only (training rows of imdb_train); the test rows were scored after the choice. "
-             f"Against half overlap, the chosen overlap changes test accuracy by {-loss:+.4f}.")
+    run.note("Chosen on validation rows only (training rows of imdb_train); the test rows were scored after the "
+             f"choice. Against half overlap, the chosen overlap changes test accuracy by {-loss:+.4f}.")
     run.finish()
 
 

@@ -19,7 +19,6 @@ return_proba=True) with its default settings. `--head` scores a copy of the fold
 alone reading the head with texts read as written (what ktrain's predictor computes); the graph file is the same.
 """
 import hashlib
-import json
 import os
 import shutil
 import time
@@ -198,7 +197,8 @@ def main(argv=None):
             f"{product_rate / ktrain_rate:.2f}x ktrain (runs {', '.join(f'{r:.2f}' for r in ratios)}); "
             f"{m['windows'] / np.median(product):.1f} windows/s", "")
     run.row("ktrain: load_predictor(...).predict(texts, return_proba=True), reading the first maxlen pieces", data,
-            "(reference)", f"{ktrain_spread['median']:.1f} rows/s ({ktrain_spread['min']:.1f}-{ktrain_spread['max']:.1f})",
+            "(reference)",
+            f"{ktrain_spread['median']:.1f} rows/s ({ktrain_spread['min']:.1f}-{ktrain_spread['max']:.1f})",
             f"{rss / 1024:.2f} GB (both in one process)")
     run.note("score_frame's probabilities are rounded to 4 decimals (PROBABILITY_DECIMALS), so differences up to "
              "5e-5 are by design; without --head the product reads whole reviews and ktrain their start, so their "

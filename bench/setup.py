@@ -8,7 +8,8 @@
 Measured: the first run's wall time and CPU (everything `./run setup` starts: venv, pip, byte-compiling), the venv's
 size on disk (`du -sk`), and the second run's wall time (the stamp found, nothing installed). Recorded beside them:
 pip's configuration (`pip config list`), since an index mirror or find-links on local disk make the install faster
-than a newcomer's download from PyPI, and pip's cache size afterwards (what pip chose to keep, not all it downloaded). The venv and the cache live in a scratch folder outside the repository, removed at the end
+than a newcomer's download from PyPI, and pip's cache size afterwards (what pip chose to keep, not all it
+downloaded). The venv and the cache live in a scratch folder outside the repository, removed at the end
 (`--keep` keeps them and prints where). Downloads depend on the connection to PyPI, so the time does too.
 """
 import os
@@ -68,7 +69,8 @@ def main(argv=None):
         log(f"./run setup into {venv} (a few minutes)")
         install_s, install_cpu_s, said = timed(env)
         venv_mb = du_mb(venv)
-        python = subprocess.run([str(venv / "bin" / "python"), "-c", "import platform; print(platform.python_version())"],
+        python = subprocess.run([str(venv / "bin" / "python"), "-c",
+                                 "import platform; print(platform.python_version())"],
                                 capture_output=True, text=True, check=True).stdout.strip()
         log(f"installed in {install_s} s ({install_cpu_s} s CPU); venv {venv_mb} MB; Python {python}")
         rerun_s, _, rerun_said = timed(env)

@@ -178,7 +178,8 @@ class _Graph:
 
         if name not in self._names:
             self._names.add(name)
-            self.graph.initializer.append(numpy_helper.from_array(np.asarray(value), name))  # a copy; the temporary goes
+            # A copy; the temporary goes.
+            self.graph.initializer.append(numpy_helper.from_array(np.asarray(value), name))
         return name
 
     def op(self, kind: str, inputs: list[str], **attributes) -> str:

@@ -76,8 +76,9 @@ def read_table(source: str | Path | bytes, *, filename: str | None = None, sheet
 
     `sheet` picks an Excel sheet by name (default: the first; TEXT_SHEET: the one holding text, and attrs["sheet_note"]
     says which and why); the frame's attrs say which ("sheet"), list them all ("sheets") and count the blank rows
-    skipped ("blank_rows_skipped"). The parsing runs in a child process held to `limits` (default READ_LIMITS; predictor/worker.py),
-    which calls `on_progress` a few times a second and stops the child if it raises. Raises UserError on bad input.
+    skipped ("blank_rows_skipped"). The parsing runs in a child process held to `limits` (default READ_LIMITS;
+    predictor/worker.py), which calls `on_progress` a few times a second and stops the child if it raises. Raises
+    UserError on bad input.
     """
     data, ext, name = _load(source, filename, max_bytes)
     limits = limits or READ_LIMITS
@@ -90,7 +91,8 @@ def read_table(source: str | Path | bytes, *, filename: str | None = None, sheet
                 "smaller files, or save just the needed columns as CSV, and try again.")
 
 
-def _parse(data: bytes, ext: str, name: str, sheet: str | SheetChoice | None, report: Callable[[int], None]) -> pd.DataFrame:
+def _parse(data: bytes, ext: str, name: str, sheet: str | SheetChoice | None,
+           report: Callable[[int], None]) -> pd.DataFrame:
     """The parsing read_table runs in its child process: CSV/TSV, legacy .xls or .xlsx, by content and extension."""
     if ext in (".csv", ".tsv"):
         return _read_csv(data, name, "\t" if ext == ".tsv" else None, report)
@@ -397,7 +399,8 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None, report: Callable[[int]
     try:
         names = calamine_reader.worksheet_names(book)
         return _read_sheets(names, sheet, name, lambda title: _collect_rows(
-            calamine_reader.sheet_rows(book, title), name, report, last_row=calamine_reader.last_row_named(data, title)))
+            calamine_reader.sheet_rows(book, title), name, report,
+            last_row=calamine_reader.last_row_named(data, title)))
     except UserError:
         raise
     except Exception as err:  # any parse failure of an untrusted file is the file's fault

@@ -486,9 +486,9 @@ def describe(plan: Plan, settings: Settings, labelled: Labelled) -> str:
 def check_settings(settings: Settings) -> None:
     """Fail fast on settings that cannot work, before any data is read or weights converted."""
     if settings.maxlen is not None and not 8 <= settings.maxlen <= MAX_BERT_MAXLEN:
-        raise UserError(f"--maxlen {settings.maxlen} is out of range: BERT reads at most {MAX_BERT_MAXLEN} word pieces "
-                        f"(and at least 8). Use --maxlen {MAX_BERT_MAXLEN} or less, or leave it out to pick it from the "
-                        "data.")
+        raise UserError(f"--maxlen {settings.maxlen} is out of range: BERT reads at most {MAX_BERT_MAXLEN} word "
+                        f"pieces (and at least 8). Use --maxlen {MAX_BERT_MAXLEN} or less, or leave it out to pick it "
+                        "from the data.")
     for name, value, low in [("--epochs", settings.epochs, 1), ("--batch-size", settings.batch_size, 1)]:
         if value is not None and value < low:
             raise UserError(f"{name} must be at least {low} (got {value}).")

@@ -20,7 +20,8 @@ SUMS = 1e-5
 # Everything that reaches a member: empty, markup left over, separators Keras' tokenizer splits on and those it keeps
 # inside a word, accents, emoji, CJK, and a text of more than NBSVM's 2,000 ids (ktrain keeps the last 2,000).
 TEXTS = ["good film", "", "   ", "12345", "great!!! love,it;very(good)", "good\rfilm\tbad\nfine", "good\xa0film",
-         "Ｇｏｏｄ ＦＩＬＭ", "café naïve ÉCOLE", "émoji 👍 ok", "電池 很好", "the battery was very broken and the plot bad " * 3,
+         "Ｇｏｏｄ ＦＩＬＭ", "café naïve ÉCOLE", "émoji 👍 ok", "電池 很好",
+         "the battery was very broken and the plot bad " * 3,
          "awful " * 40, "the screen " * 25 + "great", " ".join(["good film", "awful plot", "the battery"] * 400)]
 
 

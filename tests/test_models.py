@@ -124,7 +124,8 @@ def test_a_folder_from_a_newer_version_is_refused_with_what_to_do(tiny_models_di
 def test_a_record_reads_back_as_the_run_that_wrote_it_was_asked(tiny_models_dir):
     """Expected values come from conftest.tiny_models' command line and data, not from the reader itself."""
     record = model_folder.read(tiny_models_dir / "tiny-topics").record
-    assert json.loads((tiny_models_dir / "tiny-topics" / "training.json").read_text())["version"] == model_folder.VERSION
+    saved = json.loads((tiny_models_dir / "tiny-topics" / "training.json").read_text())
+    assert saved["version"] == model_folder.VERSION
     assert (record.multilabel, record.classifier, record.reading, record.markup) == (True, "hybrid", "windows", "html")
     assert sorted(record.classes) == sorted(TOPIC_WORDS)  # one class per --label-column
     assert set(record.bert_weight) == {0.5} and len(record.bert_weight) in (1, len(TOPIC_WORDS))  # --bert-weight 0.5

@@ -303,7 +303,7 @@ def test_xlsx_keeps_native_types():
     ]
     assert type(df.loc[0, "id"]) is int and type(df.loc[0, "score"]) is float
     assert isinstance(df.loc[0, "when"], dt.datetime)
-    assert all(dtype == object for dtype in df.dtypes)
+    assert all(pd.api.types.is_object_dtype(dtype) for dtype in df.dtypes)
 
 
 def test_xlsx_headers_and_padding_rows():
