@@ -119,7 +119,7 @@ def model_card_ui(info, is_default):
     st.markdown(f"**Name:** {plain(info.name)}" + (" (the default)" if is_default else "") + "  \n"
                 f"**{'Labels' if info.multilabel else 'Classes'}:** {plain(', '.join(info.classes))}  \n"
                 f"**Type:** {kind}  \n**Trained:** {_date(info.created)}  \n"
-                f"**Model:** {model_kind(info.record)}  \n**Reads:** {reading_text(info.record)}")
+                f"**Model:** {model_kind(info.record)}  \n**Reads:** {info.record.reading_text()}")
     if not is_default:
         st.button("Make this the default", key="make_default", on_click=make_default, args=(info.name,),
                   help="New sessions of this page, and score.py without --model, will use this model.")
@@ -251,7 +251,7 @@ def review_result_ui(score, scorer_record):
         part = {pieces.HEAD: "only the first part", pieces.HEAD_TAIL: "only the start and the end"}.get(
             scorer_record.reading, "part")
         st.warning(f"This review is long ({score.token_count:,} word pieces): the model read {part} of it "
-                   f"({score.pieces_read:,} pieces; it reads {reading_text(scorer_record)}).")
+                   f"({score.pieces_read:,} pieces; it reads {scorer_record.reading_text()}).")
     elif score.token_count > (scorer_record.maxlen or 0):
         st.caption(f"A long review ({score.token_count:,} word pieces): read whole, in windows "
                    f"{pieces.windows_text(scorer_record.window_overlap)}.")
@@ -774,16 +774,6 @@ def model_kind(record):
             return "NBSVM (BERT was trained too, but NBSVM alone did better on validation)"
         return "BERT and NBSVM, blended"
     return "NBSVM" if record.member(model_folder.NBSVM) else "BERT"
-
-
-def reading_text(record):
-    """How much of a long review the model reads."""
-    if set(record.bert_weight) == {0.0}:
-        return "every word (NBSVM)"
-    return {pieces.HEAD: f"the first {record.maxlen} word pieces of a review",
-            pieces.HEAD_TAIL: f"the start and end of a review, {record.maxlen} word pieces in all",
-            pieces.WINDOWS: f"the whole review, in windows of {record.maxlen} word pieces "
-                            f"{pieces.windows_text(record.window_overlap)}"}[record.reading]
 
 
 def bar_chart_height(bars):

@@ -226,7 +226,8 @@ def test_a_hybrid_shows_the_blend_and_each_members_probabilities(app, tiny_model
     use_model(app, "tiny-topics")
     record = read_json(tiny_models_dir / "tiny-topics" / "training.json")
     assert "BERT and NBSVM, blended" in app.sidebar.markdown[0].value
-    assert "whole review, in windows of 32 word pieces side by side" in app.sidebar.markdown[0].value
+    assert ("all of a text up to 1,920 word pieces, in windows of 30 side by side; a longer text in 64 windows spread "
+            "over it" in shown(app.sidebar.markdown[0].value))
 
     score_review(app, "battery and screen")
 
@@ -621,3 +622,12 @@ def test_a_file_of_texts_unlike_the_training_texts_is_scored_with_a_warning(app)
     assert any("These texts are unlike the ones this model was trained on" in shown(w.value) for w in app.warning)
     score_upload(app, "short.csv", b"review\ngood film\nbad plot\n")
     assert not any("unlike the ones" in shown(w.value) for w in app.warning)
+
+
+def test_the_sidebar_says_how_far_windows_read_beside_a_review_they_read_only_part_of(app):
+    use_model(app, "tiny-topics")  # windows of 30 word pieces side by side, 64 of them at most: 1,920 pieces
+    reads = "all of a text up to 1,920 word pieces"
+    assert reads in shown(app.sidebar.markdown[0].value) and "whole review" not in app.sidebar.markdown[0].value
+    score_review(app, "battery " * 2_000)
+    warning = shown(app.warning[0].value)
+    assert "the model read part of it (1,910 pieces" in warning and reads in warning  # 64 windows spread over 2,000
