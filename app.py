@@ -24,6 +24,9 @@ from predictor.errors import UserError
 DEFAULT_UPLOAD_LIMIT_MB = 50
 BYTES_PER_MB = tables.MB  # decimal, as Streamlit's uploader counts (but on Windows) and as score.py reports
 UPLOAD_TYPES = ["xlsx", "xls", "csv", "tsv"]
+# Wide enough for a model name as train.py makes them (a file name and a time stamp, some 30 characters) in the
+# sidebar's model picker; Streamlit's default of 256 px cut such names off. The reader can still drag it.
+SIDEBAR_PX = 340
 PREVIEW_ROWS = 200  # enough to eyeball the result; the download holds every row
 ETA_AFTER_S = 3  # a time-left estimate from the first batch or two is noise
 THRESHOLD_STEP = 0.05
@@ -43,7 +46,8 @@ MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&^\"'])")
 
 
 def main():
-    st.set_page_config(page_title="Review scorer", page_icon=":bar_chart:", layout="wide")
+    st.set_page_config(page_title="Review scorer", page_icon=":bar_chart:", layout="wide",
+                       initial_sidebar_state=SIDEBAR_PX)
     st.title("Review scorer")
     if not signed_in_ui():
         return
@@ -105,10 +109,12 @@ def model_picker_ui(available):
     default = model_folder.default_name(available)
     with st.sidebar:
         st.header("Model")
+        # The name alone in the box and its list: with the date and "default" beside it, a name as train.py makes
+        # them (the data file's name and a time stamp) was cut off in the sidebar; those details go on the line below.
         name = st.selectbox("Model", list(by_name), key="model_name", label_visibility="collapsed",
-                            format_func=lambda n: f"{n} ({_date(by_name[n].created)[:10]})"
-                                                  + (" - default" if n == default else ""),
                             help=f"Models found in {model_folder.models_dir()}: the default first, then newest first.")
+        st.caption(plain(f"Trained {_date(by_name[name].created)}" + ("; the default model" if name == default
+                                                                        else "")))
         info = by_name[name]
         model_card_ui(info, is_default=name == default)
     return info

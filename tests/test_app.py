@@ -156,12 +156,14 @@ def test_no_model_explains_how_to_train(tmp_path, monkeypatch):
 
 def test_models_listed_default_first_with_classes_metrics_and_date(app, tiny_models_dir):
     infos = model_folder.list_models(tiny_models_dir)
-    options = app.selectbox(key="model_name").options  # shown as "name (date)", the default marked
-    assert [option.split(" (")[0] for option in options] == [info.name for info in infos]
-    assert options[0].endswith(" - default") and not options[1].endswith(" - default")
+    options = app.selectbox(key="model_name").options
+    assert options == [info.name for info in infos]  # the name alone: details beside it cut long names off
     assert app.selectbox(key="model_name").value == infos[0].name == "tiny-sentiment"  # the first trained
     for info in infos:
         use_model(app, info.name)
+        details = shown(app.sidebar.caption[0].value)  # on the line under the picker
+        assert details.startswith(f"Trained {info.created[:10]}")
+        assert details.endswith("; the default model") == (info.name == "tiny-sentiment")
         card = shown(" ".join(m.value for m in app.sidebar.markdown))
         assert f"**Name:** {info.name}" in card  # in full: the selectbox cuts long names
         assert all(cls in card for cls in info.classes) and info.created[:10] in card

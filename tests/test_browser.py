@@ -106,7 +106,7 @@ def open_page(context, url, model):
     page.get_by_role("heading", name="Review scorer").wait_for()
     page.get_by_role("combobox", name="Model").click()
     page.get_by_role("option", name=model).click()
-    page.wait_for_function(f"document.querySelector('input[aria-label=Model]').value.startsWith('{model} ')")
+    page.wait_for_function(f"document.querySelector('input[aria-label=Model]').value === '{model}'")
     page.get_by_label("Review", exact=True).wait_for()  # the model is loaded
     return page
 
