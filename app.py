@@ -692,7 +692,9 @@ def explain_row_ui(scorer, scored, positions):
         return
     with st.expander("Why did a row get its label?"):
         texts = scored.frame[scored.text_column]
-        position = st.selectbox("Row", scorable, key="explain_row",
+        # Keyed by the order shown: when the preview is re-ordered (rows that need review first), the picker starts
+        # again at the first row shown instead of keeping row 1, which may now be far down the table.
+        position = st.selectbox("Row", scorable, key=f"explain_row-{review_key(scored.model, *scorable)}",
                                 format_func=lambda p: f"row {p + 1}: {_cut(str(texts.iloc[p]), 70)}")
         text = str(texts.iloc[position])
         label = scored.frame[scored.label_column].iloc[position].split(scoring.MULTILABEL_SEPARATOR)[0]

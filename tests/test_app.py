@@ -603,7 +603,7 @@ def test_corrections_made_in_the_bulk_table_are_stored_with_the_file_and_row(own
 def test_a_bulk_row_can_be_explained(app):
     use_model(app, "tiny-sentiment")
     score_upload(app, "two.csv", b"review\ngood film\nawful plot\n")
-    app.selectbox(key="explain_row").select(1).run()
+    keyed(app.selectbox, "explain_row").select(1).run()
     keyed(app.button, "explain-row-1-").click().run()
     assert not app.exception and ">awful<" in app.get("html")[0].proto.body
 
@@ -624,6 +624,20 @@ def test_a_file_of_texts_unlike_the_training_texts_is_scored_with_a_warning(app)
     assert any("These texts are unlike the ones this model was trained on" in shown(w.value) for w in app.warning)
     score_upload(app, "short.csv", b"review\ngood film\nbad plot\n")
     assert not any("unlike the ones" in shown(w.value) for w in app.warning)
+
+
+def test_the_row_picker_starts_at_the_first_row_shown_when_rows_that_need_review_come_first(app):
+    use_model(app, "tiny-sentiment")
+    scored = score_upload(app, "mix.csv", b"review\ngood film\nbad plot\ngreat actor\nawful sound\nplain price\n")
+    app.slider(key="review_below").set_value(1.0).run()  # every scored row needs review: the order is by confidence
+    confidence = scored[[c for c in scored.columns if c.startswith("prob_")]].max(axis=1)
+    least_sure_first = confidence.sort_values(kind="stable").index.tolist()
+    if least_sure_first[0] == keyed(app.selectbox, "explain_row").value:  # else staying put would go unseen
+        keyed(app.selectbox, "explain_row").select(least_sure_first[-1]).run()
+    app.toggle(key="review_first").set_value(True).run()
+    picker = keyed(app.selectbox, "explain_row")
+    assert picker.options[0].startswith(f"row {preview(app).index[0]}:")  # the picker lists the rows as shown
+    assert picker.value == least_sure_first[0] == preview(app).index[0] - 1
 
 
 def test_the_sidebar_says_how_far_windows_read_beside_a_review_they_read_only_part_of(app):
