@@ -37,7 +37,8 @@ TOP_PHRASES = 8  # phrases in the explanation's chart
 PHRASE_CHARS = 40  # a phrase's label in that chart is cut to this
 REVIEW_BELOW = {False: 0.6, True: 0.2}  # "needs review" under this confidence at first (single-label, multi-label)
 TOWARDS, AWAY = (26, 150, 65), (215, 48, 39)  # highlight colours (RGB): green pushed towards the label, red away
-NO_LABEL_BAR = "(no label)"  # multi-label rows with no label at or above the threshold
+NO_LABEL_BAR = "(no label)"
+AS_PREDICTED = "(as predicted)"  # a "right label" cell of the bulk corrections that corrects nothing  # multi-label rows with no label at or above the threshold
 TRAIN_COMMAND = "python train.py"
 TRAIN_OWN_DATA_COMMAND = "python train.py --data my_reviews.xlsx --text-column review --label-column sentiment"
 # Markdown's punctuation (CommonMark escapes any ASCII punctuation with a backslash) plus ':' for Streamlit's
@@ -714,15 +715,18 @@ def corrections_editor_ui(scorer, scored, positions, file_name):
             "row": [p + 1 for p in rows],
             "text": [_cut(str(frame[scored.text_column].iloc[p]), 200) for p in rows],
             "predicted": [frame[scored.label_column].iloc[p] for p in rows],
-            "right label": [None] * len(rows)})
-        right = (st.column_config.TextColumn("right labels", help="Labels separated by commas; empty for none.")
+            # Never an empty (null) cell: the browser draws one as a grey "None", which reads as a label. A
+            # selectbox cell needs one of its options to show a value, so single-label cells start at AS_PREDICTED.
+            "right label": ["" if scored.multilabel else AS_PREDICTED] * len(rows)})
+        right = (st.column_config.TextColumn("right labels", help="Labels separated by commas; empty where the "
+                                                                  "prediction is right.")
                  if scored.multilabel else
-                 st.column_config.SelectboxColumn("right label", options=scored.classes,
-                                                  help="Leave empty where the prediction is right."))
+                 st.column_config.SelectboxColumn("right label", options=[AS_PREDICTED, *scored.classes],
+                                                  help=f"Leave {AS_PREDICTED} where the prediction is right."))
         edited = st.data_editor(table, key="corrections_editor", hide_index=True, width="stretch",
                                 disabled=["row", "text", "predicted"], column_config={"right label": right})
         chosen = [(rows[i], value) for i, value in enumerate(edited["right label"])
-                  if isinstance(value, str) and value.strip()]
+                  if isinstance(value, str) and value.strip() and value != AS_PREDICTED]
         if st.button(f"Save {len(chosen):,} correction(s)", key="save_corrections", disabled=not chosen):
             new, unknown = [], set()
             for position, value in chosen:
