@@ -487,7 +487,8 @@ def test_the_default_is_marked_and_changed_only_by_a_choice(own_models):
 
     fresh = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S).run()  # a new session
     assert fresh.selectbox(key="model_name").value == "tiny-topics"
-    assert fresh.selectbox(key="model_name").options[0].endswith(" - default")
+    assert fresh.selectbox(key="model_name").options[0] == "tiny-topics"  # first in the list
+    assert shown(fresh.sidebar.caption[0].value).endswith("; the default model")  # and marked under the picker
     assert not [b for b in fresh.button if b.key == "make_default"]  # the default needs no button
 
 
