@@ -37,8 +37,8 @@ TOP_PHRASES = 8  # phrases in the explanation's chart
 PHRASE_CHARS = 40  # a phrase's label in that chart is cut to this
 REVIEW_BELOW = {False: 0.6, True: 0.2}  # "needs review" under this confidence at first (single-label, multi-label)
 TOWARDS, AWAY = (26, 150, 65), (215, 48, 39)  # highlight colours (RGB): green pushed towards the label, red away
-NO_LABEL_BAR = "(no label)"
-AS_PREDICTED = "(as predicted)"  # a "right label" cell of the bulk corrections that corrects nothing  # multi-label rows with no label at or above the threshold
+NO_LABEL_BAR = "(no label)"  # multi-label rows with no label at or above the threshold
+AS_PREDICTED = "(as predicted)"  # a "right label" cell of the bulk corrections that corrects nothing
 TRAIN_COMMAND = "python train.py"
 TRAIN_OWN_DATA_COMMAND = "python train.py --data my_reviews.xlsx --text-column review --label-column sentiment"
 # Markdown's punctuation (CommonMark escapes any ASCII punctuation with a backslash) plus ':' for Streamlit's

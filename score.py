@@ -13,7 +13,6 @@ import predictor  # noqa: F401  (sets up TensorFlow before anything imports it)
 from predictor.errors import UserError
 
 if TYPE_CHECKING:  # annotations only: imported for real inside the functions, after argparse
-    from predictor.model_folder import TrainingRecord
     from predictor.models import Scorer
 
 # Exit codes: 2 is what argparse uses for bad usage, and bad input is the same kind of problem.
