@@ -498,6 +498,12 @@ def test_a_models_validation_warnings_are_shown_beside_its_metrics(app, tiny_mod
     assert shown(app.sidebar.warning[0].value).lower() == warnings[0].lower()
 
 
+def test_the_small_validation_warning_says_what_to_do_before_naming_train_pys_options(app):
+    warning = shown(app.sidebar.warning[0].value)  # tiny-sentiment's validation rows are a handful
+    assert ("Label more rows, or hold out more of them for validation (train.py's --val-fraction or --val-data)."
+            in warning) and "pass a larger" not in warning
+
+
 @pytest.mark.bad_input
 def test_with_sign_in_configured_a_visitor_sees_nothing_but_the_sign_in_button(tiny_models_dir, monkeypatch):
     monkeypatch.setenv("PREDICTOR_MODELS_DIR", str(tiny_models_dir))
