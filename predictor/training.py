@@ -258,10 +258,12 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
             log(describe_precision(saved[BERT].runtime["precision_check"]))
         if settings.classifier in (HYBRID, NBSVM):
             log("Training NBSVM (word 1-3 grams)...")
-            with clock.timed("fit_nbsvm"):
+            with clock.timed("fit_nbsvm"), still_working(log, "training NBSVM"):
                 nbsvm_run = fit_nbsvm(labelled, classes, settings.seed, log)
             if nbsvm_run is not None:
-                with clock.timed("save_nbsvm"):
+                log(f"Saving NBSVM, checking the saved copy gives its answers, and scoring the {len(val_texts)} "
+                    "validation rows with it...")
+                with clock.timed("save_nbsvm"), still_working(log, "saving NBSVM"):
                     saved[NBSVM] = save_nbsvm(staging, nbsvm_run, val_texts, multilabel, classes)
                 del nbsvm_run  # ktrain's NBSVM in Keras: its arrays score it from now on
                 release_tensorflow()
@@ -803,7 +805,7 @@ def nbsvm_predictor(texts: list[str], y: np.ndarray, classes: list[str], seed: i
 
     tf.keras.utils.set_random_seed(seed)
     recipe = NBSVM_RECIPE
-    with contextlib.redirect_stdout(io.StringIO()):  # ktrain narrates its preprocessing even at verbose=0
+    with quiet():  # ktrain narrates its preprocessing even at verbose=0
         # ktrain wants a validation set; a few training rows serve (only shown per epoch, never used to choose).
         trn, val, preproc = text.texts_from_array(
             texts, y, x_test=texts[:100], y_test=y[:100], class_names=classes, max_features=recipe["max_features"],

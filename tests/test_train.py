@@ -486,7 +486,7 @@ def test_train_says_what_it_is_doing_in_each_long_step_in_plain_words(tiny_model
              "Training BERT with learning rate", "Saving BERT:", "  writing the trained model and its vocabulary",
              "  converting it into the faster form the page and score.py run",
              "  checking that the converted copy gives the trained model's answers", "BERT will score with ",
-             "Training NBSVM", "On the validation rows: BERT ",
+             "Training NBSVM", "Saving NBSVM, checking the saved copy", "On the validation rows: BERT ",
              "use it: streamlit run app.py (the page), or python score.py", "loads its BERT part alone"]
     places = [printed.find(step) for step in steps]
     assert -1 not in places and places == sorted(places), dict(zip(steps, places))
