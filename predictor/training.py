@@ -32,6 +32,7 @@ from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRe
 from predictor.models import BertMember, Model, NbsvmMember, Scorer
 from predictor.markup import HTML, MARKUPS, to_text
 from predictor.pieces import DEFAULT_OVERLAP, HEAD, READINGS, WINDOWS, WordPieces, longer_share
+from predictor import pieces as pieces_module  # `pieces` names a run's WordPieces below
 from predictor.weights import BERT_CHOICES, OFFLINE, BertWeights, resolve_bert, use_bert
 
 HYBRID = "hybrid"
@@ -479,8 +480,9 @@ def describe(plan: Plan, settings: Settings, labelled: Labelled) -> str:
              f"Epochs {plan.epochs}{'' if settings.epochs else ' (auto)'}."]
     if plan.weights is not None:
         lines.append(f"BERT: {plan.weights.name}, maxlen {plan.maxlen}{'' if settings.maxlen else ' (auto)'}, "
-                     f"batch size {plan.batch_size}; reads long texts by {settings.reading}; "
-                     f"{plan.longer_than_maxlen['share']:.0%} of texts are longer than maxlen.")
+                     f"batch size {plan.batch_size}; {plan.longer_than_maxlen['share']:.0%} of the texts are longer "
+                     f"than maxlen. Scoring, it will read "
+                     f"{pieces_module.reading_text(settings.reading, plan.maxlen, DEFAULT_OVERLAP)}.")
     lines.append(f"Rows: {rows['read']} read, dropped: {dropped}; {rows['train']} train, "
                  f"{rows['validation']} validation."
                  + (f" HTML turned into text in {rows['markup_converted']}." if rows["markup_converted"] else ""))

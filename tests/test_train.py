@@ -482,7 +482,8 @@ def test_train_says_what_it_is_doing_in_each_long_step_in_plain_words(tiny_model
     """What the session's tiny-topics run printed (a hybrid, its learning rate searched for): each step that takes
     more than a few seconds on real data is announced in words, and none of ktrain's own output gets through."""
     printed = tiny_models.logs["tiny-topics"]
-    steps = ["Preparing BERT: reading the texts into word pieces", "Finding how fast BERT should learn: a trial run",
+    steps = ["Scoring, it will read all of a text up to 1,920 word pieces",
+             "Preparing BERT: reading the texts into word pieces", "Finding how fast BERT should learn: a trial run",
              "Training BERT with learning rate", "Saving BERT:", "  writing the trained model and its vocabulary",
              "  converting it into the faster form the page and score.py run",
              "  checking that the converted copy gives the trained model's answers", "BERT will score with ",
