@@ -23,6 +23,9 @@ from predictor.errors import UserError
 DEFAULT_UPLOAD_LIMIT_MB = 50
 BYTES_PER_MB = tables.MB  # decimal, as Streamlit's uploader counts (but on Windows) and as score.py reports
 UPLOAD_TYPES = ["xlsx", "xls", "csv", "tsv"]
+# Wide enough for a model name as train.py makes them (a file name and a time stamp, some 30 characters) in the
+# sidebar's model picker; Streamlit's default of 256 px cut such names off. The reader can still drag it.
+SIDEBAR_PX = 340
 PREVIEW_ROWS = 200  # enough to eyeball the result; the download holds every row
 ETA_AFTER_S = 3  # a time-left estimate from the first batch or two is noise
 THRESHOLD_STEP = 0.05
@@ -34,6 +37,7 @@ PHRASE_CHARS = 40  # a phrase's label in that chart is cut to this
 REVIEW_BELOW = {False: 0.6, True: 0.2}  # "needs review" under this confidence at first (single-label, multi-label)
 TOWARDS, AWAY = (26, 150, 65), (215, 48, 39)  # highlight colours (RGB): green pushed towards the label, red away
 NO_LABEL_BAR = "(no label)"  # multi-label rows with no label at or above its threshold
+AS_PREDICTED = "(as predicted)"  # a "right label" cell of the bulk corrections that corrects nothing
 TRAIN_COMMAND = "python train.py"
 TRAIN_OWN_DATA_COMMAND = "python train.py --data my_reviews.xlsx --text-column review --label-column sentiment"
 # Markdown's punctuation (CommonMark escapes any ASCII punctuation with a backslash) plus ':' for Streamlit's
@@ -42,7 +46,8 @@ MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&^\"'])")
 
 
 def main():
-    st.set_page_config(page_title="Review scorer", page_icon=":bar_chart:", layout="wide")
+    st.set_page_config(page_title="Review scorer", page_icon=":bar_chart:", layout="wide",
+                       initial_sidebar_state=SIDEBAR_PX)
     st.title("Review scorer")
     if not signed_in_ui():
         return
@@ -104,10 +109,12 @@ def model_picker_ui(available):
     default = model_folder.default_name(available)
     with st.sidebar:
         st.header("Model")
+        # The name alone in the box and its list: with the date and "default" beside it, a name as train.py makes
+        # them (the data file's name and a time stamp) was cut off in the sidebar; those details go on the line below.
         name = st.selectbox("Model", list(by_name), key="model_name", label_visibility="collapsed",
-                            format_func=lambda n: f"{n} ({_date(by_name[n].created)[:10]})"
-                                                  + (" - default" if n == default else ""),
                             help=f"Models found in {model_folder.models_dir()}: the default first, then newest first.")
+        st.caption(plain(f"Trained {_date(by_name[name].created)}" + ("; the default model" if name == default
+                                                                        else "")))
         info = by_name[name]
         model_card_ui(info, is_default=name == default)
     return info
@@ -118,7 +125,7 @@ def model_card_ui(info, is_default):
     st.markdown(f"**Name:** {plain(info.name)}" + (" (the default)" if is_default else "") + "  \n"
                 f"**{'Labels' if info.multilabel else 'Classes'}:** {plain(', '.join(info.classes))}  \n"
                 f"**Type:** {kind}  \n**Trained:** {_date(info.created)}  \n"
-                f"**Model:** {model_kind(info.record)}  \n**Reads:** {reading_text(info.record)}")
+                f"**Model:** {model_kind(info.record)}  \n**Reads:** {info.record.reading_text()}")
     if not is_default:
         st.button("Make this the default", key="make_default", on_click=make_default, args=(info.name,),
                   help="New sessions of this page, and score.py without --model, will use this model.")
@@ -261,7 +268,7 @@ def review_result_ui(score, scorer_record):
         part = {pieces.HEAD: "only the first part", pieces.HEAD_TAIL: "only the start and the end"}.get(
             scorer_record.reading, "part")
         st.warning(f"This review is long ({score.token_count:,} word pieces): the model read {part} of it "
-                   f"({score.pieces_read:,} pieces; it reads {reading_text(scorer_record)}).")
+                   f"({score.pieces_read:,} pieces; it reads {scorer_record.reading_text()}).")
     elif score.token_count > (scorer_record.maxlen or 0):
         st.caption(f"A long review ({score.token_count:,} word pieces): read whole, in windows "
                    f"{pieces.windows_text(scorer_record.window_overlap)}.")
@@ -708,7 +715,9 @@ def explain_row_ui(scorer, scored, positions):
         return
     with st.expander("Why did a row get its label?"):
         texts = scored.frame[scored.text_column]
-        position = st.selectbox("Row", scorable, key="explain_row",
+        # Keyed by the order shown: when the preview is re-ordered (rows that need review first), the picker starts
+        # again at the first row shown instead of keeping row 1, which may now be far down the table.
+        position = st.selectbox("Row", scorable, key=f"explain_row-{review_key(scored.model, *scorable)}",
                                 format_func=lambda p: f"row {p + 1}: {_cut(str(texts.iloc[p]), 70)}")
         text = str(texts.iloc[position])
         label = scored.frame[scored.label_column].iloc[position].split(scoring.MULTILABEL_SEPARATOR)[0]
@@ -728,15 +737,18 @@ def corrections_editor_ui(scorer, scored, positions, file_name):
             "row": [p + 1 for p in rows],
             "text": [_cut(str(frame[scored.text_column].iloc[p]), 200) for p in rows],
             "predicted": [frame[scored.label_column].iloc[p] for p in rows],
-            "right label": [None] * len(rows)})
-        right = (st.column_config.TextColumn("right labels", help="Labels separated by commas; empty for none.")
+            # Never an empty (null) cell: the browser draws one as a grey "None", which reads as a label. A
+            # selectbox cell needs one of its options to show a value, so single-label cells start at AS_PREDICTED.
+            "right label": ["" if scored.multilabel else AS_PREDICTED] * len(rows)})
+        right = (st.column_config.TextColumn("right labels", help="Labels separated by commas; empty where the "
+                                                                  "prediction is right.")
                  if scored.multilabel else
-                 st.column_config.SelectboxColumn("right label", options=scored.classes,
-                                                  help="Leave empty where the prediction is right."))
+                 st.column_config.SelectboxColumn("right label", options=[AS_PREDICTED, *scored.classes],
+                                                  help=f"Leave {AS_PREDICTED} where the prediction is right."))
         edited = st.data_editor(table, key="corrections_editor", hide_index=True, width="stretch",
                                 disabled=["row", "text", "predicted"], column_config={"right label": right})
         chosen = [(rows[i], value) for i, value in enumerate(edited["right label"])
-                  if isinstance(value, str) and value.strip()]
+                  if isinstance(value, str) and value.strip() and value != AS_PREDICTED]
         if st.button(f"Save {len(chosen):,} correction(s)", key="save_corrections", disabled=not chosen):
             new, unknown = [], set()
             for position, value in chosen:
@@ -796,16 +808,6 @@ def model_kind(record):
             return "NBSVM (BERT was trained too, but NBSVM alone did better on validation)"
         return "BERT and NBSVM, blended"
     return "NBSVM" if record.member(model_folder.NBSVM) else "BERT"
-
-
-def reading_text(record):
-    """How much of a long review the model reads."""
-    if set(record.bert_weight) == {0.0}:
-        return "every word (NBSVM)"
-    return {pieces.HEAD: f"the first {record.maxlen} word pieces of a review",
-            pieces.HEAD_TAIL: f"the start and end of a review, {record.maxlen} word pieces in all",
-            pieces.WINDOWS: f"the whole review, in windows of {record.maxlen} word pieces "
-                            f"{pieces.windows_text(record.window_overlap)}"}[record.reading]
 
 
 def bar_chart_height(bars):

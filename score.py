@@ -14,7 +14,7 @@ import predictor  # noqa: F401  (sets up TensorFlow before anything imports it)
 from predictor.errors import UserError
 
 if TYPE_CHECKING:  # annotations only: imported for real inside the functions, after argparse
-    from predictor.model_folder import ModelInfo, TrainingRecord
+    from predictor.model_folder import ModelInfo
     from predictor.models import Scorer
     from predictor.thresholds import Thresholds
 
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> None:
     thresholds = chosen_thresholds(args, scorer.info)
 
     print(f"Scoring {len(df):,} rows of column \"{text_column}\" with model {scorer.info.name} "
-          f"({describe_reading(scorer.info.record)}) ...", flush=True)
+          f"(reads {scorer.info.record.reading_text()}) ...", flush=True)
     started = time.monotonic()
     scored = scoring.score_frame(scorer, df, text_column, thresholds=thresholds, on_progress=ProgressPrinter())
     export.write_table(scored.frame, out_path, status_column=scored.status_column)
@@ -160,7 +160,7 @@ def score_stream(args: argparse.Namespace, out_path: Path) -> None:
     thresholds = chosen_thresholds(args, info)
     engine = f" on Ray ({args.workers} workers)" if args.engine == RAY else ""
     print(f"Scoring column \"{text_column}\" of {name} in chunks of {STREAM_ROWS:,} rows with model {info.name} "
-          f"({describe_reading(info.record)}){engine} ...", flush=True)
+          f"(reads {info.record.reading_text()}){engine} ...", flush=True)
     pairs = itertools.chain([first], chunks)
     if args.engine == RAY:
         from predictor import ray_engine
@@ -240,19 +240,6 @@ def load_model(name_or_path: str | Path | None, models_dir: str | Path | None) -
     from predictor import models
 
     return models.Scorer(model_path(name_or_path, models_dir))
-
-
-def describe_reading(record: "TrainingRecord") -> str:
-    """How the model reads a text, in a few words for the console."""
-    from predictor import pieces
-
-    if record.maxlen is None:
-        return "NBSVM: reads every word"
-    if record.reading == pieces.WINDOWS:
-        windows = pieces.windows_text(record.window_overlap)
-        return f"reads all of it, in windows of {record.maxlen} word pieces {windows}"
-    how = {pieces.HEAD: "the first", pieces.HEAD_TAIL: "the start and end,"}[record.reading]
-    return f"reads {how} {record.maxlen} word pieces"
 
 
 class ProgressPrinter:

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from predictor import atomic, markup
+from predictor import atomic, markup, pieces
 from predictor.errors import UserError
 from predictor.pieces import LEGACY_OVERLAP
 
@@ -118,6 +118,14 @@ class TrainingRecord:
 
     def member(self, kind: str) -> Member | None:
         return next((m for m in self.members if m.kind == kind), None)
+
+    def reading_text(self) -> str:
+        """How much of a text this model reads, in words for people (the page and score.py): NBSVM reads every
+        word; BERT as pieces.reading_text says. A member that the blend gives no weight reads nothing that counts."""
+        if self.maxlen is None or set(self.bert_weight) == {0.0}:
+            return "every word (NBSVM)"
+        bert = pieces.reading_text(self.reading, self.maxlen, self.window_overlap)
+        return f"BERT: {bert}; NBSVM: every word" if self.member(NBSVM) and set(self.bert_weight) != {1.0} else bert
 
 
 @dataclass(frozen=True)

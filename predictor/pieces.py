@@ -62,6 +62,41 @@ def windows_text(overlap: float) -> str:
     return "side by side" if overlap == 0 else f"overlapping by {overlap:.0%}"
 
 
+def read_whole_up_to(maxlen: int, overlap: float) -> int:
+    """The length, in word pieces, up to which windows read all of every text: MAX_WINDOWS windows at the model's
+    spacing reach its end. A longer text is read through MAX_WINDOWS windows spread over it; side by side they leave
+    pieces between them unread from the next piece on (overlapping windows, a little later)."""
+    budget = maxlen - MARKERS
+    return (MAX_WINDOWS - 1) * _stride(budget, overlap) + budget
+
+
+def reading_text(reading: str, maxlen: int, overlap: float) -> str:
+    """How much of a text BERT reads, in words for people: the one wording of the page (the sidebar and a long
+    review's warning) and score.py. It must hold for every text, so windows say where "all of it" ends: otherwise the
+    page would claim the whole review beside a row it flags as partly unread. Counts are of the text's own pieces
+    (maxlen less [CLS] and [SEP]), the same count as a long review's warning gives for what was read."""
+    budget = maxlen - MARKERS
+    if reading == WINDOWS:
+        return (f"all of a text up to {read_whole_up_to(maxlen, overlap):,} word pieces, in windows of {budget} "
+                f"{windows_text(overlap)}; a longer text in {MAX_WINDOWS} windows spread over it")
+    if reading == HEAD_TAIL:
+        head = _head_pieces(budget)
+        return f"the first {head} and the last {budget - head} word pieces of a text"
+    if reading == HEAD:
+        return f"the first {budget} word pieces of a text"
+    raise ValueError(f"unknown reading {reading!r}; expected one of {READINGS}")
+
+
+def _stride(budget: int, overlap: float) -> int:
+    """Pieces from one window's start to the next's."""
+    return max(1, int(budget * (1 - overlap)))  # budget // 2 for half overlap, as before
+
+
+def _head_pieces(budget: int) -> int:
+    """Pieces head+tail reads from the start of a text; the rest of the budget comes from its end."""
+    return round(budget * HEAD_SHARE)
+
+
 def training_reading(reading: str) -> str:
     """The strategy used on training rows: windows models train on head+tail (one row per text)."""
     return HEAD_TAIL if reading == WINDOWS else reading
@@ -145,10 +180,10 @@ class WordPieces:
         elif reading == HEAD:
             spans = [pieces[:budget]]
         elif reading == HEAD_TAIL:
-            head = round(budget * HEAD_SHARE)
+            head = _head_pieces(budget)
             spans = [pieces[:head] + pieces[len(pieces) - (budget - head):]]
         elif reading == WINDOWS:
-            stride = max(1, int(budget * (1 - overlap)))  # budget // 2 for half overlap, as before
+            stride = _stride(budget, overlap)
             starts = list(range(0, len(pieces) - budget, stride)) + [len(pieces) - budget]
             if len(starts) > MAX_WINDOWS:
                 starts = [starts[i] for i in np.linspace(0, len(starts) - 1, MAX_WINDOWS).round().astype(int)]

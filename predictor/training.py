@@ -13,7 +13,9 @@ import io
 import math
 import platform
 import shutil
+import sys
 import tempfile
+import threading
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, replace
@@ -30,6 +32,7 @@ from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRe
 from predictor.models import BertMember, Model, NbsvmMember, Scorer
 from predictor.markup import HTML, MARKUPS, to_text
 from predictor.pieces import DEFAULT_OVERLAP, HEAD, READINGS, WINDOWS, WordPieces, longer_share
+from predictor import pieces as pieces_module  # `pieces` names a run's WordPieces below
 from predictor.weights import BERT_CHOICES, OFFLINE, BertWeights, resolve_bert, use_bert
 
 HYBRID = "hybrid"
@@ -63,6 +66,10 @@ MAXLEN_SAMPLE = 2000  # texts tokenized to estimate lengths; more changes the pe
 LR_FIND_BATCHES = 64
 LR_FIND_MIN_BATCHES = 16
 PROGRESS_EVERY_S = 30  # how often train.py says where BERT's training is, within an epoch
+# How often train.py says that a step with no figures of its own to report (the learning-rate search, saving BERT) is
+# still going: each takes half a minute or more on the sample, and that long a silence looks like a hang.
+STILL_EVERY_S = 10
+PRECISION_WORDS = {runtime.FP32: "32-bit numbers (fp32)", runtime.BF16: "16-bit numbers (bf16)"}
 # Where MiniLM trains well (bench/results/lr_sweep.json, validation rows of IMDB 2k and TREC 1k, one seed each): 1e-4
 # and 2e-4 were within 2 points of the best fixed rate on both (IMDB 0.800 / 0.810, best 0.810; TREC 0.92 / 0.93,
 # best 0.93); 5e-5 was on IMDB (0.795) but not on TREC (0.90), 2e-5 on neither (and 1e-5 left a kept-back set at 67%,
@@ -236,23 +243,28 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
         if settings.classifier in (HYBRID, BERT):
             bert_run = fit_bert(labelled, plan, settings, staging, clock, log)
             lr, pieces, check_texts = bert_run.lr, bert_run.pieces, val_texts[:runtime.CHECK_ROWS]
-            log(f"Saving BERT, checking the saved copy against the trained model, and scoring the {len(val_texts)} "
-                "validation rows with it...")
-            with clock.timed("save_bert"):
+            log("Saving BERT:")
+            with clock.timed("save_bert"), still_working(log, "saving BERT"):
+                log("  writing the trained model and its vocabulary...")
                 weights, expected = save_bert(staging, bert_run, plan, settings, check_texts)
                 del bert_run  # the Keras model: scoring from the saved graph no longer needs it
                 release_tensorflow()
+                log("  converting it into the faster form the page and score.py run (an OpenVINO graph)...")
                 runtime.export(weights, staging)
                 del weights  # each step holds as little as it can: the training's peak is the run's peak
+                log(f"  checking that the converted copy gives the trained model's answers, and scoring the "
+                    f"{len(val_texts)} validation rows with it...")
                 saved[BERT] = checked_bert(staging, expected, pieces, plan, settings, check_texts, val_texts, y_val,
                                            classes, multilabel)
             log(describe_precision(saved[BERT].runtime["precision_check"]))
         if settings.classifier in (HYBRID, NBSVM):
             log("Training NBSVM (word 1-3 grams)...")
-            with clock.timed("fit_nbsvm"):
+            with clock.timed("fit_nbsvm"), still_working(log, "training NBSVM"):
                 nbsvm_run = fit_nbsvm(labelled, classes, settings.seed, log)
             if nbsvm_run is not None:
-                with clock.timed("save_nbsvm"):
+                log(f"Saving NBSVM, checking the saved copy gives its answers, and scoring the {len(val_texts)} "
+                    "validation rows with it...")
+                with clock.timed("save_nbsvm"), still_working(log, "saving NBSVM"):
                     saved[NBSVM] = save_nbsvm(staging, nbsvm_run, val_texts, multilabel, classes)
                 del nbsvm_run  # ktrain's NBSVM in Keras: its arrays score it from now on
                 release_tensorflow()
@@ -473,8 +485,9 @@ def describe(plan: Plan, settings: Settings, labelled: Labelled) -> str:
              f"Epochs {plan.epochs}{'' if settings.epochs else ' (auto)'}."]
     if plan.weights is not None:
         lines.append(f"BERT: {plan.weights.name}, maxlen {plan.maxlen}{'' if settings.maxlen else ' (auto)'}, "
-                     f"batch size {plan.batch_size}; reads long texts by {settings.reading}; "
-                     f"{plan.longer_than_maxlen['share']:.0%} of texts are longer than maxlen.")
+                     f"batch size {plan.batch_size}; {plan.longer_than_maxlen['share']:.0%} of the texts are longer "
+                     f"than maxlen. Scoring, it will read "
+                     f"{pieces_module.reading_text(settings.reading, plan.maxlen, DEFAULT_OVERLAP)}.")
     lines.append(f"Rows: {rows['read']} read, dropped: {dropped}; {rows['train']} train, "
                  f"{rows['validation']} validation."
                  + (f" HTML turned into text in {rows['markup_converted']}." if rows["markup_converted"] else ""))
@@ -557,8 +570,8 @@ def fit_bert(labelled: Labelled, plan: Plan, settings: Settings, staging: Path, 
     """Fine-tune BERT with ktrain (texts_from_df, text_classifier('bert'), lr_find, fit_onecycle)."""
     import ktrain
 
-    log("Preparing BERT: ktrain reads the texts and builds the classifier on the pretrained weights...")
-    with clock.timed("prepare_bert"):
+    log("Preparing BERT: reading the texts into word pieces and building the classifier on the pretrained weights...")
+    with clock.timed("prepare_bert"), still_working(log, "preparing BERT"):
         trn, preproc, model = build_classifier(labelled.train, labelled.val, plan, settings.seed)
     pieces = WordPieces.of_preprocessor(preproc)
     # ktrain keeps the start of each text; the model trains on the part the chosen reading keeps (same ids for head).
@@ -566,8 +579,9 @@ def fit_bert(labelled: Labelled, plan: Plan, settings: Settings, staging: Path, 
     trn = ([pieces.training_ids(labelled.train.frame[dataset.TEXT], plan.maxlen, settings.reading), segments], y)
     if settings.lr is None:
         batches = lr_find_batches(len(trn[1]), plan.batch_size, plan.epochs)
-        log(f"Looking for a good learning rate: ktrain's lr_find trains on {batches} batches at rising rates...")
-        with clock.timed("lr_find"):
+        log(f"Finding how fast BERT should learn: a trial run on {batches} batches of training rows at rising "
+            "learning rates (ktrain's lr_find)...")
+        with clock.timed("lr_find"), still_working(log, "trying learning rates"):
             lr = find_learning_rate(model, trn, plan.batch_size, batches, settings.seed, staging)
     else:
         lr = {"chosen": settings.lr, "source": "--lr"}
@@ -593,7 +607,7 @@ def build_classifier(train_rows: dataset.LabelledRows, val_rows: dataset.Labelle
     tf.keras.backend.clear_session()
     tf.keras.utils.set_random_seed(seed)
     # ktrain prints its label lists and the head of the label frame even at verbose=0: noise for our users.
-    with use_bert(plan.weights), contextlib.redirect_stdout(io.StringIO()):
+    with use_bert(plan.weights), quiet():
         trn, _, preproc = text.texts_from_df(
             train_rows.frame, dataset.TEXT, label_columns=label_columns_of(train_rows), val_df=val_rows.frame,
             maxlen=plan.maxlen, preprocess_mode="bert", lang="en", verbose=0)  # our weights fix the language
@@ -637,6 +651,46 @@ def fit_progress(epochs: int, log: Callable[[str], None]) -> object:
     return FitProgress()
 
 
+@contextlib.contextmanager
+def still_working(log: Callable[[str], None], doing: str) -> Iterator[None]:
+    """Say every STILL_EVERY_S seconds that `doing` goes on, and for how long, until the block ends. The lines come
+    from a thread of their own, which quiet() lets through while it silences ktrain."""
+    started, done = time.perf_counter(), threading.Event()
+
+    def beat() -> None:
+        while not done.wait(STILL_EVERY_S):
+            log(f"  ... still {doing} ({format_duration(time.perf_counter() - started)} so far)")
+
+    thread = threading.Thread(target=beat, name="still-working", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+class _OtherThreadsOnly(io.TextIOBase):
+    """A stream that drops what one thread writes and passes on what the others write."""
+
+    def __init__(self, stream: object, silenced: threading.Thread):
+        self.stream, self.silenced = stream, silenced
+
+    def write(self, text: str) -> int:
+        if threading.current_thread() is not self.silenced:
+            self.stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def quiet() -> contextlib.AbstractContextManager:
+    """Silence what ktrain prints (label lists, epoch bars, hints: noise for our users, some of it even at verbose=0)
+    in this thread, but not still_working's lines from their own thread."""
+    return contextlib.redirect_stdout(_OtherThreadsOnly(sys.stdout, threading.current_thread()))
+
+
 def format_duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
@@ -658,14 +712,14 @@ def find_learning_rate(model: object, trn: tuple, batch_size: int, batches: int,
     # Whole epochs only, so stay at or under the batch budget rather than overshoot it by up to an epoch.
     # Its own epoch bars and hints mean nothing to our users, nor its warning that a sweep this short has too few
     # points for the numerical-gradient estimate (which we record as None and never use).
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+    with quiet(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         finder.lr_find(max_epochs=max(1, batches // math.ceil(rows / batch_size)), restore_weights_only=True,
                        verbose=0)
     if not finder.lr_finder.find_called():
         raise KeyboardInterrupt  # ktrain swallows Ctrl-C inside lr_find; honour it
     reset_optimizer(model)
-    with contextlib.redirect_stdout(io.StringIO()):
+    with quiet():
         min_gradient, min_loss_over_10, valley = finder.lr_estimate()
     lr = choose_rate(min_loss_over_10)
     lr["estimates"] = {"min_numerical_gradient": _float(min_gradient), "min_loss_div_10": _float(min_loss_over_10),
@@ -708,7 +762,7 @@ def save_lr_plot(finder: object, chosen: float, path: Path) -> None:
     """ktrain's loss-vs-rate curve (its suggestions in red and purple) with the rate we chose as a green line."""
     import matplotlib.pyplot as plt
 
-    with contextlib.redirect_stdout(io.StringIO()):  # it prints its suggestions, which we report our own way
+    with quiet():  # it prints its suggestions, which we report our own way
         figure = finder.lr_plot(suggest=True, return_fig=True)
     axes = figure.axes[0]
     axes.axvline(chosen, color="green", linestyle="--")
@@ -759,7 +813,7 @@ def nbsvm_predictor(texts: list[str], y: np.ndarray, classes: list[str], seed: i
     ktrain_nbsvm.install()  # the same model as ktrain builds, without its Python loops over every cell
     tf.keras.utils.set_random_seed(seed)
     recipe = NBSVM_RECIPE
-    with contextlib.redirect_stdout(io.StringIO()):  # ktrain narrates its preprocessing even at verbose=0
+    with quiet():  # ktrain narrates its preprocessing even at verbose=0
         # ktrain wants a validation set; a few training rows serve (only shown per epoch, never used to choose).
         trn, val, preproc = text.texts_from_array(
             texts, y, x_test=texts[:100], y_test=y[:100], class_names=classes, max_features=recipe["max_features"],
@@ -988,19 +1042,19 @@ def describe_thresholds(choice: dict) -> str:
 
 def describe_precision(check: dict) -> str:
     """One line: the precision BERT scores with, and why."""
-    return f"BERT scores in {check['chosen']}: {check['why']}."
+    return f"BERT will score with {PRECISION_WORDS.get(check['chosen'], check['chosen'])}: {check['why']}."
 
 
 def describe_combination(members: list[Member], bert_weight: list[float], scores: dict, fixed: bool = False) -> str:
     """One line: each member's validation score and what the model uses."""
     if len(members) == 1:
-        return f"Validation ({members[0].kind}): {headline(scores)}."
-    parts = "; ".join(f"{m.kind} {headline(m.validation)}" for m in members)
+        return f"On the validation rows ({members[0].kind.upper()}): {headline(scores)}."
+    parts = "; ".join(f"{m.kind.upper()} {headline(m.validation)}" for m in members)
     weights = np.asarray(bert_weight)
     use = ("BERT alone" if (weights == 1).all() else "NBSVM alone" if not weights.any()
            else f"both, BERT weight {weights.mean():.2f}" + (" (mean over labels)" if len(weights) > 1 else ""))
-    how = "Set by --bert-weight" if fixed else "Chosen on validation"
-    return f"Validation: {parts}. {how}: {use} -> {headline(scores)}."
+    how = "Set by --bert-weight" if fixed else "Chosen on those rows"
+    return f"On the validation rows: {parts}. {how}: {use}, {headline(scores)}."
 
 
 def summary(out: Path, record: TrainingRecord, scores: dict, clock: Stopwatch, corrected: dict | None = None) -> str:
@@ -1008,13 +1062,16 @@ def summary(out: Path, record: TrainingRecord, scores: dict, clock: Stopwatch, c
     minutes = sum(clock.durations_s.values()) / 60
     rough = " (rough: see the warnings above)" if record.warnings else ""
     first = record.members[0]  # BERT when there is one
-    ktrain_dir = model_folder.member_dirs(out, first, record)[0]
+    ktrain_dirs = model_folder.member_dirs(out, first, record)  # one per label for a multi-label NBSVM
+    ktrain_dir = ktrain_dirs[0]
     plots = [f"{name} ({what})" for name, what in [(model_folder.CONFUSION_FILE, "validation"),
                                                    (model_folder.LR_PLOT_FILE, "the learning-rate search")]
              if (out / name).is_file()]
     return (f"\nDone in {minutes:.1f} min. Validation ({scores['rows']} rows): {headline(scores)}{rough}.\n"
             + (f"{corrections_line(corrected)}\n" if corrected is not None else "")
-            + f"Model saved to {out}\n  load it with ktrain.load_predictor({str(ktrain_dir)!r}) (the "
-            f"{first.kind.upper()} member{', first label' if ktrain_dir.parent != out else ''}), "
-            "or run: streamlit run app.py"
+            + f"Model saved to {out}\n  use it: streamlit run app.py (the page), or python score.py YOUR_FILE.xlsx\n"
+            f"  from Python: ktrain.load_predictor({str(ktrain_dir)!r}) loads "
+            + (f"its {first.kind.upper()} part alone" if len(record.members) > 1 else "it")
+            + (f", for the label {record.classes[0]} only (each label has a folder of its own)"
+               if len(ktrain_dirs) > 1 else "")
             + (f"\n  plots in that folder: {', '.join(plots)}" if plots else ""))

@@ -20,6 +20,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SERVER_START_TIMEOUT_S = 60
 PAGE_TIMEOUT_MS = 60_000  # the first visit imports TensorFlow and loads the model inside the server
+TRAIN_PY_NAME = "sample_reviews-20261203-101500"  # a model's name as train.py makes it: the file's and a time stamp
 REVIEWS = [["id", "review", "stars"], [1, "good film", 5], [2, "", 1], [3, "=HYPERLINK(\"http://x\")", 2],
            [4, 12345, 3], [5, "awful plot", 1], [6, "ممتاز 😀", 5]]
 
@@ -48,6 +49,7 @@ def server(tiny_models_dir, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("server")
     models = tmp_path / "models"  # its own copy: corrections made in the browser are stored beside the models
     shutil.copytree(tiny_models_dir, models)
+    shutil.copytree(tiny_models_dir / "tiny-sentiment", models / TRAIN_PY_NAME)
     port = free_port()
     log = (tmp_path / "streamlit.log").open("w")
     env = {**os.environ, "PREDICTOR_MODELS_DIR": str(models)}
@@ -106,7 +108,7 @@ def open_page(context, url, model):
     page.get_by_role("heading", name="Review scorer").wait_for()
     page.get_by_role("combobox", name="Model").click()
     page.get_by_role("option", name=model).click()
-    page.wait_for_function(f"document.querySelector('input[aria-label=Model]').value.startsWith('{model} ')")
+    page.wait_for_function(f"document.querySelector('input[aria-label=Model]').value === '{model}'")
     page.get_by_label("Review", exact=True).wait_for()  # the model is loaded
     return page
 
@@ -216,3 +218,9 @@ def test_explaining_and_correcting_a_review_in_a_real_browser(server, browser_co
     page.get_by_text("This model has 1 correction(s)").wait_for()
     page.get_by_text("This model has 1 correction(s)").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "browser_correction.png"), full_page=True)
+
+
+def test_a_model_name_as_train_py_makes_them_shows_whole_in_the_sidebars_picker(server, browser_context):
+    page = open_page(browser_context, server.url, TRAIN_PY_NAME)
+    text_width, box_width = page.locator("input[aria-label=Model]").evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert text_width <= box_width  # a longer text scrolls inside the box: the reader sees it cut off

@@ -94,6 +94,18 @@ def test_very_long_texts_are_read_through_at_most_max_windows_spread_evenly(word
     assert encoded.ids[-1] == word_pieces.encode(huge, 34, pieces.WINDOWS).ids[-1]
 
 
+@pytest.mark.parametrize("overlap", [0.0, 0.5])
+def test_the_reading_in_words_says_where_windows_stop_reading_all_of_a_text(word_pieces, overlap):
+    whole = pieces.read_whole_up_to(34, overlap)
+    # Every text up to `whole` is read whole; side by side, the spread windows leave gaps from the next piece on.
+    for length, all_read in ((whole, True),) + (((whole + 1, False),) if overlap == 0 else ()):
+        encoded = word_pieces.encode_pieces(["good"] * length, 34, pieces.WINDOWS, overlap)
+        assert (encoded.read == encoded.pieces) == all_read
+    assert f"all of a text up to {whole:,} word pieces" in pieces.reading_text(pieces.WINDOWS, 34, overlap)
+    assert pieces.reading_text(pieces.HEAD, 34, overlap) == "the first 32 word pieces of a text"
+    assert pieces.reading_text(pieces.HEAD_TAIL, 34, overlap) == "the first 8 and the last 24 word pieces of a text"
+
+
 def test_windows_models_train_on_head_and_tail(word_pieces):
     trained = word_pieces.training_ids([LONG], 34, pieces.WINDOWS)
     assert trained.tolist() == word_pieces.encode(LONG, 34, pieces.HEAD_TAIL).ids

@@ -1,11 +1,14 @@
 """train.py end to end on a tiny random-weight BERT: the real ktrain path, what it saves, and how it refuses bad
 input."""
+import contextlib
 import hashlib
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -482,3 +485,35 @@ def test_probabilities_are_calibrated_on_the_validation_rows_without_changing_a_
     scored = model.score(texts).probabilities
     np.testing.assert_allclose(scored, calibration.apply(blended, record["temperatures"], False), atol=1e-6)
     assert (scored.argmax(axis=1) == blended.argmax(axis=1)).all()
+
+
+def test_train_says_what_it_is_doing_in_each_long_step_in_plain_words(tiny_models):
+    """What the session's tiny-topics run printed (a hybrid, its learning rate searched for): each step that takes
+    more than a few seconds on real data is announced in words, and none of ktrain's own output gets through."""
+    printed = tiny_models.logs["tiny-topics"]
+    steps = ["Scoring, it will read all of a text up to 1,920 word pieces",
+             "Preparing BERT: reading the texts into word pieces", "Finding how fast BERT should learn: a trial run",
+             "Training BERT with learning rate", "Saving BERT:", "  writing the trained model and its vocabulary",
+             "  converting it into the faster form the page and score.py run",
+             "  checking that the converted copy gives the trained model's answers", "BERT will score with ",
+             "Training NBSVM", "Saving NBSVM, checking the saved copy", "On the validation rows: BERT ",
+             "use it: streamlit run app.py (the page), or python score.py", "loads its BERT part alone"]
+    places = [printed.find(step) for step in steps]
+    assert -1 not in places and places == sorted(places), dict(zip(steps, places))
+    assert "begin training" not in printed and "\n\n\n" not in printed  # ktrain's line and blank lines
+    assert "member" not in printed and "lr_find trains" not in printed and "for the label" not in printed, printed
+
+
+def test_a_long_step_says_it_is_still_going_while_ktrain_is_silenced(monkeypatch):
+    from predictor import training
+
+    monkeypatch.setattr(training, "STILL_EVERY_S", 0.05)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        with training.still_working(print, "trying learning rates"), training.quiet():
+            print("begin training using onecycle policy")  # what ktrain would print in this thread
+            time.sleep(0.3)
+        time.sleep(0.2)  # and nothing more once the step is over
+    lines = printed.getvalue().splitlines()
+    assert lines and all(line == "  ... still trying learning rates (0 s so far)" for line in lines), lines
+    assert len(lines) <= 0.3 / 0.05 + 1
