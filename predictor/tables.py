@@ -10,6 +10,7 @@ Every problem with the input raises UserError with a message saying how to fix i
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import enum
 import io
@@ -390,21 +391,16 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None, report: Callable[[int]
     """Read one worksheet of an .xlsx, keeping native cell types: through calamine where its scan vouches for the
     workbook (predictor/calamine_reader.py: many times faster, the same frame), else through openpyxl."""
     _check_ooxml_container(data, name)
-    try:
+    with _file_at_fault(name):
         book = calamine_reader.open_workbook(data, MAX_CELLS, MAX_ROWS)
-    except Exception as err:  # any parse failure of an untrusted file is the file's fault
-        raise _damaged(name, err) from None
     if book is None:
         return _read_xlsx_openpyxl(data, name, sheet, report)
     try:
-        names = calamine_reader.worksheet_names(book)
-        return _read_sheets(names, sheet, name, lambda title: _collect_rows(
-            calamine_reader.sheet_rows(book, title), name, report,
-            last_row=calamine_reader.last_row_named(data, title)))
-    except UserError:
-        raise
-    except Exception as err:  # any parse failure of an untrusted file is the file's fault
-        raise _damaged(name, err) from None
+        with _file_at_fault(name):
+            names = calamine_reader.worksheet_names(book)
+            return _read_sheets(names, sheet, name, lambda title: _collect_rows(
+                calamine_reader.sheet_rows(book, title), name, report,
+                last_row=calamine_reader.last_row_named(data, title)))
     finally:
         book.close()
 
@@ -413,13 +409,10 @@ def _read_xlsx_openpyxl(data: bytes, name: str, sheet: str | None, report: Calla
     """Read one worksheet of an .xlsx with openpyxl, keeping native cell types."""
     wb = _open_xlsx(data, name)
     try:
-        names = [ws.title for ws in wb.worksheets]
-        return _read_sheets(names, sheet, name, lambda title: _collect_rows(_sheet_rows(wb[title], name), name,
-                                                                           report))
-    except UserError:
-        raise
-    except Exception as err:  # any parse failure of an untrusted file is the file's fault
-        raise _damaged(name, err) from None
+        with _file_at_fault(name):
+            names = [ws.title for ws in wb.worksheets]
+            return _read_sheets(names, sheet, name, lambda title: _collect_rows(_sheet_rows(wb[title], name), name,
+                                                                               report))
     finally:
         wb.close()
 
@@ -461,13 +454,10 @@ def _open_xlsx(data: bytes, name: str) -> object:
     _require_defusedxml()
     import openpyxl  # imported lazily: CSV-only callers need not pay for it
 
-    try:
-        with warnings.catch_warnings():
-            # openpyxl warns about styles/extensions it ignores; irrelevant to the data.
-            warnings.simplefilter("ignore", UserWarning)
-            return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
-    except Exception as err:  # any parse failure of an untrusted file is the file's fault
-        raise _damaged(name, err) from None
+    with _file_at_fault(name), warnings.catch_warnings():
+        # openpyxl warns about styles/extensions it ignores; irrelevant to the data.
+        warnings.simplefilter("ignore", UserWarning)
+        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
 
 
 def _check_ooxml_container(data: bytes, name: str) -> None:
@@ -531,13 +521,10 @@ def _read_xls(data: bytes, name: str, sheet: str | None, report: Callable[[int],
     """Read one sheet of a legacy .xls with xlrd, keeping native cell types."""
     book = _open_xls(data, name)
     try:
-        names = book.sheet_names()
-        return _read_sheets(names, sheet, name, lambda title: _collect_rows(
-            (_xls_row(row, book.datemode) for row in book.sheet_by_name(title).get_rows()), name, report))
-    except UserError:
-        raise
-    except Exception as err:  # any parse failure of an untrusted file is the file's fault
-        raise _damaged(name, err) from None
+        with _file_at_fault(name):
+            names = book.sheet_names()
+            return _read_sheets(names, sheet, name, lambda title: _collect_rows(
+                (_xls_row(row, book.datemode) for row in book.sheet_by_name(title).get_rows()), name, report))
     finally:
         book.release_resources()
 
@@ -702,6 +689,18 @@ def _too_many_cells(name: str) -> UserError:
         f"{name} spans more than {MAX_CELLS:,} cells (rows x columns). Delete unused rows/columns far from the "
         "data, or split the table into smaller files."
     )
+
+
+@contextlib.contextmanager
+def _file_at_fault(name: str) -> Iterator[None]:
+    """Any failure while parsing an untrusted file is the file's fault: it becomes _damaged's message (a UserError
+    passes as it is)."""
+    try:
+        yield
+    except UserError:
+        raise
+    except Exception as err:
+        raise _damaged(name, err) from None
 
 
 def _damaged(name: str, err: Exception) -> UserError:
