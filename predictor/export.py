@@ -43,12 +43,14 @@ WRITERS_BY_EXTENSION = (".csv", ".xlsx")
 
 log = logging.getLogger(__name__)
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")  # in a str, a surrogate is always a lone half of a pair
 # What a spreadsheet reads as just a number: sign, digits with an optional point (or ".5"),
 # optional exponent, optional spaces around. ASCII digits only ([0-9], not \d).
-_DECIMAL_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
-EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number: a longer id must stay text to stay exact
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")  # in a str, a surrogate is always a lone half of a pair
 _PLAIN_NUMBER_RE = re.compile(r" *[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)? *")
+# A CSV cell written as a number cell in an .xlsx: an integer or decimal as Python and Excel write it back (no sign
+# but "-", no leading zeros, no exponent), within Excel's 15 significant digits (a longer id must stay text).
+_DECIMAL_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+EXCEL_DIGITS = 15
 
 
 def would_evaluate(text: str) -> bool:
