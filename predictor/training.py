@@ -24,8 +24,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from predictor import (bert_graph, calibration, corrections, dataset, hybrid, ktrain_nbsvm, metrics, model_folder,
-                       nbsvm, runtime, tables, tf_setup, thresholds)
+from predictor import (bert_graph, calibration, corrected_rows, corrections, dataset, hybrid, ktrain_nbsvm, metrics,
+                       model_folder, nbsvm, runtime, tables, tf_setup, thresholds)
 from predictor.device import Device, detect_device
 from predictor.errors import UserError
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRecord
@@ -382,7 +382,7 @@ def corrections_model(value: Path) -> str:
 
 def with_corrections(rows: dataset.LabelledRows, val: dataset.LabelledRows | None,
                      settings: Settings) -> tuple[dataset.LabelledRows, dataset.LabelledRows | None, dict | None]:
-    """The rows with the corrections of the --corrections model merged in (corrections.merge), and the counts
+    """The rows with the corrections of the --corrections model merged in (corrected_rows.merge), and the counts
     {"model", "added", "replaced", "unchanged"} for training.json; None for the counts without --corrections.
 
     A corrected text relabels its rows; other corrected texts are added to the training rows. Their labels are
@@ -400,14 +400,14 @@ def with_corrections(rows: dataset.LabelledRows, val: dataset.LabelledRows | Non
     classes = dataset.classes_of(rows)
     val_texts = set() if val is None else set(val.frame[dataset.TEXT])  # stripped, as latest_by_text's keys are
     in_train = set(rows.frame[dataset.TEXT])
-    merged, found = corrections.merge(rows.frame, {text: label for text, label in latest.items()
+    merged, found = corrected_rows.merge(rows.frame, {text: label for text, label in latest.items()
                                                    if text in in_train or text not in val_texts},
                                       classes, settings.allow_new_classes)
     add_counts(counts, found)
     rows = relabelled(rows, merged)
     if val is not None:
         had = set(dataset.classes_of(val))
-        merged, found = corrections.merge(val.frame, {text: label for text, label in latest.items()
+        merged, found = corrected_rows.merge(val.frame, {text: label for text, label in latest.items()
                                                       if text in val_texts}, classes, settings.allow_new_classes)
         add_counts(counts, found)
         val = relabelled(val, merged)

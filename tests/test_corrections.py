@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from predictor import export, model_folder
-from predictor.corrections import (COLUMNS, DB_FILE, SCHEMA_VERSION, Correction, CorrectionsStore, join_labels, merge,
+from predictor.corrected_rows import merge
+from predictor.corrections import (COLUMNS, DB_FILE, SCHEMA_VERSION, Correction, CorrectionsStore, join_labels,
                                    split_labels, store_path)
 from predictor.errors import UserError
 
