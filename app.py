@@ -635,7 +635,11 @@ def bulk_result_ui(stored, bars, file_name, scorer):
     if version not in downloads:  # built once per thresholds and review bar: a download click reruns the page
         downloads.clear()
         downloads[version] = {"xlsx": export.to_xlsx_bytes(scored.frame, status_column=scored.status_column),
-                              "csv": export.to_csv_bytes(scored.frame)}
+                              "csv": export.to_csv_bytes(scored.frame),
+                              "cleaned": export.cells_with_forbidden_characters(scored.frame)}
+    if downloads[version]["cleaned"]:
+        st.warning(plain(export.control_characters_sentence(downloads[version]["cleaned"])
+                         + " The .csv keeps them."))
     cut = export.rows_over_excel_limit(scored.frame)
     if cut:
         st.warning(plain(f"{len(cut):,} row(s) hold a cell longer than Excel's limit of "

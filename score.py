@@ -110,8 +110,7 @@ def run(args: argparse.Namespace) -> None:
     warn_if_unlike_training(scorer.info, df[text_column].tolist())
     cleaned = export.cells_with_forbidden_characters(scored.frame) if out_path.suffix.lower() == ".xlsx" else 0
     if cleaned:
-        print(f"{cleaned:,} cell(s) held control characters (invisible codes such as NUL or BEL) that an .xlsx cannot "
-              "store: they were removed from those cells in the .xlsx. Write --out as .csv to keep them.")
+        print(export.control_characters_sentence(cleaned) + " Write --out as .csv to keep them.")
     cut = export.rows_over_excel_limit(scored.frame) if out_path.suffix.lower() == ".xlsx" else []
     if cut:
         print(f"{len(cut):,} row(s) hold a cell longer than Excel's limit of {export.EXCEL_MAX_CELL_CHARS:,} "

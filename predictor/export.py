@@ -135,6 +135,13 @@ def cells_with_forbidden_characters(df: pd.DataFrame) -> int:
     return count
 
 
+def control_characters_sentence(count: int) -> str:
+    """What the user is told about cells_with_forbidden_characters' count (score.py and the page add where to keep
+    them)."""
+    return (f"{count:,} cell(s) held control characters (invisible codes such as NUL or BEL) that an .xlsx cannot "
+            "store: they were removed from those cells in the .xlsx.")
+
+
 def rows_over_excel_limit(df: pd.DataFrame) -> list[int]:
     """Positions (0-based, in order) of the rows with at least one str cell that .xlsx must cut to Excel's limit.
 

@@ -332,6 +332,16 @@ def test_bulk_csv_with_several_columns(app, downloads):
     assert len(table) == 22 and table[-1][2] == long_review and table[-1][-2] == "truncated"
 
 
+def test_the_page_says_how_many_cells_lost_control_characters_in_the_xlsx_and_the_csv_keeps_them(app, downloads):
+    use_model(app, "tiny-sentiment")
+    data = "id,review\n1,good film\x07 really\n2,bad plot\n3,great\x1bactor\n".encode()
+    score_upload(app, "bell.csv", data)
+    said = [shown(w.value) for w in app.warning]
+    assert any(text.startswith("2 cell(s) held control characters") and "The .csv keeps them." in text
+               for text in said), said
+    assert "\x07" in downloads["bell_scored.csv"].decode("utf-8-sig")
+
+
 def test_a_workbook_whose_first_sheet_holds_codes_preselects_the_reviews_sheet_and_column_and_says_why(app):
     use_model(app, "tiny-sentiment")
     upload(app, "q.xlsx", hostile.xlsx_bytes({"Summary": [["quarter"], ["Q1"], ["Q2"]],
