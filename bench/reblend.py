@@ -37,8 +37,8 @@ def main(argv=None):
     y_val, y_test = val[LABELS].to_numpy(int), test[LABELS].to_numpy(int)
     bert_val, nbsvm_val = members["validation"]["bert"], members["validation"]["nbsvm"]
     rules = {"BERT alone": [1.0] * len(LABELS), "NBSVM alone": [0.0] * len(LABELS),
-             "per-label weights (the rule before)": hybrid._per_label_weights(y_val, bert_val, nbsvm_val),
-             "one shared weight": hybrid._shared_weight(y_val, bert_val, nbsvm_val)}
+             "per-label weights (the rule before)": hybrid.MULTILABEL_RULES["per_label"](y_val, bert_val, nbsvm_val),
+             "one shared weight": hybrid.MULTILABEL_RULES["shared"](y_val, bert_val, nbsvm_val)}
     chosen, record = hybrid.cross_validated(y_val, bert_val, nbsvm_val)
     rules[f"cross-validated (train.py's rule; chose {record['chosen']})"] = chosen
     results = {}

@@ -56,13 +56,11 @@ def cross_validated(y: np.ndarray, bert: np.ndarray, nbsvm: np.ndarray) -> tuple
              for name, choose in fit.items()}
     simplest_first = ["bert", "nbsvm", "shared", "per_label"]  # ties go to the choice with fewer weights
     winner = max(cross, key=lambda name: (cross[name], -simplest_first.index(name)))
-    chosen = fit[winner](y, bert, nbsvm)
-    micro = {name: _micro_f1(y, combine(bert, nbsvm, fit[name](y, bert, nbsvm)))
-             for name in dict.fromkeys([winner, "bert", "nbsvm"])}
+    weights = {name: fit[name](y, bert, nbsvm) for name in dict.fromkeys([winner, "bert", "nbsvm"])}  # on all rows
+    micro = {name: _micro_f1(y, combine(bert, nbsvm, w)) for name, w in weights.items()}
     if micro[winner] < max(micro["bert"], micro["nbsvm"]):  # never worse than a member on all validation rows
         winner = max(("bert", "nbsvm"), key=micro.get)
-        chosen = fit[winner](y, bert, nbsvm)
-    return chosen, {"rule": "per-label weights, one shared weight, BERT or NBSVM: the best micro-F1 in 2-fold "
+    return weights[winner], {"rule": "per-label weights, one shared weight, BERT or NBSVM: the best micro-F1 in 2-fold "
                             "cross-validation on the validation rows, chosen again on all of them; never below either "
                             "member's micro-F1 there", "cross_validated_micro_f1": cross, "micro_f1": micro,
                     "chosen": winner}

@@ -589,19 +589,19 @@ def _read_sheets(names: list[str], sheet: str | SheetChoice | None, name: str,
     if sheet is not TEXT_SHEET or len(names) < 2:
         title = _choose_sheet(names, None if sheet is TEXT_SHEET else sheet, name)
         return _build_frame(*read(title), name, title, names)
-    best, best_length, first_error = None, -1.0, None
+    best, column, best_length, first_error = None, None, -1.0, None
     for title in names:
         try:
             frame = _build_frame(*read(title), name, title, names)
         except UserError as err:  # an empty sheet (or one refused) cannot be the one holding the reviews
             first_error = first_error or err
             continue
-        length = _text_column(frame)[1]
+        text_column, length = _text_column(frame)
         if length > best_length:  # ties keep the earlier sheet
-            best, best_length = frame, length
+            best, column, best_length = frame, text_column, length
     if best is None:
         raise first_error
-    column, others = guess_text_column(best), ", ".join(f'"{n}"' for n in names if n != best.attrs["sheet"])
+    others = ", ".join(f'"{n}"' for n in names if n != best.attrs["sheet"])
     if column is None:
         why = f"the first of {len(names)}: no sheet has a column of text"
     else:

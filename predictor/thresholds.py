@@ -88,11 +88,10 @@ def choose(y: np.ndarray, probabilities: np.ndarray) -> tuple[list[float], dict]
                                   for part in (halves, ~halves)]))
              for rule in RULES}
     winner = max(RULES, key=lambda rule: (round(cross[rule], 6), -RULES.index(rule)))
-    chosen = fit(winner, y, probabilities)
-    at = {rule: fit(rule, y, probabilities) for rule in RULES}
+    at = {rule: fit(rule, y, probabilities) for rule in RULES}  # each rule fitted again on all validation rows
     scores = {rule: {"micro_f1": round(micro_f1(y, probabilities >= at[rule]), 5),
                      "macro_f1": round(macro_f1(y, probabilities >= at[rule]), 5)} for rule in RULES}
-    return [float(t) for t in chosen], {
+    return [float(t) for t in at[winner]], {
         "rule": "0.5 for every label, one shared threshold or one per label (labels with fewer than "
                 f"{MIN_POSITIVES} positives take the shared one): the best micro-F1 in 2-fold cross-validation on "
                 "the validation rows, chosen again on all of them",
