@@ -2,6 +2,7 @@
 
     python -m bench.multilabel                      # all 43,410 training rows (about 50 min on 2 cores)
     python -m bench.multilabel --train-rows 8000    # a seeded random subset (labelled as such)
+    python -m bench.multilabel --train-rows 21000 --epochs 3 --tag epochs3   # the epochs rule, judged on dev rows
     python -m bench.multilabel --quick              # 300 train rows, 200 test rows, 1 epoch, maxlen 32, fixed lr
 
 train.py gets the 28 0/1 label columns (multi-label mode) and the first --val-rows rows of goemotions_dev as
@@ -34,20 +35,23 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, help="product epochs (default: train.py's, 4)")
     p.add_argument("--dev-rows", type=int, help="dev rows after the validation rows, on which the product's rules are "
                                                 "judged (default: all the rest, 4,426)")
+    p.add_argument("--tag", help="write bench/results/multilabel-TAG.json instead of multilabel.json: a variant "
+                                 "such as --epochs 3 must not replace the default run")
     args = p.parse_args(argv)
     quick = args.quick
     train_rows = args.train_rows or (300 if quick else None)
     val_rows = args.val_rows or (100 if quick else 1000)
     epochs = args.epochs or (1 if quick else None)  # None: train.py's automatic choice
     maxlen, lr = (32, 5e-5) if quick else (None, None)
-    run = Run("multilabel", quick, {"train_rows": train_rows or "all", "val_rows": val_rows,
-                                    "epochs": epochs or "auto (train.py)",
-                                    "maxlen": maxlen or "auto (train.py)", "lr": lr or "auto (train.py lr_find)",
-                                    "thresholds": "product: its own, chosen on validation; baseline: 0.5",
-                                    "dev_rows": args.dev_rows or ("rest" if not quick else 300), "sample_seed": 0,
-                                    "data": ["../shared/data/goemotions_train.csv.gz",
-                                             "../shared/data/goemotions_dev.csv.gz",
-                                             "../shared/data/goemotions_test.csv.gz"]})
+    name = f"multilabel-{args.tag}" if args.tag else "multilabel"
+    run = Run(name, quick, {"train_rows": train_rows or "all", "val_rows": val_rows,
+                        "epochs": epochs or "auto (train.py)",
+                        "maxlen": maxlen or "auto (train.py)", "lr": lr or "auto (train.py lr_find)",
+                        "thresholds": "product: its own, chosen on validation; baseline: 0.5",
+                        "dev_rows": args.dev_rows or ("rest" if not quick else 300), "sample_seed": 0,
+                        "data": ["../shared/data/goemotions_train.csv.gz",
+                                 "../shared/data/goemotions_dev.csv.gz",
+                                 "../shared/data/goemotions_test.csv.gz"]})
     full, dev, test = load("goemotions_train"), load("goemotions_dev"), load("goemotions_test")
     if quick:
         test = test.iloc[:200].reset_index(drop=True)
