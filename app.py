@@ -15,7 +15,8 @@ import pandas as pd
 import streamlit as st
 from streamlit import config as st_config
 
-from predictor import corrections, explain, export, model_folder, models, pieces, scoring, tables, thresholds
+from predictor import (audit, corrections, explain, export, model_folder, models, pieces, scoring, tables, thresholds,
+                       unlike)
 from predictor.errors import UserError
 
 # Upload cap when nobody configured one. Set server.maxUploadSize (MB) in .streamlit/config.toml, the
@@ -38,6 +39,7 @@ REVIEW_BELOW = {False: 0.6, True: 0.2}  # "needs review" under this confidence a
 TOWARDS, AWAY = (26, 150, 65), (215, 48, 39)  # highlight colours (RGB): green pushed towards the label, red away
 NO_LABEL_BAR = "(no label)"  # multi-label rows with no label at or above its threshold
 AS_PREDICTED = "(as predicted)"  # a "right label" cell of the bulk corrections that corrects nothing
+NOT_CHECKED = "(not checked)"  # a "right label" cell of the label audit that nobody has decided yet
 TRAIN_COMMAND = "python train.py"
 TRAIN_OWN_DATA_COMMAND = "python train.py --data my_reviews.xlsx --text-column review --label-column sentiment"
 # Markdown's punctuation (CommonMark escapes any ASCII punctuation with a backslash) plus ':' for Streamlit's
@@ -61,11 +63,13 @@ def main():
         return
     model_details_ui(info)
     bars = thresholds_ui(info)
-    one_review_tab, spreadsheet_tab = st.tabs(["One review", "A spreadsheet"])
+    one_review_tab, spreadsheet_tab, audit_tab = st.tabs(["One review", "A spreadsheet", "Labels to check"])
     with one_review_tab:
         one_review_ui(scorer, bars)
     with spreadsheet_tab:
         spreadsheet_ui(scorer, bars)
+    with audit_tab:
+        label_audit_ui(scorer)
     corrections_sidebar_ui(info)  # last: it counts the corrections this run may have just saved
 
 
@@ -269,7 +273,9 @@ def review_result_ui(score, scorer_record):
             scorer_record.reading, "part")
         st.warning(f"This review is long ({score.token_count:,} word pieces): the model read {part} of it "
                    f"({score.pieces_read:,} pieces; it reads {scorer_record.reading_text()}).")
-    elif score.token_count > (scorer_record.maxlen or 0):
+    if score.unlike_training:
+        st.warning(unlike.text_warning(score.token_count - pieces.MARKERS, scorer_record))
+    if not score.truncated and score.token_count > (scorer_record.maxlen or 0):
         st.caption(f"A long review ({score.token_count:,} word pieces): read whole, in windows "
                    f"{pieces.windows_text(scorer_record.window_overlap)}.")
     table = pd.DataFrame({"class": list(score.probabilities), "probability": list(score.probabilities.values())})
@@ -487,7 +493,7 @@ def spreadsheet_ui(scorer, bars):
     if st.button(f"Score {counted(len(df), 'row')}", type="primary", key="score_table"):
         scored = score_table_ui(scorer, df, text_column, bars)
         st.session_state["bulk_result"] = {**job, "scored": scored, "downloads": {},
-                                           "unlike": scoring.unlike_training(scorer.info, df[text_column].tolist())}
+                                           "unlike": scoring.unlike_training(scorer.info, scored)}
     stored = st.session_state.get("bulk_result")
     if stored and all(stored[key] == value for key, value in job.items()):
         bulk_result_ui(stored, bars, uploaded.name, scorer)
@@ -770,6 +776,43 @@ def corrections_editor_ui(scorer, scored, positions, file_name):
                                f"{', '.join(scored.classes)}."))
             else:
                 save_corrections_ui(scorer, new)
+
+
+def label_audit_ui(scorer):
+    """The training file's labels the audit disputes (train.py's label_issues.csv, predictor/audit.py), most doubtful
+    first, for an analyst to confirm or fix. Each decision is stored as a correction from label_issues.csv and its row,
+    so the next python train.py ... --corrections MODEL trains on it."""
+    info = scorer.info
+    found = info.record.label_audit
+    issues = audit.read(info.path)
+    if issues is None:
+        st.info(plain(f"No label audit for this model: {found['why']}." if found.get("why") else
+                      "No label audit for this model: it was trained before train.py audited labels. Train it again "
+                      "to get one."))
+        return
+    if issues.empty:
+        st.success(f"The audit disputes none of the {found.get('rows', 0):,} training labels.")
+        return
+    st.caption(plain(f"{counted(len(issues), 'training row')} of {found['rows']:,} have a label that NBSVM, trained "
+                     f"on the other rows, disputes; the most doubtful first. Where the given label is right, choose "
+                     f"it; where it is wrong, choose the right one; then save. The next python train.py --data ... "
+                     f"--corrections {info.name} trains on your decisions."))
+    table = pd.DataFrame({
+        "row": issues["row"].astype(str).replace({"": "(added)"}), "text": issues["text"].map(lambda t: _cut(t, 200)),
+        "given label": issues["given_label"], "suggested": issues["suggested_label"],
+        "given label's probability": issues["label_quality"].map("{:.1%}".format),
+        "right label": [NOT_CHECKED] * len(issues)})
+    right = st.column_config.SelectboxColumn("right label", options=[NOT_CHECKED, *scorer.classes],
+                                             help=f"Leave {NOT_CHECKED} for the rows you have not decided.")
+    edited = st.data_editor(table, key="audit_editor", hide_index=True, width="stretch", column_config={
+        "right label": right}, disabled=[c for c in table.columns if c != "right label"])
+    chosen = [(i, value) for i, value in enumerate(edited["right label"]) if value in scorer.classes]
+    if st.button(f"Save {len(chosen):,} decision(s)", key="save_audit", disabled=not chosen):
+        save_corrections_ui(scorer, [corrections.Correction(
+            model=info.name, text=issues["text"].iloc[i], model_label=issues["suggested_label"].iloc[i],
+            probabilities={issues["given_label"].iloc[i]: float(issues["label_quality"].iloc[i])},
+            corrected_label=value, source_file=audit.FILE,
+            source_row=None if issues["row"].iloc[i] == "" else int(issues["row"].iloc[i])) for i, value in chosen])
 
 
 def for_display(scored, positions):

@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> None:
     scored = scoring.score_frame(scorer, df, text_column, thresholds=thresholds, on_progress=ProgressPrinter())
     export.write_table(scored.frame, out_path, status_column=scored.status_column)
     print_summary(scoring.summarise(scored), time.monotonic() - started)
-    warn_if_unlike_training(scorer.info, df[text_column].tolist())
+    warn_if_unlike_training(scoring.unlike_training(scorer.info, scored))
     cleaned = export.cells_with_forbidden_characters(scored.frame) if out_path.suffix.lower() == ".xlsx" else 0
     if cleaned:
         print(export.control_characters_sentence(cleaned) + " Write --out as .csv to keep them.")
@@ -172,8 +172,9 @@ def score_stream(args: argparse.Namespace, out_path: Path) -> None:
         with atomic.replacing(out_path) as out:
             for frame, done, size in scored:
                 out.write(export.to_csv_bytes(frame, header=summary is None))
-                part = scoring.summarise(scoring.scored_table(frame, columns, text_column, info.classes,
-                                                              info.multilabel, thresholds, info.name))
+                table = scoring.scored_table(frame, columns, text_column, info.classes, info.multilabel, thresholds,
+                                             info.name)
+                part = scoring.summarise(table)
                 summary = part if summary is None else scoring.add_summaries(summary, part)
                 rows += len(frame)
                 progress(rows, done, size)
@@ -181,14 +182,12 @@ def score_stream(args: argparse.Namespace, out_path: Path) -> None:
         print(f"Interrupted after {rows:,} rows.", file=sys.stderr)
         raise
     print_summary(summary, time.monotonic() - started)
-    warn_if_unlike_training(info, first[0][text_column].tolist())  # judged on the first chunk
+    # Judged on every row's status; a folder saved before version 7, on the first chunk's texts.
+    warn_if_unlike_training(scoring.unlike_warning(info, summary, first[0][text_column].tolist(), table.status_column))
     print(f"Wrote {out_path}")
 
 
-def warn_if_unlike_training(info, texts) -> None:
-    from predictor import scoring
-
-    warning = scoring.unlike_training(info, texts)
+def warn_if_unlike_training(warning: str | None) -> None:
     if warning:
         print(f"Warning: {warning}")
 

@@ -76,6 +76,16 @@ def labelled_rows(table: pd.DataFrame, text_column: str, label_columns: list[str
                         +dropped)
 
 
+def positions(table: pd.DataFrame, text_column: str) -> dict[str, int]:
+    """Each text's first data row in `table` (1 = the first row under the header), keyed as labelled_rows keeps it:
+    how a row found later (the label audit) is shown where the analyst can find it."""
+    found = {}
+    for at, value in enumerate(table[text_column].tolist(), start=1):
+        if cells.status(value) == cells.TEXT:
+            found.setdefault(as_text(value), at)
+    return found
+
+
 def multilabel_values(column_values: pd.Series, column: str, where: str) -> np.ndarray:
     """0/1 integers from a multi-label column, or an error naming the offending values and rows."""
     text = column_values.map(lambda v: as_text(v).lower())

@@ -187,6 +187,12 @@ def _neutral(value: object) -> object:
     return value
 
 
+def as_written(value: str) -> str:
+    """The text a neutralised CSV cell stood for (_neutral's inverse), for this code's own files read back. Exact but
+    for a text that itself began with "'" followed by what would_evaluate flags, which comes back without its "'"."""
+    return value[1:] if value.startswith("'") and would_evaluate(value[1:]) else value
+
+
 def _number_columns(df: pd.DataFrame) -> dict[int, object]:
     """{position: str -> number} for the object columns whose every non-blank value is a str that _plain_number
     reads (a CSV's numbers); a column with one code such as "007" among them stays text, whole."""

@@ -38,11 +38,13 @@ from predictor import atomic, markup, pieces
 from predictor.errors import UserError
 from predictor.pieces import LEGACY_OVERLAP
 
-# 6: multi-label thresholds chosen per label on the validation rows (`thresholds`); 5: probabilities calibrated on
-# the validation rows (`calibration`); 4: BERT's graph written from its weights and
-# run by OpenVINO at a checked precision, windows' `window_overlap`; 3: texts' markup handling (`markup`); 2: members,
-# reading, weights; 1: one BERT reading the head
-VERSION = 6
+# 7: the training texts' lengths in word pieces (`rows.lengths_in_pieces`, predictor/unlike.py) and the label audit
+# (`label_audit`, label_issues.csv: predictor/audit.py); 6: multi-label
+# thresholds chosen per label on the validation rows (`thresholds`); 5: probabilities calibrated on the validation
+# rows (`calibration`); 4: BERT's graph written from its weights and run by OpenVINO at a checked precision,
+# windows' `window_overlap`; 3: texts' markup handling (`markup`); 2: members, reading, weights; 1: one BERT reading
+# the head
+VERSION = 7
 TRAINING_FILE = "training.json"
 METRICS_FILE = "metrics.json"
 DEFAULT_FILE = "default-model.txt"  # in the models folder, beside the model folders
@@ -114,6 +116,9 @@ class TrainingRecord:
     # before version 6, which give every label thresholds.DEFAULT.
     thresholds: list[float] = field(default_factory=list)
     threshold_choice: dict = field(default_factory=dict)
+    # The label audit of the training file (predictor/audit.py): whether it ran, on how many rows and folds, how many
+    # rows it ranked in label_issues.csv, or why it did not run; empty in folders saved before version 7.
+    label_audit: dict = field(default_factory=dict)
     version: int = VERSION
 
     def member(self, kind: str) -> Member | None:

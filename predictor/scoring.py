@@ -4,14 +4,14 @@ Which cells are scored is predictor/cells.py's call; cells that are not text kee
 the status column. A scored table is a ScoredTable: the frame plus what its added columns mean.
 """
 import dataclasses
+import math
 
 import numpy as np
 import pandas as pd
 
-from predictor import cells, markup, model_folder, tables
+from predictor import cells, tables, unlike
 from predictor.errors import UserError
 from predictor.models import SCORE_BATCH_SIZE
-from predictor.pieces import WordPieces, longer_share
 from predictor.thresholds import Thresholds
 
 # float32 outputs carry ~7 significant digits, of which the 5th onwards is noise between batch shapes.
@@ -25,14 +25,20 @@ REVIEW_COLUMN = "needs_review"
 MULTILABEL_SEPARATOR = ", "
 REVIEW_FLAG = "yes"
 
-# scoring_status values: the first two mean the row was scored; the others are predictor/cells.py's reasons.
+# scoring_status values: the first four mean the row was scored; the others are predictor/cells.py's reasons.
 STATUS_OK = cells.TEXT
 STATUS_TRUNCATED = "truncated"  # longer than the model reads: part of it was not read
+STATUS_UNLIKE = unlike.STATUS  # far longer than the texts the model was trained on (predictor/unlike.py)
+STATUS_TRUNCATED_UNLIKE = f"{STATUS_TRUNCATED}, {STATUS_UNLIKE}"  # both
 STATUS_EMPTY = cells.EMPTY
-SCORED_STATUSES = (STATUS_OK, STATUS_TRUNCATED)
+UNLIKE_STATUSES = (STATUS_UNLIKE, STATUS_TRUNCATED_UNLIKE)
+SCORED_STATUSES = (STATUS_OK, STATUS_TRUNCATED, *UNLIKE_STATUSES)
 STATUS_MEANINGS = {
     STATUS_OK: "scored",
     STATUS_TRUNCATED: "scored, but longer than the model reads: part of the text was not read",
+    STATUS_UNLIKE: f"scored, but {unlike.MEANING}",
+    STATUS_TRUNCATED_UNLIKE: f"scored, but longer than the model reads (part of the text was not read), and "
+                             f"{unlike.MEANING}",
     **{status: f"not scored: {meaning}" for status, meaning in cells.MEANINGS.items()},
 }
 
@@ -47,6 +53,7 @@ class TextScore:
     members: dict[str, dict[str, float]]  # each member's own probabilities (class -> probability), by kind
     truncated: bool  # True when part of the text was not read
     token_count: int  # BERT word pieces in the text, markers included (0 for a model without BERT)
+    unlike_training: bool  # far longer than the texts the model was trained on (predictor/unlike.py)
     pieces_read: int  # how many of the text's word pieces the model read
     multilabel: bool
     thresholds: Thresholds
@@ -121,6 +128,7 @@ def score_text(scorer: object, text: object, thresholds: Thresholds | None = Non
     score = TextScore(label=top, labels=[top], probabilities=by_class(row),
                       members={kind: by_class(p[0]) for kind, p in scores.members.items()},
                       truncated=bool(scores.truncated[0]), token_count=pieces + 2 if pieces else 0,
+                      unlike_training=pieces > (unlike.row_bound(scorer.info.record) or math.inf),
                       pieces_read=int(scores.read[0]), multilabel=scorer.multilabel,
                       thresholds=model_thresholds(scorer, thresholds))
     return score.with_thresholds(score.thresholds)
@@ -180,16 +188,21 @@ def score_frame(scorer: object, df: pd.DataFrame, text_column: str, *, batch_siz
     total = len(values)
     rows_done = total - sum(len(rows) for rows in rows_by_text.values())  # unscored rows need no work
     probabilities = np.full((total, len(scorer.classes)), np.nan)
+    longest = unlike.row_bound(scorer.info.record)
     # One batch per call, so other sessions sharing the scorer get a turn between batches.
     for start in range(0, len(texts), batch_size):
         chunk = texts[start:start + batch_size]
         scores = scorer.score_batch(chunk, batch_size=batch_size)
-        for text, row_probabilities, truncated in zip(chunk, scores.probabilities, scores.truncated):
+        for text, row_probabilities, truncated, pieces in zip(chunk, scores.probabilities, scores.truncated,
+                                                                scores.pieces):
             rows = rows_by_text[text]
             probabilities[rows] = row_probabilities
-            if truncated:
+            far = longest is not None and pieces > longest
+            if truncated or far:
+                status = (STATUS_TRUNCATED_UNLIKE if truncated and far
+                          else STATUS_TRUNCATED if truncated else STATUS_UNLIKE)
                 for row in rows:
-                    statuses[row] = STATUS_TRUNCATED
+                    statuses[row] = status
             rows_done += len(rows)
         if on_progress is not None:
             on_progress(rows_done, total)
@@ -250,30 +263,17 @@ def add_summaries(first: dict, second: dict) -> dict:
     return out
 
 
-# Texts much longer than a model's training texts are unlike them: a model trained on one-line product reviews scored
-# 200 long IMDB reviews close to chance, with the same confidence display as in-domain rows (issue 19). A file
-# is flagged when the share of its texts longer than the model's maxlen exceeds the training texts' share by this.
-LONGER_THAN_TRAINING = 0.5
-UNLIKE_SAMPLE = 2000  # texts tokenized to measure a file's share, as training samples 2,000 rows for its own
+def unlike_training(info: object, table: ScoredTable) -> str | None:
+    """A warning for a scored table whose rows are unlike the model's training texts, or None (predictor/unlike.py)."""
+    return unlike_warning(info, summarise(table), table.frame[table.text_column].tolist(), table.status_column)
 
 
-def unlike_training(info: model_folder.ModelInfo, texts: list) -> str | None:
-    """A warning when `texts` are far longer than the texts the model was trained on, else None. Only for models
-    with a BERT member that recorded its training texts' lengths (every folder from version 2 on)."""
-    record = info.record
-    trained = (record.rows.get("longer_than_maxlen") or {}).get("share")
-    vocab = info.path / model_folder.VOCAB_FILE
-    sample = [text for text in texts if cells.status(text) == cells.TEXT][:UNLIKE_SAMPLE]
-    if trained is None or not record.maxlen or not vocab.is_file() or not sample:
-        return None
-    pieces = WordPieces.from_vocab_file(vocab)
-    share = longer_share([pieces.count(markup.to_text(str(t), record.markup)) for t in sample], record.maxlen)
-    if share - trained < LONGER_THAN_TRAINING:
-        return None
-    return (f"These texts are unlike the ones this model was trained on: {share:.0%} of them are longer than the "
-            f"{record.maxlen} word pieces it reads at once, against {trained:.0%} of its training texts. Its labels "
-            "and probabilities may mean much less here; check some rows by hand, or train a model on texts like "
-            "these.")
+def unlike_warning(info: object, summary: dict, texts: list, status_column: str) -> str | None:
+    """unlike_training from a table's summary (score.py adds up a streamed file's) and its texts (read only for
+    folders saved before version 7)."""
+    unlike_rows = sum(summary["status_counts"].get(status, 0) for status in UNLIKE_STATUSES)
+    statuses = " or ".join(f'"{status}"' for status in UNLIKE_STATUSES)
+    return unlike.file_warning(info, unlike_rows, summary["scored"], texts, f"{statuses} in {status_column}")
 
 
 def summarise(table: ScoredTable) -> dict:

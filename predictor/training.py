@@ -24,8 +24,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from predictor import (bert_graph, calibration, corrected_rows, corrections, dataset, hybrid, ktrain_nbsvm, metrics,
-                       model_folder, nbsvm, runtime, tables, tf_setup, thresholds)
+from predictor import (audit, bert_graph, calibration, corrected_rows, corrections, dataset, hybrid, ktrain_nbsvm,
+                       metrics, model_folder, nbsvm, runtime, tables, tf_setup, thresholds, unlike)
 from predictor.device import Device, detect_device
 from predictor.errors import UserError
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRecord
@@ -178,6 +178,10 @@ class Labelled:
     val: dataset.LabelledRows
     sources: dict
     counts: dict  # rows read, dropped by reason, train, validation
+    # The training file's rows (with the corrections merged), before the split and as written, and where each text
+    # first stands in the file: what the label audit ranks and shows (predictor/audit.py).
+    file_rows: dataset.LabelledRows | None = None
+    positions: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,7 @@ class Plan:
     batch_size: int
     epochs: int
     longer_than_maxlen: dict
+    lengths: dict = field(default_factory=dict)  # the sampled training texts' lengths (predictor/unlike.py)
 
 
 @dataclass(frozen=True)
@@ -268,6 +273,9 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
                     saved[NBSVM] = save_nbsvm(staging, nbsvm_run, val_texts, multilabel, classes)
                 del nbsvm_run  # ktrain's NBSVM in Keras: its arrays score it from now on
                 release_tensorflow()
+        with clock.timed("label_audit"), still_working(log, "auditing the labels"):
+            label_audit = audit_labels(labelled, classes, settings, log)
+        audit.write(label_audit, staging)
         if not saved:
             raise UserError("NBSVM alone cannot learn this data: a label is the same on every training row. Train with "
                             "--classifier hybrid or --classifier bert, or add rows where that label differs.")
@@ -300,12 +308,14 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
             maxlen=plan.maxlen if BERT in saved else None,
             settings={**settings_record(settings), "maxlen": plan.maxlen, "batch_size": plan.batch_size,
                       "epochs": plan.epochs, "lr": lr["chosen"] if lr else None},
-            data=labelled.sources, rows={**labelled.counts, "longer_than_maxlen": plan.longer_than_maxlen},
+            data=labelled.sources, rows={**labelled.counts, "longer_than_maxlen": plan.longer_than_maxlen,
+                                            unlike.RECORD_KEY: plan.lengths},
             lr=lr, combination=combination, device=asdict(plan.device),
             bert={"name": plan.weights.name, "path": str(plan.weights.path)} if BERT in saved else None,
             versions=library_versions(), started_at=started_at, warnings=cautions,
             runtime={key: value for s in saved.values() for key, value in s.runtime.items()},
-            window_overlap=DEFAULT_OVERLAP, calibration=calibrated, thresholds=bars, threshold_choice=threshold_choice)
+            window_overlap=DEFAULT_OVERLAP, calibration=calibrated, thresholds=bars, threshold_choice=threshold_choice,
+            label_audit=label_audit.record)
         # The folder is read back as the app reads it, which needs the record on disk; its result completes the record.
         model_folder.write(staging, record, scores)
         with clock.timed("reload_check"):
@@ -365,7 +375,8 @@ def read_labelled(settings: Settings) -> Labelled:
     if corrected is not None:
         counts["corrections"] = corrected
     as_rows = lambda frame: dataset.LabelledRows(frame, rows.label_columns, rows.multilabel, len(frame))  # noqa: E731
-    return Labelled(as_rows(train_frame), as_rows(val_frame), sources, counts)
+    return Labelled(as_rows(train_frame), as_rows(val_frame), sources, counts, rows,
+                    dataset.positions(frame, settings.text_column))
 
 
 def corrections_model(value: Path) -> str:
@@ -462,7 +473,8 @@ def make_plan(settings: Settings, train_rows: dataset.LabelledRows) -> Plan:
     maxlen = settings.maxlen or auto_maxlen(lengths, device.maxlen_cap)
     longer = {"share": longer_share(lengths, maxlen), "of_sampled_train_rows": len(lengths)}
     epochs = settings.epochs or auto_epochs(len(train_rows.frame), maxlen)
-    return Plan(device, weights, maxlen, batch_size, epochs, longer)
+    own = lengths - pieces_module.MARKERS  # the texts' own pieces, as scoring counts them
+    return Plan(device, weights, maxlen, batch_size, epochs, longer, unlike.training_lengths(own))
 
 
 def auto_maxlen(lengths: np.ndarray, cap: int) -> int:
@@ -802,6 +814,30 @@ def fit_nbsvm(labelled: Labelled, classes: list[str], seed: int, log: Callable[[
             "can be trained for them; the model is BERT alone.")
         return None
     return NbsvmRun([nbsvm_predictor(texts, y, ["0", "1"], seed) for y in columns])
+
+
+def audit_labels(labelled: Labelled, classes: list[str], settings: Settings,
+                 log: Callable[[str], None]) -> audit.Audit:
+    """The label audit of the training file (predictor/audit.py), and what it found in one line."""
+    rows = labelled.file_rows
+    if rows is None or rows.multilabel:
+        return audit.skipped("multi-label models are not audited: one NBSVM per label and fold is beyond the "
+                             "audit's budget")
+    log(f"Auditing the labels: a word-count classifier fitted on {audit.FOLDS} parts of the {len(rows.frame):,} "
+        "labelled rows in turn, each row scored by the fit that did not see it...")
+    shown = rows.frame[dataset.TEXT].tolist()
+    texts = cleaned(rows.frame, settings.markup)[0][dataset.TEXT].tolist()
+    result = audit.run(texts, shown, [labelled.positions.get(text) for text in shown],
+                       rows.frame[dataset.LABEL].tolist(), classes, settings.seed)
+    found = result.record
+    if not found["audited"]:
+        log(f"Label audit skipped: {found['why']}.")
+    elif found["issues"]:
+        log(f"Label audit: {found['issues']:,} of {found['rows']:,} rows have a label the audit disputes; they are "
+            f"in {audit.FILE}, the most doubtful first. Check them in the page (Labels to check).")
+    else:
+        log(f"Label audit: no label of the {found['rows']:,} rows is disputed.")
+    return result
 
 
 def nbsvm_predictor(texts: list[str], y: np.ndarray, classes: list[str], seed: int) -> object:

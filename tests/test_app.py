@@ -297,8 +297,9 @@ def test_bulk_xlsx_keeps_rows_order_columns_and_flags(app, downloads):
     assert len(scored) == len(rows) - 1
     assert scored["id"].tolist() == [r[0] for r in rows[1:]]
     assert list(scored.columns)[:3] == ["id", "review", "stars"]
-    assert scored["scoring_status"].tolist() == ["ok", "empty text", "ok", "ok", "truncated", "not text (number)",
-                                                 "not text (date)", "not text (no letters)", "ok"]
+    # tiny-sentiment was trained on five-word texts: a text longer than it reads is also far longer than those.
+    assert scored["scoring_status"].tolist() == ["ok", "empty text", "ok", "ok", "truncated, unlike training",
+                                                 "not text (number)", "not text (date)", "not text (no letters)", "ok"]
     assert "Scored 5 of 9 rows; 4 not scored" in shown(app.success[0].value)
 
     book = openpyxl.load_workbook(io.BytesIO(downloads["reviews_scored.xlsx"])).active
@@ -325,11 +326,12 @@ def test_bulk_csv_with_several_columns(app, downloads):
     scored = score_upload(app, "reviews.csv", data.encode())
     assert len(scored) == 21 and scored["id"].tolist() == [str(i) for i in range(21)]
     assert list(scored.columns)[:4] == ["id", "title", "review", "date"]
+    long = "truncated, unlike training"  # tiny-sentiment was trained on five-word texts
     assert scored["scoring_status"].value_counts().to_dict() == {"ok": 12, "empty text": 4, "not text (no letters)": 4,
-                                                                 "truncated": 1}
-    assert (scored.loc[~scored["scoring_status"].isin(["ok", "truncated"]), "predicted_label"] == "").all()
+                                                                 long: 1}
+    assert (scored.loc[~scored["scoring_status"].isin(["ok", long]), "predicted_label"] == "").all()
     table = list(csv.reader(io.StringIO(downloads["reviews_scored.csv"].decode("utf-8-sig"))))
-    assert len(table) == 22 and table[-1][2] == long_review and table[-1][-2] == "truncated"
+    assert len(table) == 22 and table[-1][2] == long_review and table[-1][-2] == long
 
 
 def test_the_page_says_how_many_cells_lost_control_characters_in_the_xlsx_and_the_csv_keeps_them(app, downloads):
@@ -694,10 +696,23 @@ def test_a_one_row_file_is_counted_in_the_singular(app):
 def test_a_file_of_texts_unlike_the_training_texts_is_scored_with_a_warning(app):
     use_model(app, "tiny-sentiment")  # trained on five-word texts
     long_review = "the plot was good but the acting was awful and the film ran far too long for what it had " * 4
-    score_upload(app, "long.csv", ("review\n" + f"{long_review}\n" * 3).encode())
-    assert any("These texts are unlike the ones this model was trained on" in shown(w.value) for w in app.warning)
+    frame = score_upload(app, "long.csv", ("review\n" + f"{long_review}\n" * 3).encode())
+    assert frame["scoring_status"].tolist() == ["truncated, unlike training"] * 3
+    assert any("3 of 3 scored rows (100%) are far longer than the texts this model was trained on" in shown(w.value)
+               for w in app.warning)
     score_upload(app, "short.csv", b"review\ngood film\nbad plot\n")
-    assert not any("unlike the ones" in shown(w.value) for w in app.warning)
+    assert not any("far longer than the texts" in shown(w.value) for w in app.warning)
+
+
+def test_one_review_far_longer_than_the_training_texts_is_scored_with_a_warning(app):
+    use_model(app, "tiny-sentiment")  # trained on five-word texts; reads 30 pieces, so flags beyond 30
+    score_review(app, " ".join(["good", "film"] * 20))
+    far = lambda: [shown(w.value) for w in app.warning if "far longer" in w.value]  # noqa: E731
+    assert far() == ["This review is far longer (40 word pieces) than the texts this model was trained on (99% of "
+                     "them had at most 5): its label may mean little. Check it by hand, or train a model on texts "
+                     "like this one."]
+    score_review(app, "good film")
+    assert not far()
 
 
 def test_the_row_picker_starts_at_the_first_row_shown_when_rows_that_need_review_come_first(app):
@@ -714,8 +729,8 @@ def test_the_row_picker_starts_at_the_first_row_shown_when_rows_that_need_review
     assert picker.value == least_sure_first[0] == preview(app).index[0] - 1
 
 
-def editor_table(at):
-    """The bulk corrections' editable table as the page sends it to the browser."""
+def editor_table(at, key="corrections_editor"):
+    """An editable table (by default the bulk corrections') as the page sends it to the browser."""
     import pyarrow as pa
 
     def walk(node):
@@ -724,7 +739,7 @@ def editor_table(at):
         for child in (children.values() if isinstance(children, dict) else []):
             yield from walk(child)
 
-    [editor] = [n for n in walk(at.main) if n.type == "dataframe" and n.proto.editing_mode]
+    [editor] = [n for n in walk(at.main) if n.type == "dataframe" and n.proto.editing_mode and n.proto.id.endswith(key)]
     return pa.ipc.open_stream(editor.proto.arrow_data.data).read_all().to_pandas()
 
 

@@ -12,7 +12,7 @@ import pytest
 
 import predictor  # noqa: F401  (TensorFlow set-up first)
 import hostile
-from predictor import export, model_folder, models, scoring, tables
+from predictor import export, model_folder, models, scoring, tables, unlike
 import score as score_cli
 from predictor.errors import UserError
 from predictor.thresholds import Thresholds
@@ -26,7 +26,8 @@ class StandInScorer:
     def __init__(self, classes=("negative", "neutral", "positive"), multilabel=False, maxlen=16, bars=()):
         self.classes = list(classes)
         self.multilabel = multilabel
-        record = SimpleNamespace(classes=self.classes, multilabel=multilabel, thresholds=list(bars))
+        record = SimpleNamespace(classes=self.classes, multilabel=multilabel, thresholds=list(bars), maxlen=maxlen,
+                                 rows={})  # no training lengths: no row is flagged unlike the training texts
         self.info = SimpleNamespace(maxlen=maxlen, name="stand-in", record=record)
         self.calls = []
 
@@ -233,7 +234,8 @@ def test_real_single_label_scores(sentiment):
 def test_real_frame_matches_single_text_scoring(sentiment):
     texts = ["Loved it", "", "Terrible, avoid", 7, "😀 ممتاز", LONG_TEXT]
     scored = scoring.score_frame(sentiment, pd.DataFrame({"review": texts}), "review", batch_size=2).frame
-    assert scored["scoring_status"].tolist() == ["ok", "empty text", "ok", "not text (number)", "ok", "truncated"]
+    assert scored["scoring_status"].tolist() == ["ok", "empty text", "ok", "not text (number)", "ok",
+                                                 "truncated, unlike training"]  # trained on five-word texts
     for row, text in zip(scored.itertuples(), texts):
         if row.scoring_status in scoring.SCORED_STATUSES:
             single = scoring.score_text(sentiment, text)
@@ -570,15 +572,79 @@ def test_ray_is_refused_for_inputs_it_does_not_stream(tiny_models_dir, tmp_path,
 
 
 LONG_REVIEWS = ["the plot was good but the acting was awful and the film ran far too long for what it had " * 4] * 5
+FORTY_PIECES = " ".join(["good", "film"] * 20)  # every word in the tiny vocabulary: one piece each
 
 
-def test_texts_far_longer_than_the_training_texts_are_flagged_and_texts_like_them_are_not(tiny_models_dir):
-    info = model_folder.read(tiny_models_dir / "tiny-sentiment")  # trained on five-word texts, maxlen 32
-    assert info.record.rows["longer_than_maxlen"]["share"] == 0.0
-    warning = scoring.unlike_training(info, LONG_REVIEWS + ["good film"] + [None, 42])
-    assert warning.startswith("These texts are unlike the ones this model was trained on: 83% of them are longer "
-                              "than the 32 word pieces it reads at once, against 0% of its training texts")
-    assert scoring.unlike_training(info, ["good film", "awful plot, bad actor"] * 10) is None
+def test_training_records_how_long_ninety_nine_percent_of_its_texts_are_at_most(tiny_models_dir):
+    record = model_folder.read(tiny_models_dir / "tiny-sentiment").record
+    # conftest.sentiment_rows: every text is five vocabulary words, so five word pieces.
+    assert record.rows["lengths_in_pieces"] == {"p99": 5, "of_sampled_train_rows": record.rows["train"]}
+    assert unlike.row_bound(record) == 30  # 1.5 x 5 is under the 30 pieces one row of maxlen 32 holds
+
+
+def test_the_length_bound_is_one_and_a_half_times_the_ninety_ninth_percentile_and_at_least_one_row():
+    lengths = unlike.training_lengths(np.arange(1, 101))  # 99th percentile of 1..100: 99.01
+    assert lengths == {"p99": 100, "of_sampled_train_rows": 100}
+    assert unlike.row_bound(SimpleNamespace(rows={"lengths_in_pieces": lengths}, maxlen=128)) == 150
+    assert unlike.row_bound(SimpleNamespace(rows={"lengths_in_pieces": lengths}, maxlen=512)) == 510
+    assert unlike.row_bound(SimpleNamespace(rows={}, maxlen=128)) is None  # before version 7, or without BERT
+    assert unlike.training_lengths(np.array([])) == {}
+
+
+def test_rows_far_longer_than_the_training_texts_say_so_in_their_status(tiny_models_dir, tmp_path):
+    df = pd.DataFrame({"review": ["good film", FORTY_PIECES, None]})
+    windows = models.Scorer(tiny_models_dir / "tiny-topics")  # reads all of a text, in windows; bound 30
+    assert scoring.score_frame(windows, df, "review").frame["scoring_status"].tolist() == [
+        "ok", "unlike training", "empty text"]
+    head = models.Scorer(tiny_models_dir / "tiny-sentiment")  # reads the first 30 pieces; bound 30
+    assert scoring.score_frame(head, df, "review").frame["scoring_status"].tolist() == [
+        "ok", "truncated, unlike training", "empty text"]
+
+    roomy = tmp_path / "roomy"  # tiny-sentiment, as if trained on texts up to 1,000 pieces: bound 1,500
+    shutil.copytree(tiny_models_dir / "tiny-sentiment", roomy)
+    record = json.loads((roomy / "training.json").read_text())
+    record["rows"]["lengths_in_pieces"]["p99"] = 1000
+    (roomy / "training.json").write_text(json.dumps(record))
+    assert scoring.score_frame(models.Scorer(roomy), df, "review").frame["scoring_status"].tolist() == [
+        "ok", "truncated", "empty text"]
+
+
+def test_one_text_far_longer_than_the_training_texts_is_marked(tiny_models_dir):
+    scorer = models.Scorer(tiny_models_dir / "tiny-topics")
+    assert scoring.score_text(scorer, FORTY_PIECES).unlike_training
+    assert not scoring.score_text(scorer, "good film").unlike_training
+
+
+def test_a_file_is_warned_about_when_one_row_in_twenty_is_far_longer_than_the_training_texts(tiny_models_dir):
+    scorer = models.Scorer(tiny_models_dir / "tiny-sentiment")
+    one_in_20 = scoring.score_frame(scorer, pd.DataFrame({"review": [FORTY_PIECES] + ["good film"] * 19}), "review")
+    assert scoring.unlike_training(scorer.info, one_in_20) == (
+        "1 of 20 scored rows (5%) are far longer than the texts this model was trained on: over 30 word pieces, where "
+        '99% of its training texts have at most 5. They say "unlike training" or "truncated, unlike training" in '
+        "scoring_status. Their labels and probabilities may mean much less; check some by hand, or train a model on "
+        "texts like these.")
+    one_in_21 = scoring.score_frame(scorer, pd.DataFrame({"review": [FORTY_PIECES] + ["good film"] * 20}), "review")
+    assert scoring.unlike_training(scorer.info, one_in_21) is None
+
+
+def test_a_folder_without_training_lengths_is_judged_by_its_share_of_texts_longer_than_maxlen(tiny_models_dir,
+                                                                                              tmp_path):
+    old = tmp_path / "v6"
+    shutil.copytree(tiny_models_dir / "tiny-sentiment", old)
+    record = json.loads((old / "training.json").read_text())
+    del record["rows"]["lengths_in_pieces"]
+    (old / "training.json").write_text(json.dumps({**record, "version": 6}))
+    scorer = models.Scorer(old)
+    assert scorer.info.record.rows["longer_than_maxlen"]["share"] == 0.0
+    long_file = scoring.score_frame(scorer, pd.DataFrame({"review": LONG_REVIEWS + ["good film", None, 42]}),
+                                    "review")
+    assert not any("unlike" in status for status in long_file.frame["scoring_status"])  # none without lengths
+    assert scoring.unlike_training(scorer.info, long_file).startswith(
+        "These texts are unlike the ones this model was trained on: 83% of them are longer than the 32 word pieces "
+        "it reads at once, against 0% of its training texts")
+    short_file = scoring.score_frame(scorer, pd.DataFrame({"review": ["good film", "awful plot, bad actor"] * 10}),
+                                     "review")
+    assert scoring.unlike_training(scorer.info, short_file) is None
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])  # read whole, and streamed in chunks
@@ -586,4 +652,5 @@ def test_score_py_warns_when_the_texts_are_unlike_the_training_texts(tiny_models
     pd.DataFrame({"review": LONG_REVIEWS}).to_csv(tmp_path / "long.csv", index=False)
     assert score_cli.main([str(tmp_path / "long.csv"), "--out", str(tmp_path / f"out{suffix}"), "--model",
                            "tiny-sentiment", "--models-dir", str(tiny_models_dir)]) == 0
-    assert "Warning: These texts are unlike the ones this model was trained on: 100% of them" in capsys.readouterr().out
+    assert ("Warning: 5 of 5 scored rows (100%) are far longer than the texts this model was trained on"
+            in capsys.readouterr().out)

@@ -49,13 +49,15 @@ def test_multiclass_round_trip_learns_and_saves_everything(hybrid_sentiment):
     assert set(scores["per_class"]) == {"negative", "neutral", "positive"}
     assert np.array(scores["confusion_matrix"]["matrix"]).sum() == record["rows"]["validation"] == 12
     assert record["rows"] == {"read": 120, "dropped": {}, "train": 108, "validation": 12, "markup_converted": 0,
-                              "longer_than_maxlen": {"share": 0.0, "of_sampled_train_rows": 108}}
+                              "longer_than_maxlen": {"share": 0.0, "of_sampled_train_rows": 108},
+                              # five vocabulary words each (conftest.sentiment_rows): five word pieces
+                              "lengths_in_pieces": {"p99": 5, "of_sampled_train_rows": 108}}
     assert record["classes"] == ["negative", "neutral", "positive"] and record["multilabel"] is False
     assert record["settings"]["maxlen"] == 32 and record["settings"]["lr"] == 3e-3
     assert record["data"]["sha256"] == hashlib.sha256(hybrid_sentiment.data.read_bytes()).hexdigest()
     assert record["device"]["kind"] == "cpu" and record["versions"]["ktrain"] == "0.41.4"
     assert record["reload_check"]["max_difference"] <= 1e-5
-    assert {"read", "prepare_bert", "fit", "save_bert", "fit_nbsvm", "save_nbsvm", "evaluate",
+    assert {"read", "prepare_bert", "fit", "save_bert", "fit_nbsvm", "save_nbsvm", "label_audit", "evaluate",
             "reload_check"} == set(record["durations_s"])  # --lr given: no lr_find
     assert (out / "confusion_matrix.png").stat().st_size > 1000
 
@@ -118,7 +120,7 @@ def test_multilabel_round_trip(tiny_bert_dir, tmp_path):
     # One threshold per label, chosen on the validation rows, and the metrics are the model's at those thresholds:
     # sklearn's micro-F1 there (metrics.json) equals the chooser's own count for the chosen rule.
     choice = record["threshold_choice"]
-    assert choice["chosen"] in ("default", "shared", "per_label") and record["version"] == 6
+    assert choice["chosen"] in ("default", "shared", "per_label") and record["version"] == 7
     assert len(record["thresholds"]) == len(TOPIC_WORDS) and all(0 < t < 1 for t in record["thresholds"])
     assert [scores["per_label"][t]["threshold"] for t in TOPIC_WORDS] == record["thresholds"]
     assert scores["micro_f1"] == pytest.approx(choice["validation"][choice["chosen"]]["micro_f1"], abs=1e-5)
