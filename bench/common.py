@@ -278,7 +278,8 @@ class Run:
         self.record = {
             "benchmark": name, "quick": quick,
             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "command": "python -m bench." + name + " " + " ".join(sys.argv[1:]),
+            # The module run, not the results' name: a --tag names the file (multilabel-epochs3.json), not the module.
+            "command": "python -m bench." + Path(sys.argv[0]).stem + " " + " ".join(sys.argv[1:]),
             "machine": machine(), "versions": versions(), "settings": settings, "results": {}, "table": [],
             "wall_s": None, "peak_rss_mb": None, "load_avg": {"start": load_avg(), "end": None}, "notes": [],
         }
