@@ -12,6 +12,8 @@ train.py's --val-data):
   scored by the model train.py saved;
 - BERT alone reading the head (`--classifier bert --reading head`, what ktrain does), trained separately.
 A default stands when it is best on the dev rows at every size; the results file says which is best at each.
+The default model's expected calibration error on the dev rows, as blended and as calibrated on its validation rows,
+is recorded beside (issue 19's low-data sizes).
 """
 import predictor  # noqa: F401  (before TensorFlow)
 from bench import bert
@@ -65,7 +67,9 @@ def main(argv=None):
         best = max(scores, key=lambda name: scores[name]["accuracy"])
         sizes_out[str(n)] = {"split": {"train": len(train_df), "validation": len(val_df), "dev": len(dev)},
                              "on_dev": scores, "best_on_dev": best, "bert_weight": hybrid["bert_weight"],
-                             "epochs": hybrid["epochs"], "maxlen": hybrid["maxlen"]}
+                             "epochs": hybrid["epochs"], "maxlen": hybrid["maxlen"],
+                             # issue 19: calibration at low-data sizes, on rows neither fitted nor chose anything
+                             "calibration_on_dev": bert.test_calibration(hybrid, y_dev)}
         for name, s in scores.items():
             run.row(f"on dev rows: {name}", f"n={n:,} ({len(train_df):,} train + {len(val_df)} val) / dev "
                                             f"{len(dev):,}", f"acc {s['accuracy']:.4f}" + (" (best)" if name == best

@@ -44,9 +44,11 @@ DEFAULT_READING = WINDOWS  # see predictor/pieces.py
 # Examples (rows x epochs) at maxlen EPOCH_MAXLEN the automatic epoch count aims at, within 1..MAX_AUTO_EPOCHS:
 # IMDB's 22,500 rows get 1 epoch (a 2nd doubles the fit, the largest part of train.py's time: bench/results/imdb.json
 # durations_s), a few thousand rows get 4. A row of shorter texts counts for the square of its share of EPOCH_MAXLEN:
-# not its compute, but that short texts needed more passes. That rule was chosen on GoEmotions' test split (21,000
-# comments at maxlen 64: test micro-F1 0.537 after 3 epochs, 0.562-0.563 after 4, BERT alone;
-# bench/results/multilabel*.json), not on its dev split: issue 23 leaves it to be re-decided on dev rows.
+# not its compute, but that short texts needed more passes. Judged on GoEmotions' dev rows (21,000 training comments
+# at maxlen 64, where the square gives 4 epochs and a plain share 3; the 4,426 dev rows train.py never saw): 4 epochs
+# scored micro-F1 0.5906 at train.py's thresholds against 0.5854 for 3, and BERT alone at 0.5 scored 0.5604 against
+# 0.5397 (bench/results/multilabel.json and multilabel-epochs3.json, `rules_on_dev`). The rule was first drawn from
+# GoEmotions' test rows (issue 23); the dev rows confirmed it.
 EPOCH_EXAMPLES = 30_000
 EPOCH_MAXLEN = 128
 MAX_AUTO_EPOCHS = 4  # sample data at lr 1e-4: 88% validation accuracy after 4 epochs, no better after 8
