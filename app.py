@@ -4,7 +4,6 @@ Run: streamlit run app.py   (models are read from models/, or $PREDICTOR_MODELS_
 """
 import hashlib
 import html
-import re
 import time
 from pathlib import Path
 
@@ -15,9 +14,10 @@ import pandas as pd
 import streamlit as st
 from streamlit import config as st_config
 
-from predictor import (audit, corrections, explain, export, model_folder, models, pieces, scoring, tables, thresholds,
-                       unlike)
+from predictor import explain, export, model_folder, models, pieces, scoring, tables, thresholds, unlike
 from predictor.errors import UserError
+from ui import labels
+from ui.words import counted, cut, plain
 
 # Upload cap when nobody configured one. Set server.maxUploadSize (MB) in .streamlit/config.toml, the
 # STREAMLIT_SERVER_MAX_UPLOAD_SIZE variable or --server.maxUploadSize to change it; the page reads that same value.
@@ -38,13 +38,8 @@ PHRASE_CHARS = 40  # a phrase's label in that chart is cut to this
 REVIEW_BELOW = {False: 0.6, True: 0.2}  # "needs review" under this confidence at first (single-label, multi-label)
 TOWARDS, AWAY = (26, 150, 65), (215, 48, 39)  # highlight colours (RGB): green pushed towards the label, red away
 NO_LABEL_BAR = "(no label)"  # multi-label rows with no label at or above its threshold
-AS_PREDICTED = "(as predicted)"  # a "right label" cell of the bulk corrections that corrects nothing
-NOT_CHECKED = "(not checked)"  # a "right label" cell of the label audit that nobody has decided yet
 TRAIN_COMMAND = "python train.py"
 TRAIN_OWN_DATA_COMMAND = "python train.py --data my_reviews.xlsx --text-column review --label-column sentiment"
-# Markdown's punctuation (CommonMark escapes any ASCII punctuation with a backslash) plus ':' for Streamlit's
-# :color[...] directives and '.', which with ':' keeps bare addresses from becoming links.
-MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&^\"'])")
 
 
 def main():
@@ -69,8 +64,8 @@ def main():
     with spreadsheet_tab:
         spreadsheet_ui(scorer, bars)
     with audit_tab:
-        label_audit_ui(scorer)
-    corrections_sidebar_ui(info)  # last: it counts the corrections this run may have just saved
+        labels.label_audit_ui(scorer)
+    labels.corrections_sidebar_ui(info)  # last: it counts the corrections this run may have just saved
 
 
 def signed_in_ui():
@@ -248,12 +243,7 @@ def one_review_ui(scorer, bars):
         # Widgets keyed by the review: a new review starts them from its own label, not the last review's choice.
         key = "review-" + review_key(scorer.info.name, text)
         explanation_ui(scorer, text, score.labels[0] if score.labels else next(iter(score.probabilities)), key)
-        correction_ui(scorer, text, score, key)
-
-
-def counted(n, noun):
-    """'1 row', '2 rows': a count and its noun, in the page's words."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+        labels.correction_ui(scorer, text, score, key)
 
 
 def review_key(*parts):
@@ -350,7 +340,7 @@ def highlighted_html(explanation):
 
 def phrase_chart(explanation, phrases):
     table = pd.DataFrame({
-        "phrase": [_cut(explanation.text[p.start:p.end]) for p in phrases],
+        "phrase": [cut(explanation.text[p.start:p.end], PHRASE_CHARS) for p in phrases],
         "weight": [p.weight for p in phrases],
         "direction": ["towards" if p.weight > 0 else "away" for p in phrases]})
     base = alt.Chart(table).encode(
@@ -360,79 +350,6 @@ def phrase_chart(explanation, phrases):
                                                       range=[f"rgb{TOWARDS}", f"rgb{AWAY}"]), legend=None),
         tooltip=["phrase", alt.Tooltip("weight:Q", format="+.3f")])
     return base.mark_bar().properties(height=bar_chart_height(len(table)))
-
-
-def correction_ui(scorer, text, score, key):
-    """'The right label is X': stored for this model, to be learnt by the next one (train.py --corrections)."""
-    with st.expander("Wrong label? Correct it"):
-        if score.multilabel:
-            right = st.multiselect("The right labels are", scorer.classes, default=score.labels,
-                                   key=f"right_labels-{key}")
-        else:
-            right = [st.selectbox("The right label is", scorer.classes, index=scorer.classes.index(score.label),
-                                  key=f"right_label-{key}")]
-        if st.button("Save correction", key=f"save_correction-{key}"):
-            save_corrections_ui(scorer, [corrections.Correction(
-                model=scorer.info.name, text=text, model_label=score.label, probabilities=score.probabilities,
-                corrected_label=joined(scorer, right))])
-
-
-def save_corrections_ui(scorer, new):
-    """Store corrections for this model and say how many it has now, or why they could not be stored. A correction
-    this session already saved (same model, text, label, file and row: a second click) is not stored again."""
-    saved = st.session_state.setdefault("saved_corrections", set())
-    identity = lambda c: (c.model, c.text, c.corrected_label, c.source_file, c.source_row)  # noqa: E731
-    fresh = [c for c in new if identity(c) not in saved]
-    store = corrections.CorrectionsStore(corrections.store_path())
-    try:
-        for correction in fresh:
-            store.add(correction)
-            saved.add(identity(correction))
-    except UserError as err:
-        st.error(plain(err))
-        return
-    again = (f" ({len(new) - len(fresh):,} saved already in this session, not stored twice)"
-             if len(fresh) < len(new) else "")
-    st.success(plain(f"Saved {len(fresh):,}{again}. This model has {store.count(scorer.info.name):,} correction(s); "
-                     f"a model trained with python train.py ... --corrections {scorer.info.name} learns from them."))
-
-
-def joined(scorer, labels):
-    """Labels as a correction stores them: one class, or for multi-label every label in class order."""
-    return corrections.join_labels(labels, scorer.classes) if scorer.multilabel else labels[0]
-
-
-def corrections_sidebar_ui(info):
-    """How many corrections this model has, and all of them as a download."""
-    store = corrections.CorrectionsStore(corrections.store_path())
-    try:
-        count = store.count(info.name)
-    except UserError as err:
-        st.sidebar.error(plain(err))
-        return
-    with st.sidebar:
-        st.caption(f"Corrections made on this model: {count:,}")
-        if count:
-            files = corrections_files(store, info.name, count)
-            buttons = st.container(horizontal=True)
-            buttons.download_button("Corrections .csv", files["csv"], key="corrections_csv",
-                                    file_name=f"{info.name}_corrections.csv", mime="text/csv", on_click="ignore")
-            buttons.download_button("Corrections .xlsx", files["xlsx"],
-                                    key="corrections_xlsx", file_name=f"{info.name}_corrections.xlsx",
-                                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                    on_click="ignore")
-
-
-def corrections_files(store, model, count):
-    """The model's corrections as .csv and .xlsx bytes, built again only when their count changes: the sidebar runs
-    on every rerun, and reading the database and writing a workbook each time would slow every click."""
-    cached = st.session_state.get("corrections_files")
-    if not cached or cached[0] != (model, count):
-        table = store.for_model(model)
-        cached = ((model, count), {"csv": export.to_csv_bytes(table),
-                                   "xlsx": export.to_xlsx_bytes(table, sheet_name="corrections")})
-        st.session_state["corrections_files"] = cached
-    return cached[1]
 
 
 def probability_chart(table):
@@ -497,12 +414,6 @@ def spreadsheet_ui(scorer, bars):
     stored = st.session_state.get("bulk_result")
     if stored and all(stored[key] == value for key, value in job.items()):
         bulk_result_ui(stored, bars, uploaded.name, scorer)
-
-
-def plain(text):
-    """`text` from the data (class, column, sheet and file names, and messages quoting them) escaped so that Markdown
-    shows it as typed: a class named ![t](http://host/t.png) would otherwise make every visitor's browser fetch it."""
-    return MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
 
 
 def upload_limit_mb():
@@ -666,7 +577,8 @@ def bulk_result_ui(stored, bars, file_name, scorer):
                 + (", those that need review first" if review_first else "") + ")")
     preview_table_ui(scored, positions)
     explain_row_ui(scorer, scored, positions)
-    corrections_editor_ui(scorer, scored, positions, file_name)
+    labels.corrections_editor_ui(scorer, scored, positions, file_name)
+    labels.label_next_ui(scorer, scored, file_name)
     if flagged:
         with st.expander(f"Rows not scored ({flagged:,})"):
             positions = (~scored.scored).to_numpy().nonzero()[0]
@@ -728,91 +640,12 @@ def explain_row_ui(scorer, scored, positions):
         # Keyed by the order shown: when the preview is re-ordered (rows that need review first), the picker starts
         # again at the first row shown instead of keeping row 1, which may now be far down the table.
         position = st.selectbox("Row", scorable, key=f"explain_row-{review_key(scored.model, *scorable)}",
-                                format_func=lambda p: f"row {p + 1}: {_cut(str(texts.iloc[p]), 70)}")
+                                format_func=lambda p: f"row {p + 1}: {cut(str(texts.iloc[p]), 70)}")
         text = str(texts.iloc[position])
         label = scored.frame[scored.label_column].iloc[position].split(scoring.MULTILABEL_SEPARATOR)[0]
         label = label or max(scored.probability_columns, key=lambda c: scored.frame[scored.probability_columns[c]]
                              .iloc[position])
         explanation_ui(scorer, text, label, f"row-{position}-{review_key(scored.model, position, text)}")
-
-
-def corrections_editor_ui(scorer, scored, positions, file_name):
-    """An editable 'right label' column beside the preview's scored rows; saved on request, row by row."""
-    rows = [p for p in positions if scored.scored.iloc[p]]
-    if not rows:
-        return
-    with st.expander("Correct labels"):
-        frame = scored.frame
-        table = pd.DataFrame({
-            "row": [p + 1 for p in rows],
-            "text": [_cut(str(frame[scored.text_column].iloc[p]), 200) for p in rows],
-            "predicted": [frame[scored.label_column].iloc[p] for p in rows],
-            # Never an empty (null) cell: the browser draws one as a grey "None", which reads as a label. A
-            # selectbox cell needs one of its options to show a value, so single-label cells start at AS_PREDICTED.
-            "right label": ["" if scored.multilabel else AS_PREDICTED] * len(rows)})
-        right = (st.column_config.TextColumn("right labels", help="Labels separated by commas; empty where the "
-                                                                  "prediction is right.")
-                 if scored.multilabel else
-                 st.column_config.SelectboxColumn("right label", options=[AS_PREDICTED, *scored.classes],
-                                                  help=f"Leave {AS_PREDICTED} where the prediction is right."))
-        edited = st.data_editor(table, key="corrections_editor", hide_index=True, width="stretch",
-                                disabled=["row", "text", "predicted"], column_config={"right label": right})
-        chosen = [(rows[i], value) for i, value in enumerate(edited["right label"])
-                  if isinstance(value, str) and value.strip() and value != AS_PREDICTED]
-        if st.button(f"Save {len(chosen):,} correction(s)", key="save_corrections", disabled=not chosen):
-            new, unknown = [], set()
-            for position, value in chosen:
-                labels = [v.strip() for v in value.split(",")] if scored.multilabel else [value]
-                unknown |= set(labels) - set(scored.classes)
-                new.append(corrections.Correction(
-                    model=scored.model, text=str(frame[scored.text_column].iloc[position]),
-                    model_label=frame[scored.label_column].iloc[position],
-                    probabilities={c: float(frame[column].iloc[position])
-                                   for c, column in scored.probability_columns.items()},
-                    corrected_label=joined(scorer, [label for label in labels if label]), source_file=file_name,
-                    source_row=position + 1))
-            if unknown:
-                st.error(plain(f"Not a label of this model: {', '.join(sorted(unknown))}. Use: "
-                               f"{', '.join(scored.classes)}."))
-            else:
-                save_corrections_ui(scorer, new)
-
-
-def label_audit_ui(scorer):
-    """The training file's labels the audit disputes (train.py's label_issues.csv, predictor/audit.py), most doubtful
-    first, for an analyst to confirm or fix. Each decision is stored as a correction from label_issues.csv and its row,
-    so the next python train.py ... --corrections MODEL trains on it."""
-    info = scorer.info
-    found = info.record.label_audit
-    issues = audit.read(info.path)
-    if issues is None:
-        st.info(plain(f"No label audit for this model: {found['why']}." if found.get("why") else
-                      "No label audit for this model: it was trained before train.py audited labels. Train it again "
-                      "to get one."))
-        return
-    if issues.empty:
-        st.success(f"The audit disputes none of the {found.get('rows', 0):,} training labels.")
-        return
-    st.caption(plain(f"{counted(len(issues), 'training row')} of {found['rows']:,} have a label that NBSVM, trained "
-                     f"on the other rows, disputes; the most doubtful first. Where the given label is right, choose "
-                     f"it; where it is wrong, choose the right one; then save. The next python train.py --data ... "
-                     f"--corrections {info.name} trains on your decisions."))
-    table = pd.DataFrame({
-        "row": issues["row"].astype(str).replace({"": "(added)"}), "text": issues["text"].map(lambda t: _cut(t, 200)),
-        "given label": issues["given_label"], "suggested": issues["suggested_label"],
-        "given label's probability": issues["label_quality"].map("{:.1%}".format),
-        "right label": [NOT_CHECKED] * len(issues)})
-    right = st.column_config.SelectboxColumn("right label", options=[NOT_CHECKED, *scorer.classes],
-                                             help=f"Leave {NOT_CHECKED} for the rows you have not decided.")
-    edited = st.data_editor(table, key="audit_editor", hide_index=True, width="stretch", column_config={
-        "right label": right}, disabled=[c for c in table.columns if c != "right label"])
-    chosen = [(i, value) for i, value in enumerate(edited["right label"]) if value in scorer.classes]
-    if st.button(f"Save {len(chosen):,} decision(s)", key="save_audit", disabled=not chosen):
-        save_corrections_ui(scorer, [corrections.Correction(
-            model=info.name, text=issues["text"].iloc[i], model_label=issues["suggested_label"].iloc[i],
-            probabilities={issues["given_label"].iloc[i]: float(issues["label_quality"].iloc[i])},
-            corrected_label=value, source_file=audit.FILE,
-            source_row=None if issues["row"].iloc[i] == "" else int(issues["row"].iloc[i])) for i, value in chosen])
 
 
 def for_display(scored, positions):
@@ -863,10 +696,6 @@ def bar_chart_height(bars):
 
 def _duration(seconds):
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
-
-
-def _cut(text, chars=PHRASE_CHARS):
-    return text if len(text) <= chars else text[:chars - 3] + "..."
 
 
 def _date(iso_timestamp):

@@ -18,7 +18,9 @@ Why SQLite and how it is used, so that nothing is ever lost:
   so the millisecond or so per commit is nothing to pay.
 - One connection per call: a sqlite3 connection must not be shared between threads, and Streamlit runs one thread per
   browser session, so a store is safe to share (st.cache_resource) and cheap to make.
-- The layout's version is in `PRAGMA user_version`; a file from a newer version of this code is refused.
+- The layout's version is in `PRAGMA user_version`; a file from a newer version of this code is refused, and one from
+  an older version is brought up to date in place, in one transaction, every correction kept (1 -> 2: which
+  suggestion, if any, proposed the row: `suggested_by`).
 
 Labels are strings. A multi-label model's labels are its classes that apply, joined with ", " in class order
 (join_labels); the empty string means no label applies. So class names of a multi-label model must not contain ", ".
@@ -42,11 +44,13 @@ if TYPE_CHECKING:  # pandas is imported where a DataFrame is made: a process tha
     import pandas as pd
 
 DB_FILE = "corrections.sqlite"  # in the models folder, beside the model folders
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+AUDIT = "label audit"  # suggested_by: a row of train.py's label_issues.csv (predictor/audit.py)
+LABEL_NEXT = "label next"  # suggested_by: a row the page proposed for labelling (predictor/label_next.py)
 BUSY_TIMEOUT_S = 10.0  # how long a writer waits for another to finish before giving up with a UserError
 LABEL_SEPARATOR = ", "
 COLUMNS = ["created_at", "model", "text", "model_label", "corrected_label", "probabilities", "source_file",
-           "source_row"]  # for_model's DataFrame, which is also what the page's download holds
+           "source_row", "suggested_by"]  # for_model's DataFrame, which is also what the page's download holds
 TABLE = "corrections"
 _SCHEMA = [f"""CREATE TABLE {TABLE} (
     id INTEGER PRIMARY KEY,           -- the order corrections were saved in: later means meant last
@@ -57,7 +61,8 @@ _SCHEMA = [f"""CREATE TABLE {TABLE} (
     probabilities TEXT NOT NULL,      -- JSON object: class -> probability, in class order
     corrected_label TEXT NOT NULL,
     source_file TEXT,                 -- the uploaded file's name, if the text came from one
-    source_row INTEGER                -- and its row there
+    source_row INTEGER,               -- and its row there
+    suggested_by TEXT                 -- what proposed the row (AUDIT, LABEL_NEXT); NULL: the analyst's own pick
 )""", f"CREATE INDEX {TABLE}_by_model ON {TABLE} (model, id)"]
 
 
@@ -72,6 +77,7 @@ class Correction:
     corrected_label: str  # what the analyst says it is (multi-label: join_labels; "" = no label applies)
     source_file: str | None = None  # the upload's file name, when the text came from a file
     source_row: int | None = None  # the text's row in that file, as the page numbers it
+    suggested_by: str | None = None  # AUDIT or LABEL_NEXT when one of them proposed the row
     created_at: str = field(default="")  # ISO 8601 UTC; stamped by CorrectionsStore.add when empty
 
 
@@ -117,10 +123,10 @@ class CorrectionsStore:
             try:
                 cursor = conn.execute(
                     f"INSERT INTO {TABLE} (created_at, model, text, model_label, probabilities, corrected_label, "
-                    "source_file, source_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "source_file, source_row, suggested_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (created_at, correction.model, correction.text, correction.model_label, probabilities,
                      correction.corrected_label, correction.source_file,
-                     None if correction.source_row is None else int(correction.source_row)))
+                     None if correction.source_row is None else int(correction.source_row), correction.suggested_by))
                 conn.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
@@ -200,6 +206,8 @@ class CorrectionsStore:
         self._use_wal(conn)
         if version == 0:
             self._create(conn)
+        elif version < SCHEMA_VERSION:
+            self._upgrade(conn)
 
     def _use_wal(self, conn: sqlite3.Connection) -> None:
         """Switch the file to WAL mode (kept in the file: later connections find it done, at no cost).
@@ -240,6 +248,21 @@ class CorrectionsStore:
                 conn.execute("ROLLBACK")
             raise
 
+    def _upgrade(self, conn: sqlite3.Connection) -> None:
+        """Bring a file of an older layout up to SCHEMA_VERSION in one transaction (every row kept); a second process
+        racing here finds it done."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version, _ = _version_and_tables(conn)
+            if version < 2:
+                conn.execute(f"ALTER TABLE {TABLE} ADD COLUMN suggested_by TEXT")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+
     def _foreign(self, tables: list[str]) -> UserError:
         """A SQLite file without our version that has tables is another program's: it is left alone."""
         return UserError(f"{self.path} is a SQLite database of something else (tables: {', '.join(tables)}), not the "
@@ -272,6 +295,8 @@ def _check(correction: Correction) -> None:
     for name in ("model_label", "corrected_label"):
         if not isinstance(getattr(correction, name), str):
             raise ValueError(f"{name} must be a string (multi-label: join_labels), not {getattr(correction, name)!r}")
+    if correction.suggested_by not in (None, AUDIT, LABEL_NEXT):
+        raise ValueError(f"suggested_by must be None, {AUDIT!r} or {LABEL_NEXT!r}, not {correction.suggested_by!r}")
     if any(not math.isfinite(float(p)) for p in correction.probabilities.values()):
         raise ValueError(f"probabilities must be finite numbers, not {correction.probabilities!r}")
 

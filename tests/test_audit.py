@@ -118,9 +118,9 @@ def test_an_analysts_decisions_on_disputed_labels_are_saved_as_corrections_from_
     assert not at.exception and not at.error
 
     saved = CorrectionsStore(store_path(root)).for_model("tiny-sentiment")
-    assert saved[["text", "model_label", "corrected_label", "source_file"]].values.tolist() == [
-        ["good film and plot", "positive", "positive", "label_issues.csv"],
-        ["awful price", "negative", "positive", "label_issues.csv"]]
+    assert saved[["text", "model_label", "corrected_label", "source_file", "suggested_by"]].values.tolist() == [
+        ["good film and plot", "positive", "positive", "sentiment.csv", "label audit"],  # the file it was trained on
+        ["awful price", "negative", "positive", "sentiment.csv", "label audit"]]
     assert saved["source_row"].tolist()[0] == 7 and pd.isna(saved["source_row"].tolist()[1])
 
 

@@ -49,7 +49,7 @@ def test_a_correction_reads_back_exactly_with_its_time_and_the_oldest_first(stor
     first = correction("  Great phone, awful battery  ", "negative", probabilities={"negative": 0.125, "neutral": 1 / 3,
                                                                                    "positive": 0.5416666666666667},
                        source_file="reviews ümlaut.xlsx", source_row=17)
-    second = correction("fine, I guess 👍", "neutral")
+    second = correction("fine, I guess 👍", "neutral", suggested_by="label next")
 
     ids = [store.add(first), store.add(second)]
 
@@ -58,9 +58,9 @@ def test_a_correction_reads_back_exactly_with_its_time_and_the_oldest_first(stor
     assert list(frame.columns) == COLUMNS
     assert frame.drop(columns=["created_at", "probabilities"]).to_dict("records") == [
         {"model": "reviews-1", "text": "  Great phone, awful battery  ", "model_label": "positive",
-         "corrected_label": "negative", "source_file": "reviews ümlaut.xlsx", "source_row": 17},
+         "corrected_label": "negative", "source_file": "reviews ümlaut.xlsx", "source_row": 17, "suggested_by": None},
         {"model": "reviews-1", "text": "fine, I guess 👍", "model_label": "positive", "corrected_label": "neutral",
-         "source_file": None, "source_row": None}]
+         "source_file": None, "source_row": None, "suggested_by": "label next"}]
     assert json.loads(frame.loc[0, "probabilities"]) == first.probabilities  # floats round-trip exactly, in order
     assert list(json.loads(frame.loc[0, "probabilities"])) == CLASSES
     stamps = [pd.Timestamp(t) for t in frame["created_at"]]
@@ -291,6 +291,35 @@ def test_another_programs_database_is_not_taken_over(store):
         conn.execute("CREATE TABLE invoices (n INTEGER)")
     with pytest.raises(UserError, match="invoices"):
         store.add(correction())
+
+
+VERSION_1_SCHEMA = """CREATE TABLE corrections (
+    id INTEGER PRIMARY KEY, created_at TEXT NOT NULL, model TEXT NOT NULL, text TEXT NOT NULL,
+    model_label TEXT NOT NULL, probabilities TEXT NOT NULL, corrected_label TEXT NOT NULL, source_file TEXT,
+    source_row INTEGER)"""  # as commit b6f9646 created it
+
+
+def test_a_version_1_file_is_brought_up_to_date_in_place_with_every_correction_kept(store):
+    with sqlite3.connect(store.path) as conn:
+        conn.execute(VERSION_1_SCHEMA)
+        conn.execute("INSERT INTO corrections (created_at, model, text, model_label, probabilities, corrected_label, "
+                     "source_file, source_row) VALUES ('2026-12-01T10:00:00.000+00:00', 'reviews-1', 'old one', "
+                     "'positive', '{\"negative\": 0.4, \"positive\": 0.6}', 'negative', 'batch.csv', 3)")
+        conn.execute("PRAGMA user_version = 1")
+
+    store.add(correction("from the audit", suggested_by="label audit", source_file="reviews.csv", source_row=7))
+
+    frame = store.for_model("reviews-1")
+    assert frame[["text", "source_file", "source_row", "suggested_by"]].values.tolist() == [
+        ["old one", "batch.csv", 3, None], ["from the audit", "reviews.csv", 7, "label audit"]]
+    assert sqlite3.connect(store.path).execute("PRAGMA user_version").fetchone() == (2,)
+
+
+@pytest.mark.bad_input
+def test_a_suggestion_the_page_never_makes_is_refused_before_anything_is_written(store):
+    with pytest.raises(ValueError, match="suggested_by must be None, 'label audit' or 'label next'"):
+        store.add(correction(suggested_by="a hunch"))
+    assert not store.path.exists()
 
 
 @pytest.mark.bad_input
