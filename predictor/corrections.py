@@ -119,19 +119,13 @@ class CorrectionsStore:
                                    ensure_ascii=False, allow_nan=False)
         with self._connection(create=True) as conn:
             assert conn is not None
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with _writing(conn):
                 cursor = conn.execute(
                     f"INSERT INTO {TABLE} (created_at, model, text, model_label, probabilities, corrected_label, "
                     "source_file, source_row, suggested_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (created_at, correction.model, correction.text, correction.model_label, probabilities,
                      correction.corrected_label, correction.source_file,
                      None if correction.source_row is None else int(correction.source_row), correction.suggested_by))
-                conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise
             return int(cursor.lastrowid)
 
     def for_model(self, model: str) -> pd.DataFrame:
@@ -233,8 +227,7 @@ class CorrectionsStore:
 
     def _create(self, conn: sqlite3.Connection) -> None:
         """Make an empty file our database. Several processes may race here: the first one creates, the rest see it."""
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _writing(conn):
             version, tables = _version_and_tables(conn)
             if version == 0:  # else another connection created it meanwhile
                 if tables:
@@ -242,31 +235,33 @@ class CorrectionsStore:
                 for statement in _SCHEMA:  # one by one: executescript would commit the transaction first
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
 
     def _upgrade(self, conn: sqlite3.Connection) -> None:
         """Bring a file of an older layout up to SCHEMA_VERSION in one transaction (every row kept); a second process
         racing here finds it done."""
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _writing(conn):
             version, _ = _version_and_tables(conn)
             if version < 2:
                 conn.execute(f"ALTER TABLE {TABLE} ADD COLUMN suggested_by TEXT")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
 
     def _foreign(self, tables: list[str]) -> UserError:
         """A SQLite file without our version that has tables is another program's: it is left alone."""
         return UserError(f"{self.path} is a SQLite database of something else (tables: {', '.join(tables)}), not the "
                          f"corrections. Move it out of {self.path.parent}, then try again.")
+
+
+@contextlib.contextmanager
+def _writing(conn: sqlite3.Connection) -> Iterator[None]:
+    """One BEGIN IMMEDIATE transaction: committed when the block ends, rolled back if anything in it fails."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _version_and_tables(conn: sqlite3.Connection) -> tuple[int, list[str]]:

@@ -101,17 +101,21 @@ def corrections_editor_ui(scorer, scored, positions, file_name):
             # Never an empty (null) cell: the browser draws one as a grey "None", which reads as a label. A
             # selectbox cell needs one of its options to show a value, so single-label cells start at AS_PREDICTED.
             "right label": ["" if scored.multilabel else AS_PREDICTED] * len(rows)})
-        right = (st.column_config.TextColumn("right labels", help="Labels separated by commas; empty where the "
-                                                                  "prediction is right.")
-                 if scored.multilabel else
-                 st.column_config.SelectboxColumn("right label", options=[AS_PREDICTED, *scored.classes],
-                                                  help=f"Leave {AS_PREDICTED} where the prediction is right."))
+        right = label_column(scored, "right label", AS_PREDICTED, "where the prediction is right")
         edited = st.data_editor(table, key="corrections_editor", hide_index=True, width="stretch",
                                 disabled=["row", "text", "predicted"], column_config={"right label": right})
         chosen = [(rows[i], value) for i, value in enumerate(edited["right label"])
                   if isinstance(value, str) and value.strip() and value != AS_PREDICTED]
         if st.button(f"Save {len(chosen):,} correction(s)", key="save_corrections", disabled=not chosen):
             save_row_corrections_ui(scorer, scored, chosen, file_name)
+
+
+def label_column(scored, title, unset, when):
+    """An editable label column: for multi-label, text (labels separated by commas, empty `when`); else one class
+    or `unset` (`when`)."""
+    if scored.multilabel:
+        return st.column_config.TextColumn(title, help=f"Labels separated by commas; leave empty {when}.")
+    return st.column_config.SelectboxColumn(title, options=[unset, *scored.classes], help=f"Leave {unset} {when}.")
 
 
 def save_row_corrections_ui(scorer, scored, chosen, file_name, suggested_by=None):
@@ -154,11 +158,7 @@ def label_next_ui(scorer, scored, file_name):
             "predicted": [frame[scored.label_column].iloc[p] for p in rows],
             "how sure": [f"{sure.iloc[p]:.0%}" for p in rows],
             "label": ["" if scored.multilabel else NOT_CHECKED] * len(rows)})
-        label = (st.column_config.TextColumn("label", help="Labels separated by commas; leave empty for rows you "
-                                                           "have not decided.")
-                 if scored.multilabel else
-                 st.column_config.SelectboxColumn("label", options=[NOT_CHECKED, *scored.classes],
-                                                  help=f"Leave {NOT_CHECKED} for the rows you have not decided."))
+        label = label_column(scored, "label", NOT_CHECKED, "for the rows you have not decided")
         edited = st.data_editor(table, key="label_next_editor", hide_index=True, width="stretch",
                                 disabled=["row", "text", "predicted", "how sure"], column_config={"label": label})
         chosen = [(rows[i], value) for i, value in enumerate(edited["label"])
