@@ -38,6 +38,14 @@ def test_a_row_much_like_one_already_proposed_waits_until_the_unlike_ones_are_ta
     assert label_next.propose(table, 4) == [0, 2, 3, 1]  # and comes back when nothing else is left
 
 
+def test_by_label_each_predicted_label_gives_its_least_sure_row_in_turn():
+    table = scored_by_hand(["a b", "c d", "e f", "g h", "i j"], [0.55, 0.56, 0.57, 0.45, 0.30])
+    # Least sure first: 0 (0.55), 3 (0.55), 1, 2, 4; predicted: positive 0, 1, 2; negative 3, 4.
+    assert label_next.propose(table, 5, by_label=False) == [0, 3, 1, 2, 4]
+    assert label_next.propose(table, 5, by_label=True) == [0, 3, 1, 4, 2]
+    assert label_next.in_turn(np.array([2, 0, 1]), np.array(["x", "y", "y"])) == [2, 0, 1]
+
+
 def test_bags_of_words_compare_wording_not_order_or_case():
     assert abs(label_next.bag_of_words("Battery died") @ label_next.bag_of_words("died battery") - 1.0) < 1e-12
     assert label_next.bag_of_words("battery died") @ label_next.bag_of_words("screen cracked") == 0.0
