@@ -26,16 +26,17 @@ def test_the_least_sure_rows_come_first_and_rows_not_scored_never():
     table = scored_by_hand(["great phone", "awful battery", "fine screen", "slow delivery", ""],
                            [0.99, 0.05, 0.55, 0.40, np.nan], ["ok", "ok", "ok", "ok", "empty text"])
     # How sure: 0.99, 0.95, 0.55, 0.60 (the winning class's probability).
-    assert label_next.propose(table, 3) == [2, 3, 1]
-    assert label_next.propose(table, 10) == [2, 3, 1, 0]
+    assert label_next.propose(table, 3, by_label=False) == [2, 3, 1]
+    assert label_next.propose(table, 10, by_label=False) == [2, 3, 1, 0]
+    assert label_next.propose(table, 3) == [2, 3, 0]  # the default: positive, negative, positive
 
 
 def test_a_row_much_like_one_already_proposed_waits_until_the_unlike_ones_are_taken():
     texts = ["the battery died after a day", "the battery died after one day", "delivery was late and rude",
              "screen cracked"]
     table = scored_by_hand(texts, [0.50, 0.51, 0.60, 0.90])  # least sure first: rows 0, 1, 2, 3
-    assert label_next.propose(table, 3) == [0, 2, 3]  # row 1 rewords row 0
-    assert label_next.propose(table, 4) == [0, 2, 3, 1]  # and comes back when nothing else is left
+    assert label_next.propose(table, 3, by_label=False) == [0, 2, 3]  # row 1 rewords row 0
+    assert label_next.propose(table, 4, by_label=False) == [0, 2, 3, 1]  # and comes back when nothing else is left
 
 
 def test_by_label_each_predicted_label_gives_its_least_sure_row_in_turn():
