@@ -106,8 +106,10 @@ def run(args: argparse.Namespace) -> None:
     started = time.monotonic()
     scored = scoring.score_frame(scorer, df, text_column, thresholds=thresholds, on_progress=ProgressPrinter())
     export.write_table(scored.frame, out_path, status_column=scored.status_column)
-    print_summary(scoring.summarise(scored), time.monotonic() - started)
-    warn_if_unlike_training(scoring.unlike_training(scorer.info, scored))
+    summary = scoring.summarise(scored)
+    print_summary(summary, time.monotonic() - started)
+    warn_if_unlike_training(scoring.unlike_warning(scorer.info, summary, df[text_column].tolist(),
+                                                   scored.status_column))
     cleaned = export.cells_with_forbidden_characters(scored.frame) if out_path.suffix.lower() == ".xlsx" else 0
     if cleaned:
         print(export.control_characters_sentence(cleaned) + " Write --out as .csv to keep them.")

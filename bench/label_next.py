@@ -9,7 +9,7 @@ of the round: least sure first, no two alike; or each predicted label's least su
 rows of the pool. Which of the two proposal rules the product uses is chosen on 2,000 dev rows (imdb_train rows no
 pool holds), and the test accuracy of the one chosen is reported against random rows. The learner of each round is the
 audit's TF-IDF + logistic regression (predictor/audit.py), not train.py: a train.py run at these sizes takes minutes
-(lr_find and BERT), and 2 strategies x 5 rounds x 3 seeds would take hours. That is a proxy: the rows that help a
+(lr_find and BERT), and 3 strategies x 5 rounds x 3 seeds would take hours. That is a proxy: the rows that help a
 word-count model most need not be the rows that help BERT most, and this file does not show that they are. Accuracy
 is measured on the dev rows and on the first 5,000 imdb_test reviews after each round; nothing is chosen on the test
 rows. (The first run, a6a37c8, had only the first rule and read the test rows once before dev rows existed here.)

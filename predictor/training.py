@@ -185,8 +185,8 @@ class Labelled:
     counts: dict  # rows read, dropped by reason, train, validation
     # The training file's rows (with the corrections merged), before the split and as written, and where each text
     # first stands in the file: what the label audit ranks and shows (predictor/audit.py).
-    file_rows: dataset.LabelledRows | None = None
-    positions: dict = field(default_factory=dict)
+    file_rows: dataset.LabelledRows
+    positions: dict
 
 
 @dataclass(frozen=True)
@@ -825,9 +825,9 @@ def audit_labels(labelled: Labelled, classes: list[str], settings: Settings,
                  log: Callable[[str], None]) -> audit.Audit:
     """The label audit of the training file (predictor/audit.py), and what it found in one line."""
     rows = labelled.file_rows
-    if rows is None or rows.multilabel:
-        return audit.skipped("multi-label models are not audited: one NBSVM per label and fold is beyond the "
-                             "audit's budget")
+    if rows.multilabel:
+        return audit.skipped("multi-label models are not audited yet: that needs cleanlab's multi-label ranking and "
+                             "a classifier per label")
     log(f"Auditing the labels: a word-count classifier fitted on {audit.FOLDS} parts of the {len(rows.frame):,} "
         "labelled rows in turn, each row scored by the fit that did not see it...")
     shown = rows.frame[dataset.TEXT].tolist()

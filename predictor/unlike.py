@@ -9,10 +9,9 @@ was trained on. The page and README say so.
 A row is unlike the training texts when it is longer than ROW_FACTOR times the length PERCENTILE% of them stay
 within (recorded by train.py from the same 2,000 sampled rows that choose maxlen), and longer than one row of the
 model's maxlen holds: a text that fits in one row is read as every training row was, whatever the training
-lengths. Measured by
-`python -m bench.unlike` (bench/results/unlike.json): held-out rows of the bundled sample flagged 0%, IMDB test
-reviews under an IMDB model's record 0.02%, the 200 IMDB reviews under the sample model's record 99.5%.
-A file is warned about when at least FILE_SHARE of its scored rows are flagged.
+lengths. Measured by `python -m bench.unlike` (bench/results/unlike.json): held-out rows of the bundled sample
+flagged 0%, IMDB test reviews under an IMDB model's record 0.02%, the 200 IMDB reviews under the sample model's record
+99.5%. A file is warned about when at least FILE_SHARE of its scored rows are flagged.
 
 Folders saved before this record (version 6 and older) fall back to the file-level rule that was measured first:
 the share of a sample of texts longer than the model's maxlen, against its training texts' share.
@@ -29,7 +28,7 @@ MEANING = "far longer than the texts the model was trained on: its label may mea
 RECORD_KEY = "lengths_in_pieces"  # in training.json's `rows`
 PERCENTILE = 99
 ROW_FACTOR = 1.5
-FILE_SHARE = 0.05  # in-domain files were flagged at 0.3% of rows at most (bench/results/unlike.json)
+FILE_SHARE = 0.05  # in-domain files were flagged at 0.02% of rows at most (bench/results/unlike.json)
 # Older folders: a file is flagged when the share of its texts longer than maxlen exceeds the training texts' by this.
 LEGACY_LONGER_THAN_TRAINING = 0.5
 LEGACY_SAMPLE = 2000  # texts tokenized to measure a file's share, as training samples 2,000 rows for its own

@@ -107,7 +107,8 @@ def audited_page(tiny_models_dir, tmp_path, monkeypatch):
 
 def test_an_analysts_decisions_on_disputed_labels_are_saved_as_corrections_from_the_audit(audited_page):
     at, root = audited_page
-    assert any("2 training rows of 36 have a label that NBSVM" in c.value.replace("\\", "") for c in at.caption)
+    said = [c.value.replace("\\", "") for c in at.caption]  # the page escapes Markdown
+    assert any("2 training rows of 36 have a label that a word-count model" in s for s in said)
     assert at.button(key="save_audit").disabled  # nothing decided yet
 
     # The analyst decides both rows: the first is positive after all, the second's given label was right.

@@ -110,7 +110,7 @@ def corrections_editor_ui(scorer, scored, positions, file_name):
             save_row_corrections_ui(scorer, scored, chosen, file_name)
 
 
-def label_column(scored, title, unset, when):
+def label_column(scored, title, unset, when):  # scored: a ScoredTable, or a Scorer (its classes, multilabel)
     """An editable label column: for multi-label, text (labels separated by commas, empty `when`); else one class
     or `unset` (`when`)."""
     if scored.multilabel:
@@ -169,8 +169,8 @@ def label_next_ui(scorer, scored, file_name):
 
 def label_audit_ui(scorer):
     """The training file's labels the audit disputes (train.py's label_issues.csv, predictor/audit.py), most doubtful
-    first, for an analyst to confirm or fix. Each decision is stored as a correction from label_issues.csv and its row,
-    so the next python train.py ... --corrections MODEL trains on it."""
+    first, for an analyst to confirm or fix. Each decision is stored as a correction from the training file and its
+    row, proposed by the audit, so the next python train.py ... --corrections MODEL trains on it."""
     info = scorer.info
     found = info.record.label_audit
     issues = audit.read(info.path)
@@ -182,17 +182,16 @@ def label_audit_ui(scorer):
     if issues.empty:
         st.success(f"The audit disputes none of the {found.get('rows', 0):,} training labels.")
         return
-    st.caption(plain(f"{counted(len(issues), 'training row')} of {found['rows']:,} have a label that NBSVM, trained "
-                     f"on the other rows, disputes; the most doubtful first. Where the given label is right, choose "
-                     f"it; where it is wrong, choose the right one; then save. The next python train.py --data ... "
-                     f"--corrections {info.name} trains on your decisions."))
+    st.caption(plain(f"{counted(len(issues), 'training row')} of {found['rows']:,} have a label that a word-count "
+                     "model, trained on the other rows, disputes; the most doubtful first. Where the given label is "
+                     "right, choose it; where it is wrong, choose the right one; then save. The next python train.py "
+                     f"--data ... --corrections {info.name} trains on your decisions."))
     table = pd.DataFrame({
-        "row": issues["row"].astype(str).replace({"": "(added)"}), "text": issues["text"].map(lambda t: cut(t, 200)),
+        "row": issues["row"].replace({"": "(added)"}), "text": issues["text"].map(lambda t: cut(t, 200)),
         "given label": issues["given_label"], "suggested": issues["suggested_label"],
         "given label's probability": issues["label_quality"].map("{:.1%}".format),
         "right label": [NOT_CHECKED] * len(issues)})
-    right = st.column_config.SelectboxColumn("right label", options=[NOT_CHECKED, *scorer.classes],
-                                             help=f"Leave {NOT_CHECKED} for the rows you have not decided.")
+    right = label_column(scorer, "right label", NOT_CHECKED, "for the rows you have not decided")
     edited = st.data_editor(table, key="audit_editor", hide_index=True, width="stretch", column_config={
         "right label": right}, disabled=[c for c in table.columns if c != "right label"])
     chosen = [(i, value) for i, value in enumerate(edited["right label"]) if value in scorer.classes]
