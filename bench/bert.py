@@ -14,7 +14,7 @@ EVAL_CHUNK = 256  # rows per Scorer.predict_proba call while evaluating (only fo
 
 
 def train_and_score(name, train_df, val_df, text_column, label_columns, test_texts, *, epochs=None, maxlen=None,
-                    lr=None, seed=42, batch_size=None, classifier=None, reading=None):
+                    lr=None, seed=42, batch_size=None, classifier=None, reading=None, unlabelled=None):
     """Train through predictor.training.train and score test_texts; returns probabilities, classes and timings.
 
     epochs, maxlen, lr, classifier and reading left at None take train.py's defaults. Besides the model's own
@@ -29,7 +29,8 @@ def train_and_score(name, train_df, val_df, text_column, label_columns, test_tex
     train_csv, val_csv = folder / "train.csv", folder / "val.csv"
     train_df.to_csv(train_csv, index=False)
     val_df.to_csv(val_csv, index=False)
-    chosen = {key: value for key, value in [("classifier", classifier), ("reading", reading)] if value is not None}
+    chosen = {key: value for key, value in [("classifier", classifier), ("reading", reading),
+                                            ("unlabelled", unlabelled)] if value is not None}
     settings = Settings(data=train_csv, text_column=text_column, label_columns=list(label_columns), val_data=val_csv,
                         epochs=epochs, maxlen=maxlen, lr=lr, seed=seed, batch_size=batch_size,
                         out=folder / "model", force=True, **chosen)

@@ -119,6 +119,9 @@ class TrainingRecord:
     # The label audit of the training file (predictor/audit.py): whether it ran, on how many rows and folds, how many
     # rows it ranked in label_issues.csv, or why it did not run; empty in folders saved before version 7.
     label_audit: dict = field(default_factory=dict)
+    # With --unlabelled (predictor/unlabelled.py): the unlabelled file's rows, how many reviews joined the training
+    # rows with the first model's labels, and that model's validation scores; empty otherwise.
+    self_training: dict = field(default_factory=dict)
     version: int = VERSION
 
     def member(self, kind: str) -> Member | None:

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
+import pandas as pd
 
 from predictor import (audit, bert_graph, calibration, corrected_rows, corrections, dataset, hybrid, ktrain_nbsvm,
-                       metrics, model_folder, nbsvm, runtime, tables, tf_setup, thresholds, unlike)
+                       metrics, model_folder, nbsvm, runtime, tables, tf_setup, thresholds, unlabelled, unlike)
 from predictor.device import Device, detect_device
 from predictor.errors import UserError
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRecord
@@ -85,6 +86,7 @@ FALLBACK_LR = 1e-4  # the rate every benchmark model since issue 8 fell back to;
 # sequences of 2,000 ids, 1-3 grams, 'standard' preprocessing; autofit(0.001, 3) trains it with the triangular
 # policy. 92.0% on IMDB 25k here (bench/README), within 0.3 points of the tutorial's 92.27%.
 NBSVM_RECIPE = {"max_features": 80000, "maxlen": 2000, "ngram_range": 3, "lr": 0.001, "epochs": 3, "batch_size": 32}
+UNLABELLED_CHUNK = 2000  # unlabelled reviews labelled between two progress lines: about 40 s on 2 cores
 RELOAD_CHECK_ROWS = 64  # validation rows scored again by the reloaded model before it is moved into place
 RELOAD_TOLERANCE = 1e-5
 
@@ -120,6 +122,11 @@ class Settings:
     allow_new_classes: bool = field(default=False, metadata=option(
         "train a corrected label that is not a class of the data as a new class (without it, such a correction stops "
         "the run with a message)", "data", action="store_true"))
+    unlabelled: Path | None = field(default=None, metadata=option(
+        "a .csv, .tsv, .xlsx or .xls file of reviews without labels (in the same --text-column) to learn from too: "
+        "the model is trained, labels these reviews, and is trained again with the ones it is surest of "
+        "(self-training; single-label data; about twice the training time, plus scoring the file)", "data",
+        type=Path, metavar="FILE"))
     classifier: str = field(default=DEFAULT_CLASSIFIER, metadata=option(
         "'hybrid' trains BERT and ktrain's NBSVM and blends them with a weight chosen on the validation rows (never "
         "worse there than either alone); 'bert' or 'nbsvm' trains one (default: %(default)s)", "model",
@@ -235,6 +242,7 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
     check_settings(settings)
     with clock.timed("read"):
         labelled = read_labelled(settings)
+        pool = read_unlabelled(settings, labelled)
     import ktrain  # noqa: F401  (only now: --help and bad-input messages should not wait seconds for TensorFlow)
 
     tf_setup.keras_input_without_autotune()
@@ -249,35 +257,10 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
     for caution in cautions:
         log(f"Warning: {caution}")
     with model_folder.staged(out) as staging, private_temp_files():
-        saved, lr = {}, None
-        if settings.classifier in (HYBRID, BERT):
-            bert_run = fit_bert(labelled, plan, settings, staging, clock, log)
-            lr, pieces, check_texts = bert_run.lr, bert_run.pieces, val_texts[:runtime.CHECK_ROWS]
-            log("Saving BERT:")
-            with clock.timed("save_bert"), still_working(log, "saving BERT"):
-                log("  writing the trained model and its vocabulary...")
-                weights, expected = save_bert(staging, bert_run, plan, settings, check_texts)
-                del bert_run  # the Keras model: scoring from the saved graph no longer needs it
-                release_tensorflow()
-                log("  converting it into the faster form the page and score.py run (an OpenVINO graph)...")
-                runtime.export(weights, staging)
-                del weights  # each step holds as little as it can: the training's peak is the run's peak
-                log(f"  checking that the converted copy gives the trained model's answers, and scoring the "
-                    f"{len(val_texts)} validation rows with it...")
-                saved[BERT] = checked_bert(staging, expected, pieces, plan, settings, check_texts, val_texts, y_val,
-                                           classes, multilabel)
-            log(describe_precision(saved[BERT].runtime["precision_check"]))
-        if settings.classifier in (HYBRID, NBSVM):
-            log("Training NBSVM (word 1-3 grams)...")
-            with clock.timed("fit_nbsvm"), still_working(log, "training NBSVM"):
-                nbsvm_run = fit_nbsvm(labelled, classes, settings.seed, log)
-            if nbsvm_run is not None:
-                log(f"Saving NBSVM, checking the saved copy gives its answers, and scoring the {len(val_texts)} "
-                    "validation rows with it...")
-                with clock.timed("save_nbsvm"), still_working(log, "saving NBSVM"):
-                    saved[NBSVM] = save_nbsvm(staging, nbsvm_run, val_texts, multilabel, classes)
-                del nbsvm_run  # ktrain's NBSVM in Keras: its arrays score it from now on
-                release_tensorflow()
+        taught = None
+        if pool is not None:
+            labelled, plan, taught = self_trained_rows(labelled, pool, plan, settings, staging, clock, log)
+        saved, lr = fit_members(labelled, plan, settings, staging, clock, log, taught["lr"] if taught else None)
         with clock.timed("label_audit"), still_working(log, "auditing the labels"):
             label_audit = audit_labels(labelled, classes, settings, log)
         audit.write(label_audit, staging)
@@ -320,7 +303,7 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
             versions=library_versions(), started_at=started_at, warnings=cautions,
             runtime={key: value for s in saved.values() for key, value in s.runtime.items()},
             window_overlap=DEFAULT_OVERLAP, calibration=calibrated, thresholds=bars, threshold_choice=threshold_choice,
-            label_audit=label_audit.record)
+            label_audit=label_audit.record, self_training=taught or {})
         # The folder is read back as the app reads it, which needs the record on disk; its result completes the record.
         model_folder.write(staging, record, scores)
         with clock.timed("reload_check"):
@@ -336,6 +319,47 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
     log(summary(out, record, scores, clock, labelled.counts.get("corrections")))
     log(settle_default(out, settings.make_default))
     return out
+
+
+def fit_members(labelled: Labelled, plan: Plan, settings: Settings, folder: Path, clock: Stopwatch,
+                log: Callable[[str], None], rate: dict | None = None) -> tuple[dict, dict | None]:
+    """Train the members settings.classifier names on the training rows, save each into `folder` and score the
+    validation rows with the saved copy, as the page will score it. Returns the Saved members by kind, and how BERT's
+    learning rate was chosen (None without BERT); `rate` is one chosen already (self-training's second model)."""
+    classes = dataset.classes_of(labelled.train)
+    multilabel = labelled.train.multilabel
+    val_texts = labelled.val.frame[dataset.TEXT].tolist()
+    y_val = label_matrix(labelled.val, classes)
+    saved, lr = {}, None
+    if settings.classifier in (HYBRID, BERT):
+        bert_run = fit_bert(labelled, plan, settings, folder, clock, log, rate)
+        lr, pieces, check_texts = bert_run.lr, bert_run.pieces, val_texts[:runtime.CHECK_ROWS]
+        log("Saving BERT:")
+        with clock.timed("save_bert"), still_working(log, "saving BERT"):
+            log("  writing the trained model and its vocabulary...")
+            weights, expected = save_bert(folder, bert_run, plan, settings, check_texts)
+            del bert_run  # the Keras model: scoring from the saved graph no longer needs it
+            release_tensorflow()
+            log("  converting it into the faster form the page and score.py run (an OpenVINO graph)...")
+            runtime.export(weights, folder)
+            del weights  # each step holds as little as it can: the training's peak is the run's peak
+            log(f"  checking that the converted copy gives the trained model's answers, and scoring the "
+                f"{len(val_texts)} validation rows with it...")
+            saved[BERT] = checked_bert(folder, expected, pieces, plan, settings, check_texts, val_texts, y_val,
+                                       classes, multilabel)
+        log(describe_precision(saved[BERT].runtime["precision_check"]))
+    if settings.classifier in (HYBRID, NBSVM):
+        log("Training NBSVM (word 1-3 grams)...")
+        with clock.timed("fit_nbsvm"), still_working(log, "training NBSVM"):
+            nbsvm_run = fit_nbsvm(labelled, classes, settings.seed, log)
+        if nbsvm_run is not None:
+            log(f"Saving NBSVM, checking the saved copy gives its answers, and scoring the {len(val_texts)} "
+                "validation rows with it...")
+            with clock.timed("save_nbsvm"), still_working(log, "saving NBSVM"):
+                saved[NBSVM] = save_nbsvm(folder, nbsvm_run, val_texts, multilabel, classes)
+            del nbsvm_run  # ktrain's NBSVM in Keras: its arrays score it from now on
+            release_tensorflow()
+    return saved, lr
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -382,6 +406,65 @@ def read_labelled(settings: Settings) -> Labelled:
     as_rows = lambda frame: dataset.LabelledRows(frame, rows.label_columns, rows.multilabel, len(frame))  # noqa: E731
     return Labelled(as_rows(train_frame), as_rows(val_frame), sources, counts, rows,
                     dataset.positions(frame, settings.text_column))
+
+
+def read_unlabelled(settings: Settings, labelled: Labelled) -> unlabelled.Pool | None:
+    """The --unlabelled file's reviews (predictor/unlabelled.py), without those of the labelled rows; None without it."""
+    if settings.unlabelled is None:
+        return None
+    if labelled.train.multilabel:
+        raise UserError("--unlabelled works with single-label data for now (one --label-column): a multi-label model "
+                        "would need a label threshold to give each review its labels. Train without --unlabelled.")
+    known = set(labelled.train.frame[dataset.TEXT]) | set(labelled.val.frame[dataset.TEXT])
+    return unlabelled.read_pool(settings.unlabelled, settings.text_column, settings.label_columns, known,
+                                settings.markup)
+
+
+def self_trained_rows(labelled: Labelled, pool: unlabelled.Pool, plan: Plan, settings: Settings, staging: Path,
+                      clock: Stopwatch, log: Callable[[str], None]) -> tuple[Labelled, Plan, dict]:
+    """Self-training's first model (predictor/unlabelled.py): trained on the labelled rows, blended as usual on the
+    validation rows, it labels the unlabelled reviews; the ones it is surest of join the training rows. Returns the
+    rows and plan to train the model that is kept, and the record's `self_training` (which carries the first model's
+    learning rate, reused by the second). The first model lives in a folder inside the staging folder, removed once
+    it has scored: nothing of it is saved."""
+    classes = dataset.classes_of(labelled.train)
+    y_val = label_matrix(labelled.val, classes)
+    folder = staging / "first-model"
+    folder.mkdir()
+    log(f"Self-training, step 1 of 2: a first model on the {len(labelled.train.frame):,} labelled training rows, to "
+        f"label the {len(pool.texts):,} unlabelled reviews.")
+    with clock.timed("first_model"):
+        saved, lr = fit_members(labelled, plan, settings, folder, Stopwatch(), log)
+        probabilities = {kind: s.probabilities for kind, s in saved.items()}
+        weight, _ = combination_for(y_val, probabilities, False, settings.bert_weight)
+        first_scores = evaluate(y_val, hybrid.combine(probabilities.get(BERT), probabilities.get(NBSVM), weight),
+                                classes, False)
+    log(f"The first model on the validation rows: {headline(first_scores)}. Labelling the unlabelled reviews...")
+    with clock.timed("label_unlabelled"):
+        given = np.concatenate([hybrid.combine(*(saved[kind].member.predict(part) if kind in saved else None
+                                                 for kind in (BERT, NBSVM)), weight)
+                                for part in chunks(pool.texts, UNLABELLED_CHUNK, log, "unlabelled reviews labelled")])
+    del saved
+    shutil.rmtree(folder)
+    rows = unlabelled.pseudo_labelled(pool.texts, given, classes)
+    train = dataset.LabelledRows(pd.concat([labelled.train.frame, rows], ignore_index=True), labelled.train.label_columns,
+                                 False, labelled.train.read)
+    counts = {**labelled.counts, "train": len(train.frame), "unlabelled_joined": len(rows)}
+    record = {"method": "self-training", "share": unlabelled.SHARE, "unlabelled_rows": pool.counts,
+              "joined": len(rows), "joined_by_label": {c: int(n) for c, n in rows[dataset.LABEL].value_counts().items()},
+              "first_model_validation": {k: first_scores.get(k) for k in ("accuracy", "macro_f1")},
+              "first_model_bert_weight": weight, "lr": lr}
+    log(f"Self-training, step 2 of 2: {len(rows):,} reviews the first model is surest of ({unlabelled.SHARE:.0%} of "
+        f"each label it gave) join the labelled rows; the model is trained again on all {len(train.frame):,}.")
+    epochs = settings.epochs or auto_epochs(len(train.frame), plan.maxlen or EPOCH_MAXLEN)
+    return replace(labelled, train=train, counts=counts), replace(plan, epochs=epochs), record
+
+
+def chunks(items: list, size: int, log: Callable[[str], None], done: str) -> Iterator[list]:
+    """`items` in slices of `size`, saying after each how many are done."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+        log(f"  {min(start + size, len(items)):,} of {len(items):,} {done}")
 
 
 def corrections_model(value: Path) -> str:
@@ -583,8 +666,9 @@ def settle_default(out: Path, make: bool) -> str:
 
 
 def fit_bert(labelled: Labelled, plan: Plan, settings: Settings, staging: Path, clock: Stopwatch,
-             log: Callable[[str], None]) -> BertRun:
-    """Fine-tune BERT with ktrain (texts_from_df, text_classifier('bert'), lr_find, fit_onecycle)."""
+             log: Callable[[str], None], rate: dict | None = None) -> BertRun:
+    """Fine-tune BERT with ktrain (texts_from_df, text_classifier('bert'), lr_find, fit_onecycle); at `rate`, when
+    one was chosen already, without lr_find."""
     import ktrain
 
     log("Preparing BERT: reading the texts into word pieces and building the classifier on the pretrained weights...")
@@ -594,7 +678,9 @@ def fit_bert(labelled: Labelled, plan: Plan, settings: Settings, staging: Path, 
     # ktrain keeps the start of each text; the model trains on the part the chosen reading keeps (same ids for head).
     (_, segments), y = trn
     trn = ([pieces.training_ids(labelled.train.frame[dataset.TEXT], plan.maxlen, settings.reading), segments], y)
-    if settings.lr is None:
+    if rate is not None:
+        lr = rate
+    elif settings.lr is None:
         batches = lr_find_batches(len(trn[1]), plan.batch_size, plan.epochs)
         log(f"Finding how fast BERT should learn: a trial run on {batches} batches of training rows at rising "
             "learning rates (ktrain's lr_find)...")

@@ -1,0 +1,87 @@
+"""Reviews nobody labelled (`train.py --unlabelled FILE`): reading them, and choosing the labels the model gives them.
+
+train.py learns from them by self-training. The model is trained on the labelled rows as usual (the teacher); it
+scores every unlabelled review; the reviews it is surest of, the same share of each label it gives, join the
+training rows with that label; and the model is trained again on them all (the student), judged and blended on the
+same labelled validation rows as ever. Why this method, and what it costs, is measured in bench/unlabelled.py.
+
+A review the labelled file already holds, or one repeated in the pool, is read once: the labelled row keeps its
+label, and a repeated review would count twice.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from predictor import cells, dataset, tables
+from predictor.errors import UserError
+
+# The share of the reviews given each label that join the training rows, surest first. Chosen on dev rows by
+# bench/unlabelled.py (the IMDB rows bench.defaults holds out), never on test rows.
+SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The unlabelled reviews to learn from, and what became of the file's rows."""
+
+    texts: list[str]
+    counts: dict  # read, dropped by reason, in the labelled rows, repeated, kept
+
+
+def read_pool(path: Path, text_column: str, label_columns: list[str], labelled_texts: set[str],
+              markup: str) -> Pool:
+    """The texts of an unlabelled file, markup handled as training does, without the texts of the labelled rows
+    (`labelled_texts`, after the same handling) and without repeats. Refuses a file whose label column holds labels:
+    those rows belong in the labelled file."""
+    from predictor.markup import to_text
+
+    where = Path(path).name
+    table = tables.read_table(path, sheet=tables.TEXT_SHEET)
+    dataset.check_columns(table, text_column, [], where)
+    labelled = [c for c in label_columns if c in table.columns and not table[c].map(cells.is_blank).all()]
+    if labelled:
+        raise UserError(f"{where} holds labels in column {labelled[0]!r}, so its rows are not unlabelled. Put labelled "
+                        "rows in the --data file (they are worth more there), or delete that column from this file.")
+    status = table[text_column].map(cells.status)
+    dropped = Counter(status[status != cells.TEXT].value_counts().to_dict())
+    texts = [to_text(dataset.as_text(v), markup) for v in table[text_column][status == cells.TEXT]]
+    kept = list(dict.fromkeys(t for t in texts if t not in labelled_texts))
+    counts = {"read": len(table), "dropped": dict(+dropped),
+              "in_labelled_rows": sum(t in labelled_texts for t in texts),
+              "repeated": len(texts) - sum(t in labelled_texts for t in texts) - len(kept), "kept": len(kept)}
+    if not kept:
+        raise UserError(f"{where} has no review to learn from: {describe(counts)}. Check that --text-column names "
+                        "the column holding the reviews, or train without --unlabelled.")
+    return Pool(kept, counts)
+
+
+def describe(counts: dict) -> str:
+    """What became of the rows of the unlabelled file, in a phrase."""
+    parts = [f"{counts['read']:,} rows read"]
+    parts += [f"{n:,} {reason}" for reason, n in counts["dropped"].items()]
+    if counts["in_labelled_rows"]:
+        parts.append(f"{counts['in_labelled_rows']:,} already in the labelled rows")
+    if counts["repeated"]:
+        parts.append(f"{counts['repeated']:,} repeated")
+    return ", ".join(parts)
+
+
+def pseudo_labelled(texts: list[str], probabilities: np.ndarray, classes: list[str],
+                    share: float = SHARE) -> pd.DataFrame:
+    """Rows (dataset.TEXT, dataset.LABEL) of the reviews the model is surest of: for each label, the `share` of the
+    reviews it gives that label with the highest probability. The same share of each label keeps the classes in the
+    proportions the model sees in the pool, rather than favouring the label it is most confident about."""
+    given = probabilities.argmax(axis=1)
+    sure = probabilities.max(axis=1)
+    chosen = []
+    for column in range(len(classes)):
+        rows = np.flatnonzero(given == column)
+        chosen.extend(rows[np.argsort(-sure[rows], kind="stable")][:int(round(len(rows) * share))])
+    chosen = np.sort(np.array(chosen, dtype=int))
+    return pd.DataFrame({dataset.TEXT: [texts[i] for i in chosen],
+                         dataset.LABEL: [classes[given[i]] for i in chosen]}, dtype=object)
