@@ -409,7 +409,7 @@ def read_labelled(settings: Settings) -> Labelled:
 
 
 def read_unlabelled(settings: Settings, labelled: Labelled) -> unlabelled.Pool | None:
-    """The --unlabelled file's reviews (predictor/unlabelled.py), without those of the labelled rows; None without it."""
+    """The --unlabelled file's reviews (predictor/unlabelled.py), less those of the labelled rows; None without it."""
     if settings.unlabelled is None:
         return None
     if labelled.train.multilabel:
@@ -447,11 +447,13 @@ def self_trained_rows(labelled: Labelled, pool: unlabelled.Pool, plan: Plan, set
     del saved
     shutil.rmtree(folder)
     rows = unlabelled.pseudo_labelled(pool.texts, given, classes)
-    train = dataset.LabelledRows(pd.concat([labelled.train.frame, rows], ignore_index=True), labelled.train.label_columns,
-                                 False, labelled.train.read)
+    both = pd.concat([labelled.train.frame, rows], ignore_index=True)
+    train = dataset.LabelledRows(both, labelled.train.label_columns, False, labelled.train.read)
     counts = {**labelled.counts, "train": len(train.frame), "unlabelled_joined": len(rows)}
-    record = {"method": "self-training", "share": unlabelled.SHARE, "unlabelled_rows": pool.counts,
-              "joined": len(rows), "joined_by_label": {c: int(n) for c, n in rows[dataset.LABEL].value_counts().items()},
+    record = {"method": "self-training", "file": {"path": str(Path(settings.unlabelled).resolve()),
+                                                  "sha256": sha256(settings.unlabelled)},
+              "share": unlabelled.SHARE, "unlabelled_rows": pool.counts, "joined": len(rows),
+              "joined_by_label": {c: int(n) for c, n in rows[dataset.LABEL].value_counts().items()},
               "first_model_validation": {k: first_scores.get(k) for k in ("accuracy", "macro_f1")},
               "first_model_bert_weight": weight, "lr": lr}
     log(f"Self-training, step 2 of 2: {len(rows):,} reviews the first model is surest of ({unlabelled.SHARE:.0%} of "
