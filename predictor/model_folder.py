@@ -135,6 +135,17 @@ class TrainingRecord:
         bert = pieces.reading_text(self.reading, self.maxlen, self.window_overlap)
         return f"BERT: {bert}; NBSVM: every word" if self.member(NBSVM) and set(self.bert_weight) != {1.0} else bert
 
+    def learnt_from_text(self) -> str:
+        """What the model learnt from, in words for people: the labelled rows, and with self-training the unlabelled
+        reviews that joined them (predictor/unlabelled.py)."""
+        labelled = self.rows.get("train", 0) - self.self_training.get("joined", 0)
+        said = f"{labelled:,} labelled reviews" if labelled else "the labelled reviews"
+        if not self.self_training:
+            return said
+        kept = self.self_training["unlabelled_rows"]["kept"]
+        return (f"{said}, and {self.self_training['joined']:,} of {kept:,} unlabelled reviews, labelled by a first "
+                "model trained on those (self-training)")
+
 
 @dataclass(frozen=True)
 class ModelInfo:

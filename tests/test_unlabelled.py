@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from conftest import read_json, sentiment_rows, topic_rows, train_logged, train_tiny, TOPIC_WORDS
-from predictor import dataset, unlabelled
+from predictor import dataset, model_folder, unlabelled
 from predictor.errors import UserError
 from train import main
 
@@ -84,3 +84,12 @@ def test_self_training_trains_twice_and_keeps_the_second_model_with_its_record(t
     assert "Self-training, step 1 of 2" in printed and "Self-training, step 2 of 2" in printed
     assert not any(path.name == "first-model" for path in out.rglob("*"))  # nothing of the first model is saved
     assert record["durations_s"]["first_model"] > 0 and record["durations_s"]["label_unlabelled"] > 0
+    said = model_folder.read(out).record.learnt_from_text()
+    assert said == (f"{36 - record['rows']['validation']} labelled reviews, and {learnt['joined']} of {kept} "
+                    "unlabelled reviews, labelled by a first model trained on those (self-training)")
+
+
+def test_a_model_without_unlabelled_reviews_says_it_learnt_from_its_labelled_rows(tiny_models):
+    record = model_folder.read(tiny_models.root / "tiny-sentiment").record
+
+    assert record.learnt_from_text() == f"{record.rows['train']} labelled reviews"
