@@ -9,14 +9,13 @@ from pathlib import Path
 
 import predictor  # noqa: F401  (sets up TensorFlow before anything imports it)
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 from streamlit import config as st_config
 
 from predictor import explain, export, model_folder, models, pieces, scoring, tables, thresholds, unlike
 from predictor.errors import UserError
-from ui import labels
+from ui import charts, labels
 from ui.words import counted, cut, plain
 
 # Upload cap when nobody configured one. Set server.maxUploadSize (MB) in .streamlit/config.toml, the
@@ -30,13 +29,10 @@ SIDEBAR_PX = 340
 PREVIEW_ROWS = 200  # enough to eyeball the result; the download holds every row
 ETA_AFTER_S = 3  # a time-left estimate from the first batch or two is noise
 THRESHOLD_STEP = 0.05
-CHART_BAR_PX, CHART_AXIS_PX = 34, 50  # bar charts grow with their number of bars, so labels never overlap
 CONFUSION_WIDTH_PX = 900
 RELIABILITY_WIDTH_PX = 450
 TOP_PHRASES = 8  # phrases in the explanation's chart
-PHRASE_CHARS = 40  # a phrase's label in that chart is cut to this
 REVIEW_BELOW = {False: 0.6, True: 0.2}  # "needs review" under this confidence at first (single-label, multi-label)
-TOWARDS, AWAY = (26, 150, 65), (215, 48, 39)  # highlight colours (RGB): green pushed towards the label, red away
 NO_LABEL_BAR = "(no label)"  # multi-label rows with no label at or above its threshold
 TRAIN_COMMAND = "python train.py"
 TRAIN_OWN_DATA_COMMAND = "python train.py --data my_reviews.xlsx --text-column review --label-column sentiment"
@@ -273,7 +269,7 @@ def review_result_ui(score, scorer_record):
         table["threshold"] = table["class"].map(score.thresholds.of)
         table["assigned"] = table["probability"] >= table["threshold"]
     chart_column, numbers_column = st.columns([3, 2])
-    chart_column.altair_chart(probability_chart(table), width="stretch")
+    chart_column.altair_chart(charts.probability_chart(table), width="stretch")
     numbers = table.assign(probability=table["probability"].map("{:.2%}".format))
     if score.multilabel:
         numbers["assigned"] = numbers["assigned"].map({True: "yes", False: "no"})
@@ -320,7 +316,7 @@ def explanation_result_ui(explanation):
     st.html(highlighted_html(explanation))
     strongest = [p for p in explanation.strongest(TOP_PHRASES) if p.weight != 0]
     if strongest:
-        st.altair_chart(phrase_chart(explanation, strongest), width="stretch")
+        st.altair_chart(charts.phrase_chart(explanation, strongest), width="stretch")
 
 
 def highlighted_html(explanation):
@@ -328,7 +324,7 @@ def highlighted_html(explanation):
     text, parts, last = explanation.text, [], 0
     top = max((abs(p.weight) for p in explanation.phrases), default=0) or 1
     for phrase in explanation.phrases:
-        red, green, blue = TOWARDS if phrase.weight > 0 else AWAY
+        red, green, blue = charts.TOWARDS if phrase.weight > 0 else charts.AWAY
         alpha = 0.75 * abs(phrase.weight) / top
         parts.append(html.escape(text[last:phrase.start]))
         parts.append(f'<span style="background-color: rgba({red}, {green}, {blue}, {alpha:.2f}); border-radius: 3px" '
@@ -336,34 +332,6 @@ def highlighted_html(explanation):
         last = phrase.end
     parts.append(html.escape(text[last:]))
     return f'<div style="white-space: pre-wrap; line-height: 1.9">{"".join(parts)}</div>'
-
-
-def phrase_chart(explanation, phrases):
-    table = pd.DataFrame({
-        "phrase": [cut(explanation.text[p.start:p.end], PHRASE_CHARS) for p in phrases],
-        "weight": [p.weight for p in phrases],
-        "direction": ["towards" if p.weight > 0 else "away" for p in phrases]})
-    base = alt.Chart(table).encode(
-        x=alt.X("weight:Q", title=f"Probability of {explanation.label} lost without the phrase"),
-        y=alt.Y("phrase:N", sort=alt.SortField("weight", order="descending"), title=None),
-        color=alt.Color("direction:N", scale=alt.Scale(domain=["towards", "away"],
-                                                      range=[f"rgb{TOWARDS}", f"rgb{AWAY}"]), legend=None),
-        tooltip=["phrase", alt.Tooltip("weight:Q", format="+.3f")])
-    return base.mark_bar().properties(height=bar_chart_height(len(table)))
-
-
-def probability_chart(table):
-    """Horizontal bars, highest first, on a fixed 0-100% axis; with a `threshold` column (multi-label), a red tick
-    marks each label's threshold."""
-    base = alt.Chart(table).encode(
-        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title="Probability"),
-        y=alt.Y("class:N", sort="-x", title=None),
-        tooltip=["class", alt.Tooltip("probability:Q", format=".2%")])
-    chart = base.mark_bar() + base.mark_text(align="left", dx=4).encode(text=alt.Text("probability:Q", format=".1%"))
-    if "threshold" in table:
-        chart += base.mark_tick(color="red", thickness=2).encode(
-            x="threshold:Q", tooltip=["class", alt.Tooltip("threshold:Q", format=".2f")])
-    return chart.properties(height=bar_chart_height(len(table)))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -538,7 +506,7 @@ def bulk_result_ui(stored, bars, file_name, scorer):
         counts = summary["label_counts"]
         if summary.get("no_label"):
             counts = pd.concat([counts, pd.DataFrame({"label": [NO_LABEL_BAR], "rows": [summary["no_label"]]})])
-        st.altair_chart(label_count_chart(counts), width="stretch")
+        st.altair_chart(charts.label_count_chart(counts), width="stretch")
     with status_column:
         st.markdown(f"**{plain(scored.status_column)}**")
         statuses = pd.DataFrame({"status": list(summary["status_counts"]),
@@ -606,17 +574,8 @@ def review_ui(scored, calibrated):
         st.caption(plain(f"{len(under):,} of {len(confidence):,} scored rows need review; the download marks them in "
                          f"{scoring.REVIEW_COLUMN}. Confidence is {what}.{expected}"))
         if len(confidence):
-            st.altair_chart(confidence_chart(confidence, below), width="stretch")
+            st.altair_chart(charts.confidence_chart(confidence, below), width="stretch")
     return below
-
-
-def confidence_chart(confidence, below):
-    table = pd.DataFrame({"confidence": confidence.to_numpy()})
-    bars = alt.Chart(table).mark_bar().encode(
-        x=alt.X("confidence:Q", bin=alt.Bin(extent=[0, 1], step=0.05), title="Confidence"),
-        y=alt.Y("count():Q", title="Rows"))
-    rule = alt.Chart(pd.DataFrame({"below": [below]})).mark_rule(color="red", strokeDash=[4, 4]).encode(x="below:Q")
-    return (bars + rule).properties(height=180)
 
 
 def preview_positions(scored, review_first):
@@ -669,15 +628,6 @@ def preview_table_ui(scored, positions):
                  column_config={name: st.column_config.TextColumn(alignment="right") for name in probability_columns})
 
 
-def label_count_chart(label_counts):
-    """Horizontal bars of rows per label, most first, each with its count written at its end."""
-    base = alt.Chart(label_counts).encode(
-        x=alt.X("rows:Q", title="Rows", axis=alt.Axis(format="d", tickMinStep=1)),
-        y=alt.Y("label:N", sort="-x", title=None), tooltip=["label", "rows"])
-    chart = base.mark_bar() + base.mark_text(align="left", dx=4).encode(text=alt.Text("rows:Q", format=","))
-    return chart.properties(height=bar_chart_height(len(label_counts)))
-
-
 def model_kind(record):
     """What the model is, in words."""
     if record.member(model_folder.NBSVM) and record.member(model_folder.BERT):
@@ -688,10 +638,6 @@ def model_kind(record):
             return "NBSVM (BERT was trained too, but NBSVM alone did better on validation)"
         return "BERT and NBSVM, blended"
     return "NBSVM" if record.member(model_folder.NBSVM) else "BERT"
-
-
-def bar_chart_height(bars):
-    return CHART_AXIS_PX + CHART_BAR_PX * bars
 
 
 def _duration(seconds):
