@@ -3,7 +3,6 @@
 Run: streamlit run app.py   (models are read from models/, or $PREDICTOR_MODELS_DIR)
 """
 import hashlib
-import html
 import time
 from pathlib import Path
 
@@ -13,10 +12,10 @@ import pandas as pd
 import streamlit as st
 from streamlit import config as st_config
 
-from predictor import explain, export, model_folder, models, pieces, scoring, tables, thresholds, unlike
+from predictor import export, model_folder, models, pieces, scoring, tables, thresholds, unlike
 from predictor.errors import UserError
-from ui import charts, labels
-from ui.words import counted, cut, plain
+from ui import charts, explanation, labels
+from ui.words import counted, plain
 
 # Upload cap when nobody configured one. Set server.maxUploadSize (MB) in .streamlit/config.toml, the
 # STREAMLIT_SERVER_MAX_UPLOAD_SIZE variable or --server.maxUploadSize to change it; the page reads that same value.
@@ -31,7 +30,6 @@ ETA_AFTER_S = 3  # a time-left estimate from the first batch or two is noise
 THRESHOLD_STEP = 0.05
 CONFUSION_WIDTH_PX = 900
 RELIABILITY_WIDTH_PX = 450
-TOP_PHRASES = 8  # phrases in the explanation's chart
 REVIEW_BELOW = {False: 0.6, True: 0.2}  # "needs review" under this confidence at first (single-label, multi-label)
 NO_LABEL_BAR = "(no label)"  # multi-label rows with no label at or above its threshold
 TRAIN_COMMAND = "python train.py"
@@ -237,14 +235,10 @@ def one_review_ui(scorer, bars):
         score = stored["score"].with_thresholds(bars)
         review_result_ui(score, scorer.info.record)
         # Widgets keyed by the review: a new review starts them from its own label, not the last review's choice.
-        key = "review-" + review_key(scorer.info.name, text)
-        explanation_ui(scorer, text, score.labels[0] if score.labels else next(iter(score.probabilities)), key)
+        key = "review-" + explanation.review_key(scorer.info.name, text)
+        explanation.explanation_ui(scorer, text, score.labels[0] if score.labels else next(iter(score.probabilities)),
+                                   key)
         labels.correction_ui(scorer, text, score, key)
-
-
-def review_key(*parts):
-    """A short key naming one review (model, text, ...) for the widgets that belong to it."""
-    return hashlib.sha256("\0".join(map(str, parts)).encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def review_result_ui(score, scorer_record):
@@ -292,46 +286,6 @@ def members_ui(score, record):
         table = pd.DataFrame({kind.upper(): probabilities for kind, probabilities in score.members.items()})
         table["blend"] = pd.Series(score.probabilities)
         st.table(table.loc[list(score.probabilities)].map("{:.2%}".format))
-
-
-def explanation_ui(scorer, text, label, key):
-    """Why the model gave `label` (or any class the analyst picks): the review with its phrases highlighted, and the
-    strongest few as a chart. Computed on request: it scores the review once per phrase (a second or two)."""
-    with st.expander("Why this label?"):
-        label = st.selectbox("Explain the label", scorer.classes, index=scorer.classes.index(label),
-                             key=f"explain_label-{key}", help="Which phrases pushed the model towards this label, and "
-                                                              "which away from it.")
-        wanted = (scorer.info.name, text, label)
-        if st.button("Explain", key=f"explain-{key}"):
-            with st.spinner("Scoring the review once without each phrase..."):
-                st.session_state[f"explanation-{key}"] = (wanted, explain.explain_with_scorer(scorer, text, label))
-        stored = st.session_state.get(f"explanation-{key}")
-        if stored and stored[0] == wanted:
-            explanation_result_ui(stored[1])
-
-
-def explanation_result_ui(explanation):
-    st.caption(plain(f"{explanation.label}: {explanation.probability:.1%}. Green pushed the model towards this label, "
-                     "red away from it; the stronger the colour, the more. Method: " + explanation.method + "."))
-    st.html(highlighted_html(explanation))
-    strongest = [p for p in explanation.strongest(TOP_PHRASES) if p.weight != 0]
-    if strongest:
-        st.altair_chart(charts.phrase_chart(explanation, strongest), width="stretch")
-
-
-def highlighted_html(explanation):
-    """The review as HTML, each phrase's background coloured by its weight; the text itself is escaped."""
-    text, parts, last = explanation.text, [], 0
-    top = max((abs(p.weight) for p in explanation.phrases), default=0) or 1
-    for phrase in explanation.phrases:
-        red, green, blue = charts.TOWARDS if phrase.weight > 0 else charts.AWAY
-        alpha = 0.75 * abs(phrase.weight) / top
-        parts.append(html.escape(text[last:phrase.start]))
-        parts.append(f'<span style="background-color: rgba({red}, {green}, {blue}, {alpha:.2f}); border-radius: 3px" '
-                     f'title="{phrase.weight:+.3f}">{html.escape(text[phrase.start:phrase.end])}</span>')
-        last = phrase.end
-    parts.append(html.escape(text[last:]))
-    return f'<div style="white-space: pre-wrap; line-height: 1.9">{"".join(parts)}</div>'
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -544,7 +498,7 @@ def bulk_result_ui(stored, bars, file_name, scorer):
     st.markdown(f"**Preview** ({'first ' if len(positions) < rows else ''}{len(positions):,} of {counted(rows, 'row')}"
                 + (", those that need review first" if review_first else "") + ")")
     preview_table_ui(scored, positions)
-    explain_row_ui(scorer, scored, positions)
+    explanation.explain_row_ui(scorer, scored, positions)
     labels.corrections_editor_ui(scorer, scored, positions, file_name)
     labels.label_next_ui(scorer, scored, file_name)
     if flagged:
@@ -587,24 +541,6 @@ def preview_positions(scored, review_first):
     rest = [i for i in range(len(scored.frame)) if scored.frame.index[i] not in needing.index]
     ordered = [scored.frame.index.get_loc(i) for i in needing.index] + rest
     return ordered[:PREVIEW_ROWS]
-
-
-def explain_row_ui(scorer, scored, positions):
-    """The one-review explanation for any scored row of the preview."""
-    scorable = [p for p in positions if scored.scored.iloc[p]]
-    if not scorable:
-        return
-    with st.expander("Why did a row get its label?"):
-        texts = scored.frame[scored.text_column]
-        # Keyed by the order shown: when the preview is re-ordered (rows that need review first), the picker starts
-        # again at the first row shown instead of keeping row 1, which may now be far down the table.
-        position = st.selectbox("Row", scorable, key=f"explain_row-{review_key(scored.model, *scorable)}",
-                                format_func=lambda p: f"row {p + 1}: {cut(str(texts.iloc[p]), 70)}")
-        text = str(texts.iloc[position])
-        label = scored.frame[scored.label_column].iloc[position].split(scoring.MULTILABEL_SEPARATOR)[0]
-        label = label or max(scored.probability_columns, key=lambda c: scored.frame[scored.probability_columns[c]]
-                             .iloc[position])
-        explanation_ui(scorer, text, label, f"row-{position}-{review_key(scored.model, position, text)}")
 
 
 def for_display(scored, positions):
