@@ -14,8 +14,8 @@ from streamlit import config as st_config
 
 from predictor import export, model_folder, models, scoring, tables, thresholds
 from predictor.errors import UserError
-from ui import charts, explanation, labels, review
-from ui.words import counted, plain
+from ui import charts, explanation, labels, model_card, review
+from ui.words import counted, date_text, plain
 
 # Upload cap when nobody configured one. Set server.maxUploadSize (MB) in .streamlit/config.toml, the
 # STREAMLIT_SERVER_MAX_UPLOAD_SIZE variable or --server.maxUploadSize to change it; the page reads that same value.
@@ -28,8 +28,6 @@ SIDEBAR_PX = 340
 PREVIEW_ROWS = 200  # enough to eyeball the result; the download holds every row
 ETA_AFTER_S = 3  # a time-left estimate from the first batch or two is noise
 THRESHOLD_STEP = 0.05
-CONFUSION_WIDTH_PX = 900
-RELIABILITY_WIDTH_PX = 450
 REVIEW_BELOW = {False: 0.6, True: 0.2}  # "needs review" under this confidence at first (single-label, multi-label)
 NO_LABEL_BAR = "(no label)"  # multi-label rows with no label at or above its threshold
 TRAIN_COMMAND = "python train.py"
@@ -50,7 +48,7 @@ def main():
     scorer = load_scorer_ui(info)
     if scorer is None:
         return
-    model_details_ui(info)
+    model_card.model_details_ui(info)
     bars = thresholds_ui(info)
     one_review_tab, spreadsheet_tab, audit_tab = st.tabs(["One review", "A spreadsheet", "Labels to check"])
     with one_review_tab:
@@ -106,67 +104,11 @@ def model_picker_ui(available):
         # them (the data file's name and a time stamp) was cut off in the sidebar; those details go on the line below.
         name = st.selectbox("Model", list(by_name), key="model_name", label_visibility="collapsed",
                             help=f"Models found in {model_folder.models_dir()}: the default first, then newest first.")
-        st.caption(plain(f"Trained {_date(by_name[name].created)}" + ("; the default model" if name == default
+        st.caption(plain(f"Trained {date_text(by_name[name].created)}" + ("; the default model" if name == default
                                                                         else "")))
         info = by_name[name]
-        model_card_ui(info, is_default=name == default)
+        model_card.model_card_ui(info, is_default=name == default)
     return info
-
-
-def model_card_ui(info, is_default):
-    kind = "multi-label (any number of labels per review)" if info.multilabel else "single-label (one class per review)"
-    st.markdown(f"**Name:** {plain(info.name)}" + (" (the default)" if is_default else "") + "  \n"
-                f"**{'Labels' if info.multilabel else 'Classes'}:** {plain(', '.join(info.classes))}  \n"
-                f"**Type:** {kind}  \n**Trained:** {_date(info.created)}  \n"
-                f"**Model:** {model_kind(info.record)}  \n**Reads:** {info.record.reading_text()}")
-    if not is_default:
-        st.button("Make this the default", key="make_default", on_click=make_default, args=(info.name,),
-                  help="New sessions of this page, and score.py without --model, will use this model.")
-    if st.session_state.pop("made_default", None) == info.name:
-        st.success("This is now the default model for new sessions and score.py.")
-    metrics = info.metrics
-    shown = [("Accuracy", "accuracy"), ("Macro F1", "macro_f1"), ("Micro F1", "micro_f1")]
-    values = [(label, metrics[key]) for label, key in shown if isinstance(metrics.get(key), (int, float))]
-    if values:
-        columns = st.columns(len(values))
-        for column, (label, value) in zip(columns, values):
-            column.metric(label, f"{value:.1%}")
-        rows = metrics.get("rows")
-        st.caption(f"On {rows:,} validation reviews held out from training." if isinstance(rows, int)
-                   else "On validation reviews held out from training.")
-    else:
-        st.caption("No validation metrics were saved with this model.")
-    for warning in info.record.warnings:
-        st.warning(plain(warning[:1].upper() + warning[1:]))
-
-
-def make_default(name):
-    model_folder.make_default(name)
-    st.session_state["made_default"] = name
-
-
-def model_details_ui(info):
-    """Per-class validation scores and the confusion matrix, at the page's full width (the sidebar is too narrow)."""
-    per_class = info.metrics.get("per_class") or info.metrics.get("per_label")
-    picture = info.path / model_folder.CONFUSION_FILE
-    if not (isinstance(per_class, dict) and per_class) and not picture.is_file():
-        return
-    with st.expander("How this model did on validation, class by class"):
-        if isinstance(per_class, dict) and per_class:
-            table = pd.DataFrame(per_class).T
-            keep = [c for c in ("precision", "recall", "f1", "support") if c in table.columns]
-            st.dataframe(table[keep], width="stretch")
-        if picture.is_file():
-            st.image(str(picture), width=min(CONFUSION_WIDTH_PX, 160 * max(3, len(info.classes))))
-        calibrated = info.record.calibration
-        if calibrated.get("temperatures"):
-            st.caption(f"Probabilities calibrated on the validation rows: expected calibration error "
-                       f"{calibrated['ece_before']:.3f} as blended, {calibrated['ece_after']:.3f} after. The diagram "
-                       "shows how often each stated probability came true.")
-            if (info.path / model_folder.RELIABILITY_FILE).is_file():
-                st.image(str(info.path / model_folder.RELIABILITY_FILE), width=RELIABILITY_WIDTH_PX)
-        elif calibrated.get("why"):
-            st.caption(plain(f"Probabilities not calibrated: {calibrated['why']}."))
 
 
 def load_scorer_ui(info):
@@ -495,28 +437,8 @@ def preview_table_ui(scored, positions):
                  column_config={name: st.column_config.TextColumn(alignment="right") for name in probability_columns})
 
 
-def model_kind(record):
-    """What the model is, in words."""
-    if record.member(model_folder.NBSVM) and record.member(model_folder.BERT):
-        weights = set(record.bert_weight)
-        if weights == {1.0}:
-            return "BERT (NBSVM was trained too, but BERT alone did better on validation)"
-        if weights == {0.0}:
-            return "NBSVM (BERT was trained too, but NBSVM alone did better on validation)"
-        return "BERT and NBSVM, blended"
-    return "NBSVM" if record.member(model_folder.NBSVM) else "BERT"
-
-
 def _duration(seconds):
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
-
-
-def _date(iso_timestamp):
-    """'2026-11-23T10:00:00' -> '2026-11-23 10:00' for people; anything unparsable is shown as is."""
-    try:
-        return pd.Timestamp(iso_timestamp).strftime("%Y-%m-%d %H:%M")
-    except (ValueError, TypeError):
-        return iso_timestamp or "unknown date"
 
 
 if __name__ == "__main__":

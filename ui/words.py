@@ -1,5 +1,7 @@
-"""The page's wording helpers: data shown as plain text, counts in words, long texts cut short."""
+"""The page's wording helpers: data shown as plain text, counts in words, long texts cut short, dates for people."""
 import re
+
+import pandas as pd
 
 # Markdown's punctuation (CommonMark escapes any ASCII punctuation with a backslash) plus ':' for Streamlit's
 # :color[...] directives and '.', which with ':' keeps bare addresses from becoming links.
@@ -20,3 +22,11 @@ def plain(text):
 def cut(text, chars):
     """`text`, or its first `chars` - 3 characters and "..." when it is longer."""
     return text if len(text) <= chars else text[:chars - 3] + "..."
+
+
+def date_text(iso_timestamp):
+    """'2026-11-23T10:00:00' -> '2026-11-23 10:00' for people; anything unparsable is shown as is."""
+    try:
+        return pd.Timestamp(iso_timestamp).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, TypeError):
+        return iso_timestamp or "unknown date"
