@@ -12,9 +12,9 @@ import pandas as pd
 import streamlit as st
 from streamlit import config as st_config
 
-from predictor import export, model_folder, scoring, tables, thresholds
+from predictor import export, model_folder, scoring, tables
 from predictor.errors import UserError
-from ui import charts, explanation, labels, model_card, model_picker, review
+from ui import charts, explanation, label_thresholds, labels, model_card, model_picker, review
 from ui.words import counted, plain
 
 # Upload cap when nobody configured one. Set server.maxUploadSize (MB) in .streamlit/config.toml, the
@@ -27,7 +27,6 @@ UPLOAD_TYPES = ["xlsx", "xls", "csv", "tsv"]
 SIDEBAR_PX = 340
 PREVIEW_ROWS = 200  # enough to eyeball the result; the download holds every row
 ETA_AFTER_S = 3  # a time-left estimate from the first batch or two is noise
-THRESHOLD_STEP = 0.05
 REVIEW_BELOW = {False: 0.6, True: 0.2}  # "needs review" under this confidence at first (single-label, multi-label)
 NO_LABEL_BAR = "(no label)"  # multi-label rows with no label at or above its threshold
 
@@ -47,7 +46,7 @@ def main():
     if scorer is None:
         return
     model_card.model_details_ui(info)
-    bars = thresholds_ui(info)
+    bars = label_thresholds.thresholds_ui(info)
     one_review_tab, spreadsheet_tab, audit_tab = st.tabs(["One review", "A spreadsheet", "Labels to check"])
     with one_review_tab:
         review.one_review_ui(scorer, bars)
@@ -81,28 +80,6 @@ def sign_in_configured():
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Model
-
-
-def thresholds_ui(info):
-    """Multi-label models, in the sidebar: the thresholds labels are given at. The model's own, one per label chosen
-    on its validation rows, unless the analyst sets one for every label; a model without its own says why."""
-    own = thresholds.Thresholds.of_model(info.record)
-    if not info.multilabel:
-        return own
-    with st.sidebar:
-        missing = thresholds.why_none(info.record)
-        if not missing:
-            st.caption(plain(f"Labels are given at the model's own thresholds: {own.describe()}."))
-            if not st.toggle("One threshold for every label", key="one_threshold",
-                             help="Instead of the model's thresholds, one you set, the same for every label."):
-                return own
-        else:
-            st.caption(plain(missing))
-        value = st.slider("Label threshold", min_value=THRESHOLD_STEP, max_value=1 - THRESHOLD_STEP,
-                          value=own.single or thresholds.DEFAULT, step=THRESHOLD_STEP, key="threshold",
-                          help="A label is given to a review when its probability is at least this. Lower it to "
-                               "catch more reviews per label, raise it to be stricter. Applies to both tabs.")
-        return thresholds.Thresholds.uniform(value, info.classes)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -337,7 +314,7 @@ def review_ui(scored, calibrated):
         what = ("a label's distance from its threshold, as a share of the way to 0 or 1" if scored.multilabel
                 else "the winning class's probability")
         below = st.slider("A row needs review when the model's confidence is below", 0.0, 1.0,
-                          REVIEW_BELOW[scored.multilabel], THRESHOLD_STEP, key="review_below",
+                          REVIEW_BELOW[scored.multilabel], label_thresholds.THRESHOLD_STEP, key="review_below",
                           help=f"Confidence here is {what}.")
         under = confidence[confidence < below]
         expected = ""
