@@ -13,13 +13,12 @@ import streamlit as st
 
 from predictor import export, model_folder, scoring
 from predictor.errors import UserError
-from ui import charts, explanation, label_thresholds, labels, model_card, model_picker, review, upload
+from ui import charts, explanation, label_thresholds, labels, model_card, model_picker, preview, review, upload
 from ui.words import counted, plain
 
 # Wide enough for a model name as train.py makes them (a file name and a time stamp, some 30 characters) in the
 # sidebar's model picker; Streamlit's default of 256 px cut such names off. The reader can still drag it.
 SIDEBAR_PX = 340
-PREVIEW_ROWS = 200  # enough to eyeball the result; the download holds every row
 ETA_AFTER_S = 3  # a time-left estimate from the first batch or two is noise
 REVIEW_BELOW = {False: 0.6, True: 0.2}  # "needs review" under this confidence at first (single-label, multi-label)
 NO_LABEL_BAR = "(no label)"  # multi-label rows with no label at or above its threshold
@@ -201,17 +200,17 @@ def bulk_result_ui(stored, bars, file_name, scorer):
     rows = len(scored.frame)
     review_first = st.toggle("Rows that need review first", key="review_first",
                              help=f"Rows marked in {scored.review_column}, least sure first; then the others in order.")
-    positions = preview_positions(scored, review_first)
+    positions = preview.preview_positions(scored, review_first)
     st.markdown(f"**Preview** ({'first ' if len(positions) < rows else ''}{len(positions):,} of {counted(rows, 'row')}"
                 + (", those that need review first" if review_first else "") + ")")
-    preview_table_ui(scored, positions)
+    preview.preview_table_ui(scored, positions)
     explanation.explain_row_ui(scorer, scored, positions)
     labels.corrections_editor_ui(scorer, scored, positions, file_name)
     labels.label_next_ui(scorer, scored, file_name)
     if flagged:
         with st.expander(f"Rows not scored ({flagged:,})"):
             positions = (~scored.scored).to_numpy().nonzero()[0]
-            preview_table_ui(scored, positions[:PREVIEW_ROWS])
+            preview.preview_table_ui(scored, positions[:preview.PREVIEW_ROWS])
 
 
 def review_ui(scored, calibrated):
@@ -237,38 +236,6 @@ def review_ui(scored, calibrated):
         if len(confidence):
             st.altair_chart(charts.confidence_chart(confidence, below), width="stretch")
     return below
-
-
-def preview_positions(scored, review_first):
-    """Row positions to preview: in order, or those needing review (least sure first) and then the rest."""
-    if not review_first:
-        return range(min(PREVIEW_ROWS, len(scored.frame)))
-    confidence = scored.confidence()
-    needing = confidence[scored.frame[scored.review_column] == scoring.REVIEW_FLAG].sort_values(kind="stable")
-    rest = [i for i in range(len(scored.frame)) if scored.frame.index[i] not in needing.index]
-    ordered = [scored.frame.index.get_loc(i) for i in needing.index] + rest
-    return ordered[:PREVIEW_ROWS]
-
-
-def for_display(scored, positions):
-    """The rows at `positions` for the preview table: numbered from 1 as data rows under the header, mixed columns
-    (text next to numbers or dates, as Excel allows) shown as text, blank probabilities for rows not scored."""
-    shown = scored.frame.iloc[list(positions)].copy()
-    shown.index = pd.Index([position + 1 for position in positions], name="row")
-    probability_columns = set(scored.probability_columns.values())
-    for position, (name, dtype) in enumerate(zip(shown.columns, shown.dtypes)):
-        if name in probability_columns:  # the widget would write "None" where the file has an empty cell
-            shown.isetitem(position, shown.iloc[:, position].map(
-                lambda p: "" if pd.isna(p) else f"{p:.{scoring.PROBABILITY_DECIMALS}f}"))
-        elif pd.api.types.is_object_dtype(dtype):  # the widget needs one type per column
-            shown.isetitem(position, shown.iloc[:, position].map(lambda value: "" if value is None else str(value)))
-    return shown
-
-
-def preview_table_ui(scored, positions):
-    probability_columns = scored.probability_columns.values()
-    st.dataframe(for_display(scored, positions), width="stretch",
-                 column_config={name: st.column_config.TextColumn(alignment="right") for name in probability_columns})
 
 
 def _duration(seconds):
