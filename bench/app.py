@@ -4,7 +4,7 @@
     python -m bench.app --quick   # 1 cold start; 20 reviews
     python -m bench.app --model DIR
 
-Cold start = a new Python process -> `import predictor` -> Scorer loaded (what app.py's cached load_scorer does) ->
+Cold start = a new Python process -> `import predictor` -> Scorer loaded (what the page's cached_scorer does) ->
 the first review's probabilities through predictor.scoring.score_text (what the app's single-review box calls).
 Measured from just before the process is spawned to the child's report, so interpreter start-up is included.
 Streamlit's own server start and page render are not included. Each cold-start process then scores 19 more reviews
