@@ -14,10 +14,24 @@ NO_LABEL_BAR = "(no label)"  # multi-label rows with no label at or above its th
 
 
 def bulk_result_ui(stored, bars, file_name, scorer):
-    stem = Path(file_name).stem
+    """The result of `stored` (a scored file kept in the session) at the thresholds `bars`, in the order shown."""
     scored = scoring.apply_thresholds(stored["scored"], bars)
     summary = scoring.summarise(scored)
     flagged = summary["rows"] - summary["scored"]
+    summary_ui(stored, scored, summary, flagged, bars)
+    below = review_ui(scored, calibrated=bool(scorer.model.temperatures))
+    scored = scoring.with_review_column(scored, below)
+    downloads_ui(stored["downloads"], scored, (bars, below), Path(file_name).stem)
+    positions = preview.preview_ui(scored)
+    explanation.explain_row_ui(scorer, scored, positions)
+    labels.corrections_editor_ui(scorer, scored, positions, file_name)
+    labels.label_next_ui(scorer, scored, file_name)
+    if flagged:
+        preview.not_scored_ui(scored, flagged)
+
+
+def summary_ui(stored, scored, summary, flagged, bars):
+    """How many rows were scored and why others were not, the labels given and the rows per status."""
     truncated = summary["status_counts"].get(scoring.STATUS_TRUNCATED, 0)
     st.success(plain(f"Scored {summary['scored']:,} of {counted(summary['rows'], 'row')}"
                      + (f"; {flagged:,} not scored (kept, and flagged in {scored.status_column})" if flagged else "")
@@ -42,9 +56,10 @@ def bulk_result_ui(stored, bars, file_name, scorer):
         statuses["meaning"] = statuses["status"].map(scoring.STATUS_MEANINGS).fillna("")
         st.table(statuses.set_index("status"))
 
-    below = review_ui(scored, calibrated=bool(scorer.model.temperatures))
-    scored = scoring.with_review_column(scored, below)
-    downloads, version = stored["downloads"], (bars, below)
+
+def downloads_ui(downloads, scored, version, stem):
+    """The scored file as .xlsx and .csv, and what the .xlsx could not keep. `downloads` keeps the files built for
+    `version` (the thresholds and the review bar)."""
     if version not in downloads:  # built once per thresholds and review bar: a download click reruns the page
         downloads.clear()
         downloads[version] = {"xlsx": export.to_xlsx_bytes(scored.frame, status_column=scored.status_column),
@@ -64,21 +79,6 @@ def bulk_result_ui(stored, bars, file_name, scorer):
                             key="download_xlsx", on_click="ignore", type="primary")
     buttons.download_button("Download .csv", downloads[version]["csv"], file_name=f"{stem}_scored.csv",
                             mime="text/csv", key="download_csv", on_click="ignore")
-
-    rows = len(scored.frame)
-    review_first = st.toggle("Rows that need review first", key="review_first",
-                             help=f"Rows marked in {scored.review_column}, least sure first; then the others in order.")
-    positions = preview.preview_positions(scored, review_first)
-    st.markdown(f"**Preview** ({'first ' if len(positions) < rows else ''}{len(positions):,} of {counted(rows, 'row')}"
-                + (", those that need review first" if review_first else "") + ")")
-    preview.preview_table_ui(scored, positions)
-    explanation.explain_row_ui(scorer, scored, positions)
-    labels.corrections_editor_ui(scorer, scored, positions, file_name)
-    labels.label_next_ui(scorer, scored, file_name)
-    if flagged:
-        with st.expander(f"Rows not scored ({flagged:,})"):
-            positions = (~scored.scored).to_numpy().nonzero()[0]
-            preview.preview_table_ui(scored, positions[:preview.PREVIEW_ROWS])
 
 
 def review_ui(scored, calibrated):

@@ -4,8 +4,28 @@ import pandas as pd
 import streamlit as st
 
 from predictor import scoring
+from ui.words import counted
 
 PREVIEW_ROWS = 200  # enough to eyeball the result; the download holds every row
+
+
+def preview_ui(scored):
+    """The preview's order (a toggle), its heading and its table; returns the positions of the rows shown."""
+    rows = len(scored.frame)
+    review_first = st.toggle("Rows that need review first", key="review_first",
+                             help=f"Rows marked in {scored.review_column}, least sure first; then the others in order.")
+    positions = preview_positions(scored, review_first)
+    st.markdown(f"**Preview** ({'first ' if len(positions) < rows else ''}{len(positions):,} of {counted(rows, 'row')}"
+                + (", those that need review first" if review_first else "") + ")")
+    preview_table_ui(scored, positions)
+    return positions
+
+
+def not_scored_ui(scored, flagged):
+    """The `flagged` rows that were not scored, on request."""
+    with st.expander(f"Rows not scored ({flagged:,})"):
+        positions = (~scored.scored).to_numpy().nonzero()[0]
+        preview_table_ui(scored, positions[:PREVIEW_ROWS])
 
 
 def preview_positions(scored, review_first):
