@@ -25,8 +25,8 @@ def one_review_ui(scorer, bars):
         review_result_ui(score, scorer.info.record)
         # Widgets keyed by the review: a new review starts them from its own label, not the last review's choice.
         key = "review-" + explanation.review_key(scorer.info.name, text)
-        explanation.explanation_ui(scorer, text, score.labels[0] if score.labels else next(iter(score.probabilities)),
-                                   key)
+        first = score.labels[0] if score.labels else next(iter(score.probabilities))
+        explanation.explanation_ui(scorer, text, first, key)
         labels.correction_ui(scorer, text, score, key)
 
 
