@@ -19,6 +19,11 @@ def test_every_figure_in_the_readmes_and_docs_matches_a_clean_results_file():
     assert [problem for document in figures.DOCUMENTS for problem in figures.problems(document)] == []
 
 
+def test_every_document_in_docs_is_checked():
+    docs = sorted((figures.REPO / "docs").glob("*.md"))
+    assert docs and set(docs) <= set(figures.DOCUMENTS)
+
+
 def test_a_document_one_folder_down_links_figures_relative_to_itself(tmp_path):
     write(tmp_path, "")
     (tmp_path / "docs").mkdir()
