@@ -1,8 +1,9 @@
-"""Every figure that README.md and bench/README.md quote comes from a results file: `python -m bench.figures` checks.
+"""Every figure that README.md, docs/*.md and bench/README.md quote comes from a results file: `python -m
+bench.figures` checks.
 
-A quoted figure is a Markdown link whose text is the figure and whose target is the results file and the key that
-holds it, dots between the keys, or slashes when a key holds a dot (list items by number; spaces and brackets
-URL-encoded, %20 %28 %29):
+A quoted figure is a Markdown link whose text is the figure and whose target is the results file, relative to the
+document as every Markdown link is (../bench/results/... from docs/), and the key that holds it, dots between the
+keys, or slashes when a key holds a dot (list items by number; spaces and brackets URL-encoded, %20 %28 %29):
 
     the hybrid scores [93.1%](bench/results/imdb.json#results.models.product.accuracy) on IMDB
 
@@ -25,7 +26,9 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DOCUMENTS = [REPO / "README.md", REPO / "bench" / "README.md"]
+# docs/ holds what README links to (the model folder, security, deployment, dependencies, benchmark summaries),
+# figures included: every file there is checked, a new one too.
+DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), REPO / "bench" / "README.md"]
 
 # Figures with a unit that are settings, not measurements, and where they are set.
 SETTINGS = {

@@ -59,7 +59,7 @@ def longer_share(lengths: np.ndarray, maxlen: int) -> float:
 
 
 def windows_text(overlap: float) -> str:
-    """How a model's windows lie, in words for people: the one wording of the page, score.py and the README."""
+    """How a model's windows lie, in words for people: the one wording of the page, score.py and docs/training.md."""
     return "side by side" if overlap == 0 else f"overlapping by {overlap:.0%}"
 
 

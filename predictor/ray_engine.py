@@ -7,8 +7,8 @@ driver writes them as the plain run does. So the output is byte-identical to the
 need not fit in the driver's memory; it must fit in the cluster's object store, which spills to disk.
 
 Without an address Ray starts on this machine with as many CPUs as it has. On a cluster (`ray start --head` on one
-machine, `ray start --address HEAD:6379` on the others; README) every worker needs this code, its requirements and
-the model folder at the same path, e.g. on a shared disk.
+machine, `ray start --address HEAD:6379` on the others; docs/deployment.md) every worker needs this code, its
+requirements and the model folder at the same path, e.g. on a shared disk.
 """
 from __future__ import annotations
 

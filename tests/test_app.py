@@ -577,7 +577,7 @@ def test_the_small_validation_warning_says_what_to_do_before_naming_train_pys_op
 def test_with_sign_in_configured_a_visitor_sees_nothing_but_the_sign_in_button(tiny_models_dir, monkeypatch):
     monkeypatch.setenv("PREDICTOR_MODELS_DIR", str(tiny_models_dir))
     at = AppTest.from_file(str(APP), default_timeout=RUN_TIMEOUT_S)
-    at.secrets["auth"] = {  # README's example [auth] section, pointing at no real identity provider
+    at.secrets["auth"] = {  # docs/deployment.md's example [auth] section, pointing at no real identity provider
         "redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "a long random string",
         "client_id": "review-scorer", "client_secret": "secret",
         "server_metadata_url": "https://login.example.com/.well-known/openid-configuration"}

@@ -1,4 +1,4 @@
-"""The figures README.md and bench/README.md quote come from clean results files (bench/figures.py)."""
+"""The figures README.md, docs/*.md and bench/README.md quote come from clean results files (bench/figures.py)."""
 import json
 
 from bench import figures
@@ -15,8 +15,24 @@ def write(tmp_path, prose, record=None):
     return document
 
 
-def test_every_figure_in_the_readmes_matches_a_clean_results_file():
+def test_every_figure_in_the_readmes_and_docs_matches_a_clean_results_file():
     assert [problem for document in figures.DOCUMENTS for problem in figures.problems(document)] == []
+
+
+def test_every_document_in_docs_is_checked():
+    docs = sorted((figures.REPO / "docs").glob("*.md"))
+    assert docs and set(docs) <= set(figures.DOCUMENTS)
+
+
+def test_a_document_one_folder_down_links_figures_relative_to_itself(tmp_path):
+    write(tmp_path, "")
+    (tmp_path / "docs").mkdir()
+    document = tmp_path / "docs" / "benchmarks.md"
+    document.write_text("It scores [93.1%](../results/run.json#results.accuracy).\n")
+    assert figures.problems(document) == []
+    document.write_text("It scores [93.1%](results/run.json#results.accuracy).\n")
+    [problem] = figures.problems(document)
+    assert "results/run.json does not exist" in problem
 
 
 def test_figures_that_round_to_their_source_pass_in_any_unit_the_key_allows(tmp_path):

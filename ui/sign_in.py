@@ -4,8 +4,8 @@ import streamlit as st
 
 def signed_in_ui():
     """Whether to show the page: yes when no sign-in is configured (then .streamlit/config.toml lets only this machine
-    in), else only to a visitor signed in with the identity provider in .streamlit/secrets.toml [auth] (README,
-    "Sharing the page with a team")."""
+    in), else only to a visitor signed in with the identity provider in .streamlit/secrets.toml [auth]
+    (docs/deployment.md, "Sharing the page with a team")."""
     if not sign_in_configured():
         return True
     if getattr(st.user, "is_logged_in", False):  # absent until Streamlit has an identity provider to ask
