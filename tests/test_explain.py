@@ -39,6 +39,17 @@ def test_every_phrase_of_a_long_review_weighs_what_the_whole_model_loses_without
     np.testing.assert_allclose([p.weight for p in explanation.phrases], scores[0] - scores[1:], atol=1e-5)
 
 
+@pytest.mark.parametrize("text", [LONG, "awful plot\fgood film"])
+def test_the_model_scores_a_text_without_each_span_as_it_scores_each_variant_text(topics, text):
+    """Model.score_without against scoring each variant as any text is scored, both members blended. In the second
+    text BERT's tokenizer joins words across a span's boundary (a form feed is white space to Python, dropped by
+    BERT), so BERT tokenizes each variant instead of removing the span's pieces."""
+    spans = explain.phrases(text)
+    variants = [models.without(text, span) for span in spans]
+    expected = topics.model.score([text] + variants).probabilities
+    np.testing.assert_allclose(topics.model.score_without(text, spans), expected, atol=1e-5)
+
+
 def test_words_a_model_reading_the_head_never_reads_weigh_nothing(tiny_models_dir):
     sentiment = models.load_scorer("tiny-sentiment", tiny_models_dir)  # BERT alone, reading the first 30 pieces
     # Not periodic at the start: leaving out the first phrase changes what the head holds.
