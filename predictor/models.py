@@ -107,17 +107,19 @@ class BertMember:
     def predict_without(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
         """predict([text] + each text without one span (see `without`)), without tokenizing every variant.
 
-        The spans are runs of whole words that cover every word of `text` in order (as predictor/explain.py cuts a
-        text into phrases), so a variant's pieces are the text's pieces with the span's pieces removed. The variants'
+        When the spans are runs of whole words covering every word of `text` in order (as predictor/explain.py cuts
+        a text into phrases), a variant's pieces are the text's pieces with the span's pieces removed. The variants'
         windows are read as this member reads any text (its reading and overlap), but each distinct window is scored
         once: the windows before a span are the same in its variant as in the whole text, so only the windows from
         the span on are read again.
         """
         whole = self.pieces.pieces(text)
-        inside = [len(self.pieces.pieces(text[start:end])) for start, end in spans]
-        if sum(inside) != len(whole):
-            # The tokenizer joined pieces across the spans' word boundaries (rare): tokenize each variant.
+        each = [self.pieces.pieces(text[start:end]) for start, end in spans]
+        if not covers(text, spans) or [piece for pieces in each for piece in pieces] != whole:
+            # Other spans, or the tokenizer joined words across a span's edge (a character white space to Python
+            # that BERT drops: the pieces may differ even where their count does not): tokenize each variant.
             return self.predict([text] + [without(text, span) for span in spans])
+        inside = [len(pieces) for pieces in each]
         before = np.cumsum([0] + inside[:-1])
         sequences = [whole] + [whole[:b] + whole[b + n:] for b, n in zip(before, inside)]
         encoded = [self.pieces.encode_pieces(sequence, self.maxlen, self.reading, self.overlap)
@@ -211,6 +213,13 @@ def without(text: str, span: tuple[int, int]) -> str:
     """`text` with the characters of `span` (start, end) left out, the text either side joined by one space."""
     start, end = span
     return text[:start].rstrip() + " " + text[end:].lstrip()
+
+
+def covers(text: str, spans: list[tuple[int, int]]) -> bool:
+    """Whether `spans` follow one another in order and only white space lies outside them."""
+    edges = [0] + [edge for span in spans for edge in span] + [len(text)]
+    return (all(a <= b for a, b in zip(edges, edges[1:]))
+            and all(not text[a:b].strip() for a, b in zip(edges[::2], edges[1::2])))
 
 
 def load_model(info: ModelInfo, every_member: bool = False) -> Model:
