@@ -6,21 +6,20 @@ it scores (members, blend, reading and markup handling included), works for ever
 (the label the analyst picks), and needs nothing beyond the model. ktrain's own route, `predictor.explain()`, is LIME
 through eli5, which samples thousands of perturbed texts; occlusion needs one variant per phrase.
 
-Both members really score the text without the phrase. BERT is not given a [MASK] token in its place: the fine-tuned
-model never saw one there, and on the sample's reviews masked weights gave every phrase the same sign in 9 of 15
-explanations (issue 19), while leaving phrases out gave mixed signs. Cost is kept in bounds two ways. A long review is
-cut into at most MAX_PHRASES phrases of neighbouring words, so a 300-word review costs some 60 variants, not 300.
-And the variants' windows are read as the model reads them (its reading and overlap) and each distinct window is
-scored once: the windows before a phrase are the same in its variant as in the whole text, so only the windows from
-the phrase on are read again.
+The model scores the text and each variant without one phrase (Model.score_without in predictor/models.py): both
+members really score the text without the phrase, and the model blends them as it blends any scores. BERT is not
+given a [MASK] token in its place: the fine-tuned model never saw one there, and on the sample's reviews masked
+weights gave every phrase the same sign in 9 of 15 explanations (issue 19), while leaving phrases out gave mixed
+signs. Cost is kept in bounds two ways. A long review is cut into at most MAX_PHRASES phrases of neighbouring words,
+so a 300-word review costs some 60 variants, not 300. And BERT reads the variants' windows as it reads any text's
+(its reading and overlap) but scores each distinct window once: the windows before a phrase are the same in its
+variant as in the whole text, so only the windows from the phrase on are read again.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from predictor import markup
 
@@ -63,13 +62,7 @@ def explain(model: "Model", text: str, label: str) -> Explanation:
     column = model.classes.index(label)
     text = markup.to_text(str(text), model.markup)
     spans = phrases(text)
-    variants = [text[:start].rstrip() + " " + text[end:].lstrip() for start, end in spans]
-    members = {}
-    if model.bert is not None:
-        members["bert"] = bert_variants(model, text, spans, variants)
-    if model.nbsvm is not None:
-        members["nbsvm"] = model.nbsvm.predict([text] + variants)
-    probabilities = model.blend(members.get("bert"), members.get("nbsvm"))[:, column]
+    probabilities = model.score_without(text, spans)[:, column]
     weights = probabilities[0] - probabilities[1:]
     return Explanation(text, label, float(probabilities[0]),
                        [Phrase(start, end, float(w)) for (start, end), w in zip(spans, weights)])
@@ -80,23 +73,3 @@ def phrases(text: str) -> list[tuple[int, int]]:
     words = [m.span() for m in re.finditer(r"\S+", text)]
     size = max(1, -(-len(words) // MAX_PHRASES))
     return [(words[i][0], words[min(i + size, len(words)) - 1][1]) for i in range(0, len(words), size)]
-
-
-def bert_variants(model: "Model", text: str, spans: list[tuple[int, int]], without: list[str]) -> np.ndarray:
-    """BERT's probabilities for the text, then for each text `without` one span, read as the model reads texts."""
-    bert = model.bert
-    whole = bert.pieces.pieces(text)
-    inside = [len(bert.pieces.pieces(text[start:end])) for start, end in spans]
-    if sum(inside) != len(whole):
-        # The tokenizer joined pieces across our word boundaries (rare): tokenize each text without its phrase.
-        return bert.predict([text] + without)
-    # Spans are runs of whole words, so a text's pieces without a span are its pieces with the span's pieces removed.
-    before = np.cumsum([0] + inside[:-1])
-    sequences = [whole] + [whole[:b] + whole[b + n:] for b, n in zip(before, inside)]
-    encoded = [bert.pieces.encode_pieces(sequence, bert.maxlen, bert.reading, bert.overlap) for sequence in sequences]
-    unique: dict[tuple, int] = {}
-    for e in encoded:
-        for row in e.ids:
-            unique.setdefault(tuple(row), len(unique))
-    window_probabilities = bert.forward(np.array(list(unique), np.int64))
-    return np.stack([window_probabilities[[unique[tuple(row)] for row in e.ids]].mean(axis=0) for e in encoded])

@@ -104,6 +104,33 @@ class BertMember:
         probabilities = sums / np.bincount(owners, minlength=len(encoded))[:, None]
         return probabilities, np.array([e.pieces for e in encoded]), np.array([e.read for e in encoded])
 
+    def predict_without(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+        """predict([text] + each text without one span (see `without`)), without tokenizing every variant.
+
+        When the spans are runs of whole words covering every word of `text` in order (as predictor/explain.py cuts
+        a text into phrases), a variant's pieces are the text's pieces with the span's pieces removed. The variants'
+        windows are read as this member reads any text (its reading and overlap), but each distinct window is scored
+        once: the windows before a span are the same in its variant as in the whole text, so only the windows from
+        the span on are read again.
+        """
+        whole = self.pieces.pieces(text)
+        each = [self.pieces.pieces(text[start:end]) for start, end in spans]
+        if not covers(text, spans) or [piece for pieces in each for piece in pieces] != whole:
+            # Other spans, or the tokenizer joined words across a span's edge (a character white space to Python
+            # that BERT drops: the pieces may differ even where their count does not): tokenize each variant.
+            return self.predict([text] + [without(text, span) for span in spans])
+        inside = [len(pieces) for pieces in each]
+        before = np.cumsum([0] + inside[:-1])
+        sequences = [whole] + [whole[:b] + whole[b + n:] for b, n in zip(before, inside)]
+        encoded = [self.pieces.encode_pieces(sequence, self.maxlen, self.reading, self.overlap)
+                   for sequence in sequences]
+        unique: dict[tuple, int] = {}
+        for e in encoded:
+            for row in e.ids:
+                unique.setdefault(tuple(row), len(unique))
+        window_probabilities = self.forward(np.array(list(unique), np.int64))
+        return np.stack([window_probabilities[[unique[tuple(row)] for row in e.ids]].mean(axis=0) for e in encoded])
+
 
 class NbsvmMember:
     """ktrain's NBSVM (word 1-3 grams): one predictor, or one binary predictor per label for multi-label."""
@@ -132,6 +159,10 @@ class NbsvmMember:
         # Each label's predictor has classes ["0", "1"]: its second column is the label's probability.
         return np.stack([np.asarray(p.predict(texts, return_proba=True))[:, 1] for p in self._predictors],
                         axis=1).astype(np.float32)
+
+    def predict_without(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+        """predict([text] + each text without one span (see `without`))."""
+        return self.predict([text] + [without(text, span) for span in spans])
 
 
 class Model:
@@ -166,6 +197,29 @@ class Model:
             members[NBSVM] = self.nbsvm.predict(distinct)
         probabilities = self.blend(members.get(BERT), members.get(NBSVM))
         return Scores(probabilities[where], {kind: p[where] for kind, p in members.items()}, pieces[where], read[where])
+
+    def score_without(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+        """The probabilities of `text`, then of each text without one span (see `without`), blended as score blends
+        them; each member scores the variants its own cheapest way (predictor/explain.py asks for one per phrase).
+
+        `text` is as the model reads it, its markup already turned into text (markup.to_text with self.markup), and
+        no markup is handled here: the spans are character offsets in that text."""
+        members = {member.kind: member.predict_without(text, spans)
+                   for member in (self.bert, self.nbsvm) if member is not None}
+        return self.blend(members.get(BERT), members.get(NBSVM))
+
+
+def without(text: str, span: tuple[int, int]) -> str:
+    """`text` with the characters of `span` (start, end) left out, the text either side joined by one space."""
+    start, end = span
+    return text[:start].rstrip() + " " + text[end:].lstrip()
+
+
+def covers(text: str, spans: list[tuple[int, int]]) -> bool:
+    """Whether `spans` follow one another in order and only white space lies outside them."""
+    edges = [0] + [edge for span in spans for edge in span] + [len(text)]
+    return (all(a <= b for a, b in zip(edges, edges[1:]))
+            and all(not text[a:b].strip() for a, b in zip(edges[::2], edges[1::2])))
 
 
 def load_model(info: ModelInfo, every_member: bool = False) -> Model:

@@ -39,6 +39,29 @@ def test_every_phrase_of_a_long_review_weighs_what_the_whole_model_loses_without
     np.testing.assert_allclose([p.weight for p in explanation.phrases], scores[0] - scores[1:], atol=1e-5)
 
 
+@pytest.mark.parametrize("text", [LONG, "awful plot\fgood film", "the battery\fbroke but the screen was fine"])
+def test_the_model_scores_a_text_without_each_span_as_it_scores_each_variant_text(topics, text):
+    """Model.score_without against scoring each variant as any text is scored, both members blended. In the last two
+    texts BERT's tokenizer joins words across a span's edge (a form feed is white space to Python, dropped by BERT),
+    so BERT tokenizes each variant instead of removing the span's pieces; in the last the joined word has as many
+    pieces as its two words apart ("##b" for "b"), so counting pieces cannot tell."""
+    assert_scored_as_variant_texts(topics.model, text, explain.phrases(text))
+
+
+@pytest.mark.parametrize("text, spans", [("the battery broke", [(4, 11), (0, 3)]), ("the battery broke", [(4, 17)]),
+                                         ("the battery the", [(0, 11), (0, 3)])])
+def test_spans_that_do_not_cover_the_text_in_order_are_scored_as_the_variant_texts(topics, text, spans):
+    # Out of order, not covering "the", overlapping: removing the spans' pieces would be wrong. In the last, the spans'
+    # pieces in a row are the text's ("the battery" + "the"), so only their places tell.
+    assert_scored_as_variant_texts(topics.model, text, spans)
+
+
+def assert_scored_as_variant_texts(model, text, spans):
+    variants = [models.without(text, span) for span in spans]
+    expected = model.score([text] + variants).probabilities
+    np.testing.assert_allclose(model.score_without(text, spans), expected, atol=1e-5)
+
+
 def test_words_a_model_reading_the_head_never_reads_weigh_nothing(tiny_models_dir):
     sentiment = models.load_scorer("tiny-sentiment", tiny_models_dir)  # BERT alone, reading the first 30 pieces
     # Not periodic at the start: leaving out the first phrase changes what the head holds.
