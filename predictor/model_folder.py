@@ -119,8 +119,8 @@ class TrainingRecord:
     # The label audit of the training file (predictor/audit.py): whether it ran, on how many rows and folds, how many
     # rows it ranked in label_issues.csv, or why it did not run; empty in folders saved before version 7.
     label_audit: dict = field(default_factory=dict)
-    # With --unlabelled (predictor/unlabelled.py): the unlabelled file's rows, how many reviews joined the training
-    # rows with the first model's labels, and that model's validation scores; empty otherwise.
+    # With --unlabelled (predictor/unlabelled.py): the unlabelled file's rows, how many reviews joined NBSVM's training
+    # rows with the labels the model gave them, and the model's validation scores before; empty otherwise.
     self_training: dict = field(default_factory=dict)
     version: int = VERSION
 
@@ -137,14 +137,14 @@ class TrainingRecord:
 
     def learnt_from_text(self) -> str:
         """What the model learnt from, in words for people: the labelled rows, and with self-training the unlabelled
-        reviews that joined them (predictor/unlabelled.py)."""
-        labelled = self.rows.get("train", 0) - self.self_training.get("joined", 0)
+        reviews that NBSVM learnt from too (predictor/unlabelled.py)."""
+        labelled = self.rows.get("train")
         said = f"{labelled:,} labelled reviews" if labelled else "the labelled reviews"
         if not self.self_training:
             return said
         kept = self.self_training["unlabelled_rows"]["kept"]
-        return (f"{said}, and {self.self_training['joined']:,} of {kept:,} unlabelled reviews, labelled by a first "
-                "model trained on those (self-training)")
+        return (f"{said}; NBSVM also from {self.self_training['joined']:,} of {kept:,} unlabelled reviews, labelled by "
+                "the model trained on those (self-training)")
 
 
 @dataclass(frozen=True)

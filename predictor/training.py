@@ -124,8 +124,8 @@ class Settings:
         "the run with a message)", "data", action="store_true"))
     unlabelled: Path | None = field(default=None, metadata=option(
         "a .csv, .tsv, .xlsx or .xls file of reviews without labels (in the same --text-column) to learn from too: "
-        "the model is trained, labels these reviews, and is trained again with the ones it is surest of "
-        "(self-training; single-label data; about twice the training time, plus scoring the file)", "data",
+        "the model is trained, labels these reviews, and NBSVM is trained again with the ones it is surest of "
+        "(self-training; single-label data; costs scoring the file, about 45 reviews/s on 2 cores)", "data",
         type=Path, metavar="FILE"))
     classifier: str = field(default=DEFAULT_CLASSIFIER, metadata=option(
         "'hybrid' trains BERT and ktrain's NBSVM and blends them with a weight chosen on the validation rows (never "
@@ -257,10 +257,10 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
     for caution in cautions:
         log(f"Warning: {caution}")
     with model_folder.staged(out) as staging, private_temp_files():
+        saved, lr = fit_members(labelled, plan, settings, staging, clock, log)
         taught = None
-        if pool is not None:
-            labelled, plan, taught = self_trained_rows(labelled, pool, plan, settings, staging, clock, log)
-        saved, lr = fit_members(labelled, plan, settings, staging, clock, log, taught["lr"] if taught else None)
+        if pool is not None and NBSVM in saved:
+            saved, taught = learn_from_unlabelled(labelled, pool, saved, settings, staging, clock, log)
         with clock.timed("label_audit"), still_working(log, "auditing the labels"):
             label_audit = audit_labels(labelled, classes, settings, log)
         audit.write(label_audit, staging)
@@ -322,17 +322,17 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
 
 
 def fit_members(labelled: Labelled, plan: Plan, settings: Settings, folder: Path, clock: Stopwatch,
-                log: Callable[[str], None], rate: dict | None = None) -> tuple[dict, dict | None]:
+                log: Callable[[str], None]) -> tuple[dict, dict | None]:
     """Train the members settings.classifier names on the training rows, save each into `folder` and score the
     validation rows with the saved copy, as the page will score it. Returns the Saved members by kind, and how BERT's
-    learning rate was chosen (None without BERT); `rate` is one chosen already (self-training's second model)."""
+    learning rate was chosen (None without BERT)."""
     classes = dataset.classes_of(labelled.train)
     multilabel = labelled.train.multilabel
     val_texts = labelled.val.frame[dataset.TEXT].tolist()
     y_val = label_matrix(labelled.val, classes)
     saved, lr = {}, None
     if settings.classifier in (HYBRID, BERT):
-        bert_run = fit_bert(labelled, plan, settings, folder, clock, log, rate)
+        bert_run = fit_bert(labelled, plan, settings, folder, clock, log)
         lr, pieces, check_texts = bert_run.lr, bert_run.pieces, val_texts[:runtime.CHECK_ROWS]
         log("Saving BERT:")
         with clock.timed("save_bert"), still_working(log, "saving BERT"):
@@ -412,6 +412,9 @@ def read_unlabelled(settings: Settings, labelled: Labelled) -> unlabelled.Pool |
     """The --unlabelled file's reviews (predictor/unlabelled.py), less those of the labelled rows; None without it."""
     if settings.unlabelled is None:
         return None
+    if settings.classifier == BERT:
+        raise UserError("--unlabelled trains NBSVM again on the reviews the model is surest of, and --classifier bert "
+                        "has no NBSVM. Train with --classifier hybrid (the default) or nbsvm, or without --unlabelled.")
     if labelled.train.multilabel:
         raise UserError("--unlabelled works with single-label data for now (one --label-column): a multi-label model "
                         "would need a label threshold to give each review its labels. Train without --unlabelled.")
@@ -420,46 +423,48 @@ def read_unlabelled(settings: Settings, labelled: Labelled) -> unlabelled.Pool |
                                 settings.markup)
 
 
-def self_trained_rows(labelled: Labelled, pool: unlabelled.Pool, plan: Plan, settings: Settings, staging: Path,
-                      clock: Stopwatch, log: Callable[[str], None]) -> tuple[Labelled, Plan, dict]:
-    """Self-training's first model (predictor/unlabelled.py): trained on the labelled rows, blended as usual on the
-    validation rows, it labels the unlabelled reviews; the ones it is surest of join the training rows. Returns the
-    rows and plan to train the model that is kept, and the record's `self_training` (which carries the first model's
-    learning rate, reused by the second). The first model lives in a folder inside the staging folder, removed once
-    it has scored: nothing of it is saved."""
+def learn_from_unlabelled(labelled: Labelled, pool: unlabelled.Pool, saved: dict, settings: Settings, staging: Path,
+                          clock: Stopwatch, log: Callable[[str], None]) -> tuple[dict, dict]:
+    """Self-training (predictor/unlabelled.py): the model just trained, blended as usual on the validation rows,
+    labels the unlabelled reviews; the ones it is surest of join the training rows and NBSVM is trained again on them
+    all, in place of the first NBSVM. BERT is kept as trained: training it again on the same rows took 38 minutes
+    and gained nothing on dev rows (bench/self_training.py: 88.3% either way). Returns the members and the record's
+    `self_training`."""
     classes = dataset.classes_of(labelled.train)
     y_val = label_matrix(labelled.val, classes)
-    folder = staging / "first-model"
-    folder.mkdir()
-    log(f"Self-training, step 1 of 2: a first model on the {len(labelled.train.frame):,} labelled training rows, to "
-        f"label the {len(pool.texts):,} unlabelled reviews.")
-    with clock.timed("first_model"):
-        saved, lr = fit_members(labelled, plan, settings, folder, Stopwatch(), log)
-        probabilities = {kind: s.probabilities for kind, s in saved.items()}
-        weight, _ = combination_for(y_val, probabilities, False, settings.bert_weight)
-        first_scores = evaluate(y_val, hybrid.combine(probabilities.get(BERT), probabilities.get(NBSVM), weight),
-                                classes, False)
-    log(f"The first model on the validation rows: {headline(first_scores)}. Labelling the unlabelled reviews...")
+    probabilities = {kind: s.probabilities for kind, s in saved.items()}
+    weight, _ = combination_for(y_val, probabilities, False, settings.bert_weight)
+    first_scores = evaluate(y_val, hybrid.combine(probabilities.get(BERT), probabilities.get(NBSVM), weight),
+                            classes, False)
+    log(f"Self-training: the model trained on the labelled rows scores {headline(first_scores)} on the validation "
+        f"rows. It labels the {len(pool.texts):,} unlabelled reviews...")
     with clock.timed("label_unlabelled"):
         given = np.concatenate([hybrid.combine(*(saved[kind].member.predict(part) if kind in saved else None
                                                  for kind in (BERT, NBSVM)), weight)
                                 for part in chunks(pool.texts, UNLABELLED_CHUNK, log, "unlabelled reviews labelled")])
-    del saved
-    shutil.rmtree(folder)
     rows = unlabelled.pseudo_labelled(pool.texts, given, classes)
     both = pd.concat([labelled.train.frame, rows], ignore_index=True)
-    train = dataset.LabelledRows(both, labelled.train.label_columns, False, labelled.train.read)
-    counts = {**labelled.counts, "train": len(train.frame), "unlabelled_joined": len(rows)}
-    record = {"method": "self-training", "file": {"path": str(Path(settings.unlabelled).resolve()),
-                                                  "sha256": sha256(settings.unlabelled)},
+    joined = replace(labelled, train=dataset.LabelledRows(both, labelled.train.label_columns, False,
+                                                          labelled.train.read))
+    log(f"{len(rows):,} reviews it is surest of ({unlabelled.SHARE:.0%} of each label it gave) join the "
+        f"{len(labelled.train.frame):,} labelled training rows; training NBSVM again on all {len(both):,}...")
+    with clock.timed("fit_nbsvm_again"), still_working(log, "training NBSVM again"):
+        nbsvm_run = fit_nbsvm(joined, classes, settings.seed, log)
+    shutil.rmtree(staging / MEMBER_PATHS[NBSVM])  # the first NBSVM's files: the new one takes its place
+    val_texts = labelled.val.frame[dataset.TEXT].tolist()
+    with clock.timed("save_nbsvm_again"), still_working(log, "saving NBSVM"):
+        saved = {**saved, NBSVM: save_nbsvm(staging, nbsvm_run, val_texts, False, classes)}
+    del nbsvm_run
+    release_tensorflow()
+    record = {"method": "self-training: NBSVM trained again", "file": {
+                  "path": str(Path(settings.unlabelled).resolve()), "sha256": sha256(settings.unlabelled)},
               "share": unlabelled.SHARE, "unlabelled_rows": pool.counts, "joined": len(rows),
               "joined_by_label": {c: int(n) for c, n in rows[dataset.LABEL].value_counts().items()},
-              "first_model_validation": {k: first_scores.get(k) for k in ("accuracy", "macro_f1")},
-              "first_model_bert_weight": weight, "lr": lr}
-    log(f"Self-training, step 2 of 2: {len(rows):,} reviews the first model is surest of ({unlabelled.SHARE:.0%} of "
-        f"each label it gave) join the labelled rows; the model is trained again on all {len(train.frame):,}.")
-    epochs = settings.epochs or auto_epochs(len(train.frame), plan.maxlen or EPOCH_MAXLEN)
-    return replace(labelled, train=train, counts=counts), replace(plan, epochs=epochs), record
+              "nbsvm_rows": len(both),
+              "before": {"validation": {k: first_scores.get(k) for k in ("accuracy", "macro_f1")},
+                         "bert_weight": weight, "nbsvm_validation": evaluate(
+                             y_val, probabilities[NBSVM], classes, False).get("accuracy")}}
+    return saved, record
 
 
 def chunks(items: list, size: int, log: Callable[[str], None], done: str) -> Iterator[list]:
@@ -668,9 +673,8 @@ def settle_default(out: Path, make: bool) -> str:
 
 
 def fit_bert(labelled: Labelled, plan: Plan, settings: Settings, staging: Path, clock: Stopwatch,
-             log: Callable[[str], None], rate: dict | None = None) -> BertRun:
-    """Fine-tune BERT with ktrain (texts_from_df, text_classifier('bert'), lr_find, fit_onecycle); at `rate`, when
-    one was chosen already, without lr_find."""
+             log: Callable[[str], None]) -> BertRun:
+    """Fine-tune BERT with ktrain (texts_from_df, text_classifier('bert'), lr_find, fit_onecycle)."""
     import ktrain
 
     log("Preparing BERT: reading the texts into word pieces and building the classifier on the pretrained weights...")
@@ -680,9 +684,7 @@ def fit_bert(labelled: Labelled, plan: Plan, settings: Settings, staging: Path, 
     # ktrain keeps the start of each text; the model trains on the part the chosen reading keeps (same ids for head).
     (_, segments), y = trn
     trn = ([pieces.training_ids(labelled.train.frame[dataset.TEXT], plan.maxlen, settings.reading), segments], y)
-    if rate is not None:
-        lr = rate
-    elif settings.lr is None:
+    if settings.lr is None:
         batches = lr_find_batches(len(trn[1]), plan.batch_size, plan.epochs)
         log(f"Finding how fast BERT should learn: a trial run on {batches} batches of training rows at rising "
             "learning rates (ktrain's lr_find)...")

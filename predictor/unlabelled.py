@@ -1,9 +1,11 @@
 """Reviews nobody labelled (`train.py --unlabelled FILE`): reading them, and choosing the labels the model gives them.
 
-train.py learns from them by self-training. The model is trained on the labelled rows as usual (the teacher); it
-scores every unlabelled review; the reviews it is surest of, the same share of each label it gives, join the
-training rows with that label; and the model is trained again on them all (the student), judged and blended on the
-same labelled validation rows as ever. Why this method, and what it costs, is measured in bench/unlabelled.py.
+train.py learns from them by self-training. The model is trained on the labelled rows as usual; it labels every
+unlabelled review; the reviews it is surest of, the same share of each label it gives, join the training rows with
+that label; and NBSVM is trained again on them all, then blended with BERT on the same labelled validation rows as
+ever. On IMDB dev rows (bench/self_training.py: 500 labels, 20,000 unlabelled reviews) this took the hybrid from
+83.85% to 88.3%, and training BERT again as well reached the same 88.3% for 38 more minutes on 2 cores, so BERT is
+kept as first trained. bench/unlabelled.py measures the whole run on test rows.
 
 A review the labelled file already holds, or one repeated in the pool, is read once: the labelled row keeps its
 label, and a repeated review would count twice.
@@ -21,7 +23,8 @@ from predictor import cells, dataset, tables
 from predictor.errors import UserError
 
 # The share of the reviews given each label that join the training rows, surest first. Chosen on dev rows by
-# bench/unlabelled.py (the IMDB rows bench.defaults holds out), never on test rows.
+# bench/self_training.py (IMDB rows no training sample holds), never on test rows: of 0.25 / 0.35 / 0.5 / 0.7 / 1,
+# 0.5 scored best (88.3%; 86.05% at 0.25, 85.85% when every review joins, a sixth of them mislabelled).
 SHARE = 0.5
 
 

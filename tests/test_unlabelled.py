@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from conftest import read_json, sentiment_rows, topic_rows, train_logged, train_tiny, TOPIC_WORDS
-from predictor import dataset, model_folder, unlabelled
+from predictor import dataset, model_folder, nbsvm, unlabelled
 from predictor.errors import UserError
 from train import main
 
@@ -64,9 +64,23 @@ def test_unlabelled_reviews_with_multi_label_data_are_refused_before_training(ti
     assert not (tmp_path / "model").exists()
 
 
-def test_self_training_trains_twice_and_keeps_the_second_model_with_its_record(tiny_bert_dir, tmp_path):
+def test_unlabelled_reviews_with_bert_alone_are_refused_before_training_saying_what_to_use(tiny_bert_dir, tmp_path,
+                                                                                          capsys):
+    sentiment_rows(6).to_csv(tmp_path / "reviews.csv", index=False)
+    sentiment_rows(4, seed=1)[["review"]].to_csv(tmp_path / "pool.csv", index=False)
+
+    assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", tmp_path / "model", "--text-column", "review",
+                      "--label-column", "sentiment", "--classifier", "bert", "--unlabelled",
+                      str(tmp_path / "pool.csv")) == 2
+
+    assert "--classifier hybrid (the default) or nbsvm" in capsys.readouterr().err
+    assert not (tmp_path / "model").exists()
+
+
+def test_self_training_trains_nbsvm_again_on_the_surest_reviews_and_records_it(tiny_bert_dir, tmp_path):
     sentiment_rows(12).to_csv(tmp_path / "reviews.csv", index=False)
     pool = sentiment_rows(20, seed=1)[["review"]]
+    pool["review"] += " zebra"  # a word no labelled row has
     pool.to_csv(tmp_path / "pool.csv", index=False)
     out = tmp_path / "model"
 
@@ -79,14 +93,15 @@ def test_self_training_trains_twice_and_keeps_the_second_model_with_its_record(t
     assert 0 < kept <= len(pool)
     assert learnt["joined"] == sum(learnt["joined_by_label"].values())
     assert abs(learnt["joined"] - kept * unlabelled.SHARE) <= len(learnt["joined_by_label"])  # rounding per label
-    assert record["rows"]["train"] == 36 - record["rows"]["validation"] + learnt["joined"]  # 36 labelled rows
-    assert record["lr"] == learnt["lr"]  # the second model trains at the rate the first one's search chose
-    assert "Self-training, step 1 of 2" in printed and "Self-training, step 2 of 2" in printed
-    assert not any(path.name == "first-model" for path in out.rglob("*"))  # nothing of the first model is saved
-    assert record["durations_s"]["first_model"] > 0 and record["durations_s"]["label_unlabelled"] > 0
+    assert record["rows"]["train"] == 36 - record["rows"]["validation"]  # BERT: the 36 labelled rows less validation
+    assert learnt["nbsvm_rows"] == record["rows"]["train"] + learnt["joined"]
+    assert "training NBSVM again on all" in printed
+    # The NBSVM saved is the one trained again: it knows the word only the joined reviews have.
+    assert len(nbsvm.NbsvmArrays(out / "nbsvm" / nbsvm.FILE).ids("zebra")) == 1
+    assert record["durations_s"]["label_unlabelled"] > 0 and record["durations_s"]["fit_nbsvm_again"] > 0
     said = model_folder.read(out).record.learnt_from_text()
-    assert said == (f"{36 - record['rows']['validation']} labelled reviews, and {learnt['joined']} of {kept} "
-                    "unlabelled reviews, labelled by a first model trained on those (self-training)")
+    assert said == (f"{record['rows']['train']} labelled reviews; NBSVM also from {learnt['joined']} of {kept} "
+                    "unlabelled reviews, labelled by the model trained on those (self-training)")
 
 
 def test_a_model_without_unlabelled_reviews_says_it_learnt_from_its_labelled_rows(tiny_models):
