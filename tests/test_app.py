@@ -167,6 +167,7 @@ def test_models_listed_default_first_with_classes_metrics_and_date(app, tiny_mod
         card = shown(" ".join(m.value for m in app.sidebar.markdown))
         assert f"**Name:** {info.name}" in card  # in full: the selectbox cuts long names
         assert all(cls in card for cls in info.classes) and info.created[:10] in card
+        assert f"**Learnt from:** {info.record.rows['train']} labelled reviews" in card
         metrics = {m.label for m in app.sidebar.metric}
         assert metrics >= ({"Micro F1", "Macro F1"} if info.multilabel else {"Accuracy", "Macro F1"})
 

@@ -16,7 +16,8 @@ def model_card_ui(info, is_default):
     st.markdown(f"**Name:** {plain(info.name)}" + (" (the default)" if is_default else "") + "  \n"
                 f"**{'Labels' if info.multilabel else 'Classes'}:** {plain(', '.join(info.classes))}  \n"
                 f"**Type:** {kind}  \n**Trained:** {date_text(info.created)}  \n"
-                f"**Model:** {model_kind(info.record)}  \n**Reads:** {info.record.reading_text()}")
+                f"**Model:** {model_kind(info.record)}  \n**Reads:** {info.record.reading_text()}  \n"
+                f"**Learnt from:** {info.record.learnt_from_text()}")
     if not is_default:
         st.button("Make this the default", key="make_default", on_click=make_default, args=(info.name,),
                   help="New sessions of this page, and score.py without --model, will use this model.")
