@@ -18,7 +18,7 @@ import hostile
 from hostile import xlsx_bytes
 from predictor import tables, worker
 from predictor.errors import UserError
-from predictor.tables import guess_text_column, read_table
+from predictor.tables import guess_text_column, read_table, reading, xlsx
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -478,7 +478,7 @@ def test_the_child_s_count_reaches_the_listener_and_the_child_is_gone_when_the_l
 
 @pytest.mark.bad_input
 def test_a_crash_in_the_reading_process_is_a_message_not_a_traceback():
-    message = str(pytest.raises(UserError, worker.run, tables._parse, (b"a\n1\n", ".csv", "x.csv", None, "extra"),
+    message = str(pytest.raises(UserError, worker.run, reading.parse, (b"a\n1\n", ".csv", "x.csv", None, "extra"),
                                 limits=tables.READ_LIMITS, what="Reading x.csv", too_slow="", too_big="").value)
     assert message.startswith("Reading x.csv failed (TypeError") and "save it again" in message
 
@@ -520,7 +520,7 @@ def test_encrypted_workbook_named_xls():
 def test_missing_xlrd_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "xlrd", None)  # makes `import xlrd` raise ImportError
     with pytest.raises(UserError, match="pip install"):  # in this process: the reading child has its own modules
-        tables._parse(xls_bytes({"S": [["a"]]}), ".xls", "old.xls", None, report=lambda rows: None)
+        reading.parse(xls_bytes({"S": [["a"]]}), ".xls", "old.xls", None, report=lambda rows: None)
 
 
 # ---------------------------------------------------------------- guess_text_column
@@ -588,8 +588,8 @@ EVERY_FIXTURE_WORKBOOK = {
 
 def read_both_ways(data):
     """(calamine's frame, openpyxl's frame) for one workbook, read in this process."""
-    fast = tables._read_xlsx(data, "w.xlsx", None, report=lambda rows: None)
-    slow = tables._read_xlsx_openpyxl(data, "w.xlsx", None, report=lambda rows: None)
+    fast = xlsx.read_xlsx(data, "w.xlsx", None, report=lambda rows: None)
+    slow = xlsx.read_xlsx_openpyxl(data, "w.xlsx", None, report=lambda rows: None)
     return fast, slow
 
 
