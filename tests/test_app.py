@@ -465,8 +465,8 @@ def test_an_upload_is_parsed_once_not_on_every_rerun(app, monkeypatch):
     from predictor import tables
 
     calls = []
-    original = tables.read_table
-    monkeypatch.setattr(tables, "read_table", lambda *a, **k: calls.append(k["filename"]) or original(*a, **k))
+    original = tables.read
+    monkeypatch.setattr(tables, "read", lambda *a, **k: calls.append(k["filename"]) or original(*a, **k))
     for name, data in (("ok.csv", b"review\ngood film\n"), ("notes.xlsx", b"plain text, not a workbook")):
         upload(app, name, data)
         score_review(app, "good film")

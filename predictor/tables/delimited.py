@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import re
 from typing import Callable
@@ -14,14 +15,14 @@ import pandas as pd
 
 from predictor.errors import UserError
 from predictor.tables.files import CFB_MAGIC
-from predictor.tables.frames import build_frame, collect_rows
+from predictor.tables.frames import Table, build_frame, collect_rows
 
 
 CSV_DELIMITERS = ",;\t|"
 SNIFF_CHARS = 64 * 1024
 
 
-def read_csv(data: bytes, name: str, delimiter: str | None, report: Callable[[int], None]) -> pd.DataFrame:
+def read_csv(data: bytes, name: str, delimiter: str | None, report: Callable[[int], None]) -> Table:
     """Parse delimited text, every cell kept as the exact string written."""
     if data.startswith((CFB_MAGIC, b"PK\x03\x04")):
         raise UserError(
@@ -42,9 +43,8 @@ def read_csv(data: bytes, name: str, delimiter: str | None, report: Callable[[in
     except pd.errors.ParserError as err:
         raise csv_error(name, err) from None
     rows = raw.fillna("").to_numpy(dtype=object).tolist()  # short rows were padded with NaN
-    df = build_frame(*collect_rows(rows, name, report), name)
-    df.attrs["encoding"] = encoding
-    return df
+    frame, facts = build_frame(*collect_rows(rows, name, report), name)
+    return Table(frame, dataclasses.replace(facts, encoding=encoding))
 
 
 def decode_start(data: bytes) -> tuple[str, str]:

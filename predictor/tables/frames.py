@@ -5,7 +5,8 @@ last row are skipped and counted.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 import pandas as pd
 
@@ -15,6 +16,23 @@ from predictor.errors import UserError
 # Excel cells can sit far apart (A1 and XFD1048576), so a small file can still describe a
 # huge grid; bound the grid we materialise (about 1M rows x 20 columns).
 MAX_CELLS = 20_000_000
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What reading a table found besides its cells, said in the page, by score.py and in messages. Kept beside the
+    frame, not in its attrs: pandas drops attrs on many operations, and a reader could not see what they hold."""
+    sheet: str | None = None  # the sheet read (None for CSV/TSV)
+    sheets: tuple[str, ...] = ()  # every worksheet of the workbook, in order (none for CSV/TSV)
+    sheet_note: str | None = None  # with TEXT_SHEET and several sheets: which was read and why, and the others
+    encoding: str | None = None  # the encoding a CSV/TSV was decoded with
+    blank_rows_skipped: int = 0  # rows with no value in any cell, above the header or after the last row
+
+
+class Table(NamedTuple):
+    """A table read: its frame and its Facts (`frame, facts = tables.read(...)`)."""
+    frame: pd.DataFrame
+    facts: Facts
 
 
 def collect_rows(rows: Iterable[Sequence[object]], name: str, report: Callable[[int], None], *,
@@ -45,10 +63,11 @@ def trim(row: Sequence[object]) -> list:
 
 
 def build_frame(rows: list[list], blank_rows: int, name: str, sheet: str | None = None,
-                sheets: list[str] | None = None) -> pd.DataFrame:
-    """Make an object-dtype frame: first row is the header, None becomes ""; attrs name the sheet(s) read and count
-    the blank rows skipped (rows with no value in any cell, above the header or below the last row), which the page
-    and score.py report. A CSV's empty lines are left out by pandas before this, wherever they are, and not counted."""
+                sheets: list[str] | None = None) -> Table:
+    """Make an object-dtype frame: first row is the header, None becomes ""; its facts name the sheet(s) read and
+    count the blank rows skipped (rows with no value in any cell, above the header or below the last row), which the
+    page and score.py report. A CSV's empty lines are left out by pandas before this, wherever they are, and not
+    counted."""
     if not rows:
         where = f'Sheet "{sheet}" of {name}' if sheet else name
         raise UserError(f"{where} is empty: there is no header row. Put column names in the first row, then the data.")
@@ -58,11 +77,7 @@ def build_frame(rows: list[list], blank_rows: int, name: str, sheet: str | None 
     header = column_names(rows[0] + [None] * (width - len(rows[0])))
     body = [["" if v is None else v for v in row] + [""] * (width - len(row)) for row in rows[1:]]
     df = pd.DataFrame(body, columns=header, dtype=object)
-    df.attrs["blank_rows_skipped"] = blank_rows
-    if sheet is not None:
-        df.attrs["sheet"] = sheet
-        df.attrs["sheets"] = sheets
-    return df
+    return Table(df, Facts(sheet=sheet, sheets=tuple(sheets or ()), blank_rows_skipped=blank_rows))
 
 
 def column_names(header: list) -> list[str]:
@@ -88,6 +103,6 @@ def _too_many_cells(name: str) -> UserError:
 
 
 def blank_rows_sentence(count: int) -> str:
-    """What the page and score.py say about read_table's attrs["blank_rows_skipped"]."""
+    """What the page and score.py say about Facts.blank_rows_skipped."""
     return (f"{count:,} blank row(s), with no value in any cell, above the header or after the last row were skipped; "
             "every other row is kept, blank rows between the data included.")

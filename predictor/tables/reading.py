@@ -1,4 +1,4 @@
-"""read_table: an upload or a file read by format in a child process held to time and memory limits."""
+"""read (and read_table): an upload or a file read by format in a child process held to time and memory limits."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pandas as pd
 from predictor import worker
 from predictor.tables.delimited import read_csv
 from predictor.tables.files import MAX_TABLE_BYTES, MB, ZIP_MAGIC, human, load
+from predictor.tables.frames import Table
 from predictor.tables.sheets import SheetChoice
 from predictor.tables.xls import read_xls
 from predictor.tables.xlsx import read_xlsx
@@ -20,14 +21,14 @@ from predictor.tables.xlsx import read_xlsx
 READ_LIMITS = worker.Limits(seconds=25, memory_bytes=1000 * MB)
 
 
-def read_table(source: str | Path | bytes, *, filename: str | None = None, sheet: str | SheetChoice | None = None,
-               max_bytes: int = MAX_TABLE_BYTES, on_progress: Callable[[worker.Progress], None] | None = None,
-               limits: worker.Limits | None = None) -> pd.DataFrame:
-    """Read a table from a path or uploaded bytes (`filename` then gives the extension).
+def read(source: str | Path | bytes, *, filename: str | None = None, sheet: str | SheetChoice | None = None,
+         max_bytes: int = MAX_TABLE_BYTES, on_progress: Callable[[worker.Progress], None] | None = None,
+         limits: worker.Limits | None = None) -> Table:
+    """Read a table from a path or uploaded bytes (`filename` then gives the extension): (frame, facts).
 
-    `sheet` picks an Excel sheet by name (default: the first; TEXT_SHEET: the one holding text, and attrs["sheet_note"]
-    says which and why); the frame's attrs say which ("sheet"), list them all ("sheets") and count the blank rows
-    skipped ("blank_rows_skipped"). The parsing runs in a child process held to `limits` (default READ_LIMITS;
+    `sheet` picks an Excel sheet by name (default: the first; TEXT_SHEET: the one holding text, and facts.sheet_note
+    says which and why); the facts say which sheet was read, list them all, give a CSV's encoding and count the blank
+    rows skipped (frames.Facts). The parsing runs in a child process held to `limits` (default READ_LIMITS;
     predictor/worker.py), which calls `on_progress` a few times a second and stops the child if it raises. Raises
     UserError on bad input.
     """
@@ -42,9 +43,14 @@ def read_table(source: str | Path | bytes, *, filename: str | None = None, sheet
                 "smaller files, or save just the needed columns as CSV, and try again.")
 
 
+def read_table(source: str | Path | bytes, **options) -> pd.DataFrame:
+    """read(source, **options)'s frame alone, for callers that need none of the facts."""
+    return read(source, **options).frame
+
+
 def parse(data: bytes, ext: str, name: str, sheet: str | SheetChoice | None,
-          report: Callable[[int], None]) -> pd.DataFrame:
-    """The parsing read_table runs in its child process: CSV/TSV, legacy .xls or .xlsx, by content and extension."""
+          report: Callable[[int], None]) -> Table:
+    """The parsing read runs in its child process: CSV/TSV, legacy .xls or .xlsx, by content and extension."""
     if ext in (".csv", ".tsv"):
         return read_csv(data, name, "\t" if ext == ".tsv" else None, report)
     if _is_legacy_xls(ext, data):

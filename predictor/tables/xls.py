@@ -5,16 +5,14 @@ from __future__ import annotations
 import io
 from typing import Callable, Sequence
 
-import pandas as pd
-
 from predictor.errors import UserError
 from predictor.tables.damaged import file_at_fault
 from predictor.tables.files import short
-from predictor.tables.frames import collect_rows
+from predictor.tables.frames import Table, collect_rows
 from predictor.tables.sheets import read_sheets
 
 
-def read_xls(data: bytes, name: str, sheet: str | None, report: Callable[[int], None]) -> pd.DataFrame:
+def read_xls(data: bytes, name: str, sheet: str | None, report: Callable[[int], None]) -> Table:
     """Read one sheet of a legacy .xls with xlrd, keeping native cell types."""
     book = _open_xls(data, name)
     try:

@@ -9,13 +9,11 @@ import warnings
 import zipfile
 from typing import Callable, Iterable
 
-import pandas as pd
-
 from predictor.errors import UserError
 from predictor.tables import calamine_reader
 from predictor.tables.damaged import file_at_fault
 from predictor.tables.files import CFB_MAGIC, MB, ZIP_MAGIC, human
-from predictor.tables.frames import MAX_CELLS, collect_rows
+from predictor.tables.frames import MAX_CELLS, Table, collect_rows
 from predictor.tables.sheets import read_sheets
 
 
@@ -30,7 +28,7 @@ RATIO_CHECK_MIN_BYTES = 1024 * 1024
 MAX_ROWS = 1_048_576  # Excel's last row: a sheet with rows beyond it was not made by a spreadsheet program
 
 
-def read_xlsx(data: bytes, name: str, sheet: str | None, report: Callable[[int], None]) -> pd.DataFrame:
+def read_xlsx(data: bytes, name: str, sheet: str | None, report: Callable[[int], None]) -> Table:
     """Read one worksheet of an .xlsx, keeping native cell types: through calamine where its scan vouches for the
     workbook (calamine_reader.py: many times faster, the same frame), else through openpyxl."""
     _check_ooxml_container(data, name)
@@ -48,7 +46,7 @@ def read_xlsx(data: bytes, name: str, sheet: str | None, report: Callable[[int],
         book.close()
 
 
-def read_xlsx_openpyxl(data: bytes, name: str, sheet: str | None, report: Callable[[int], None]) -> pd.DataFrame:
+def read_xlsx_openpyxl(data: bytes, name: str, sheet: str | None, report: Callable[[int], None]) -> Table:
     """Read one worksheet of an .xlsx with openpyxl, keeping native cell types."""
     wb = _open_xlsx(data, name)
     try:
