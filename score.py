@@ -91,13 +91,13 @@ def run(args: argparse.Namespace) -> None:
         score_stream(args, out_path)
         return
     print(f"Reading {Path(args.input).name} ...", flush=True)
-    df = tables.read_table(args.input, sheet=args.sheet or tables.TEXT_SHEET, on_progress=ReadingPrinter())
-    if df.attrs.get("sheet_note"):
-        print(f"{df.attrs['sheet_note']} To score another, pass --sheet NAME.", flush=True)
-    if df.attrs.get("blank_rows_skipped"):
-        print(f"{tables.blank_rows_sentence(df.attrs['blank_rows_skipped'])}", flush=True)
+    df, facts = tables.read(args.input, sheet=args.sheet or tables.TEXT_SHEET, on_progress=ReadingPrinter())
+    if facts.sheet_note:
+        print(f"{facts.sheet_note} To score another, pass --sheet NAME.", flush=True)
+    if facts.blank_rows_skipped:
+        print(f"{tables.blank_rows_sentence(facts.blank_rows_skipped)}", flush=True)
     text_column = args.text_column or scoring.default_text_column(df, Path(args.input).name)
-    scoring.check_text_column(df, text_column)
+    scoring.check_text_column(df, text_column, facts)
     scorer = load_model(args.model, args.models_dir)
     thresholds = chosen_thresholds(args, scorer.info)
 

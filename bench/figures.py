@@ -32,9 +32,9 @@ DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), REPO / "
 
 # Figures with a unit that are settings, not measurements, and where they are set.
 SETTINGS = {
-    "25 s": "predictor/tables.py READ_LIMITS: how long reading an upload may take",
-    "1 GB": "predictor/tables.py READ_LIMITS: how much memory reading an upload may take",
-    "50 MB": ".streamlit/config.toml server.maxUploadSize, predictor/tables.py MAX_TABLE_BYTES",
+    "25 s": "predictor/tables/reading.py READ_LIMITS: how long reading an upload may take",
+    "1 GB": "predictor/tables/reading.py READ_LIMITS: how much memory reading an upload may take",
+    "50 MB": ".streamlit/config.toml server.maxUploadSize, predictor/tables/files.py MAX_TABLE_BYTES",
     "10%": "predictor/training.py DEFAULT_VAL_FRACTION and bench's VAL_FRACTION: the rows held out for validation",
     "95%": "predictor/training.py MAXLEN_PERCENTILE: the share of texts the automatic maxlen reads in full",
 }

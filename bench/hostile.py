@@ -91,7 +91,7 @@ def main(argv=None):
         path.unlink()
     run.note(f"Goal: every upload read, or refused with a message, within {GOAL_S} s and {GOAL_MB} MB of extra memory; "
              "the far empty cells within 5 s and Excel's largest real sheet read within 20 s (issue 22). "
-             "The reading process is stopped at 25 s or 1,000 MB (predictor/tables.py READ_LIMITS), start-up included.")
+             "The reading process is stopped at 25 s or 1,000 MB (predictor.tables.READ_LIMITS), start-up included.")
     run.finish()
 
 

@@ -6,7 +6,7 @@
     python -m bench.million --rows N --model DIR
 
 The file repeats the 25,000 IMDB test reviews (real reviews, about 1.3 kB each) with an `id` column, so order can be
-checked. score.py reads it in chunks, scores each and appends it to the output as it goes (predictor/tables.py
+checked. score.py reads it in chunks, scores each and appends it to the output as it goes (predictor/tables/stream.py
 csv_chunks); the output is checked for every id in order.
 
 The model: by default the NBSVM-only model train.py makes from 2,000 IMDB training rows (`--classifier nbsvm`),

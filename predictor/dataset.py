@@ -36,19 +36,23 @@ def as_text(value: object) -> str:
     return str(value).strip()
 
 
-def check_columns(table: pd.DataFrame, text_column: str, label_columns: list[str], where: str) -> None:
-    """Fail with the list of real columns when a named one is missing."""
+def check_columns(table: pd.DataFrame, text_column: str, label_columns: list[str], where: str,
+                  facts: tables.Facts | None = None) -> None:
+    """Fail with the list of real columns when a named one is missing (and, from the `facts` of reading `table`, the
+    other sheets of its file)."""
     existing = [str(c) for c in table.columns]
     for role, name in [("text", text_column)] + [("label", c) for c in label_columns]:
         if name not in existing:
             raise UserError(f"{where} has no {role} column {name!r}. "
                             f"Its columns are: {', '.join(existing) or '(none)'}. "
-                            f"Pass the right name with --{role}-column.{tables.other_sheets_hint(table)}")
+                            f"Pass the right name with --{role}-column.{tables.other_sheets_hint(facts)}")
 
 
-def labelled_rows(table: pd.DataFrame, text_column: str, label_columns: list[str], where: str) -> LabelledRows:
-    """Keep rows with text and labels; count the others by reason; check multi-label cells are 0/1."""
-    check_columns(table, text_column, label_columns, where)
+def labelled_rows(table: pd.DataFrame, text_column: str, label_columns: list[str], where: str,
+                  facts: tables.Facts | None = None) -> LabelledRows:
+    """Keep rows with text and labels; count the others by reason; check multi-label cells are 0/1. `facts`: as in
+    check_columns."""
+    check_columns(table, text_column, label_columns, where, facts)
     if len(table) == 0:
         raise UserError(f"{where} has a header but no rows. Add labelled rows below the header.")
     multilabel = len(label_columns) > 1

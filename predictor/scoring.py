@@ -134,12 +134,13 @@ def score_text(scorer: object, text: object, thresholds: Thresholds | None = Non
     return score.with_thresholds(score.thresholds)
 
 
-def check_text_column(df: pd.DataFrame, text_column: str) -> None:
-    """Raise UserError unless `df` has rows and `text_column` holds at least one scorable text."""
+def check_text_column(df: pd.DataFrame, text_column: str, facts: tables.Facts | None = None) -> None:
+    """Raise UserError unless `df` has rows and `text_column` holds at least one scorable text. The `facts` of
+    reading `df` name the other sheets of its file in the message when the column is missing."""
     if text_column not in df.columns:
         shown = ", ".join(f'"{c}"' for c in df.columns)
         raise UserError(f'There is no column "{text_column}". Columns in this table: {shown}. Pick one of these.'
-                        + tables.other_sheets_hint(df))
+                        + tables.other_sheets_hint(facts))
     if df.empty:
         raise UserError("The table has a header row but no data rows. Add the reviews under the header and try again.")
     statuses = df[text_column].map(cells.status)

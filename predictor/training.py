@@ -368,16 +368,16 @@ def fit_members(labelled: Labelled, plan: Plan, settings: Settings, folder: Path
 
 def read_labelled(settings: Settings) -> Labelled:
     """Clean training and validation rows from the user's file(s), with their sources and row counts."""
-    frame = tables.read_table(settings.data, sheet=settings.sheet)
+    frame, facts = tables.read(settings.data, sheet=settings.sheet)
     where = Path(settings.data).name
-    rows = dataset.labelled_rows(frame, settings.text_column, settings.label_columns, where)
+    rows = dataset.labelled_rows(frame, settings.text_column, settings.label_columns, where, facts)
     sources = {"path": str(Path(settings.data).resolve()), "sha256": sha256(settings.data),
-               "sheet": frame.attrs.get("sheet")}
+               "sheet": facts.sheet}
     val = None
     if settings.val_data is not None:
-        val_table = tables.read_table(settings.val_data, sheet=settings.sheet)
+        val_table, val_facts = tables.read(settings.val_data, sheet=settings.sheet)
         val = dataset.labelled_rows(val_table, settings.text_column, settings.label_columns,
-                                    Path(settings.val_data).name)
+                                    Path(settings.val_data).name, val_facts)
         sources["validation"] = {"path": str(Path(settings.val_data).resolve()), "sha256": sha256(settings.val_data)}
     rows, val, corrected = with_corrections(rows, val, settings)
     if corrected and (corrected["added"] or corrected["replaced"]):

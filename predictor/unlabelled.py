@@ -44,8 +44,8 @@ def read_pool(path: Path, text_column: str, label_columns: list[str], labelled_t
     from predictor.markup import to_text
 
     where = Path(path).name
-    table = tables.read_table(path, sheet=tables.TEXT_SHEET)
-    dataset.check_columns(table, text_column, [], where)
+    table, facts = tables.read(path, sheet=tables.TEXT_SHEET)
+    dataset.check_columns(table, text_column, [], where, facts)
     labelled = [c for c in label_columns if c in table.columns and not table[c].map(cells.is_blank).all()]
     if labelled:
         raise UserError(f"{where} holds labels in column {labelled[0]!r}, so its rows are not unlabelled. Put labelled "

@@ -9,7 +9,7 @@ which is how Streamlit stops a script when the user presses Stop or reruns the p
 
 The child is `python -m predictor.worker`, not multiprocessing: under `streamlit run` multiprocessing's spawn would
 re-run Streamlit's launcher in every child. Messages travel as pickles over the child's stdin and stdout; the child
-only ever sends plain values (progress counts, a DataFrame, an error message) that our own code built.
+only ever sends plain values (progress counts, a DataFrame and its facts, an error message) that our own code built.
 """
 
 from __future__ import annotations

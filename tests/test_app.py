@@ -466,8 +466,8 @@ def test_an_upload_is_parsed_once_not_on_every_rerun(app, monkeypatch):
     from predictor import tables
 
     calls = []
-    original = tables.read_table
-    monkeypatch.setattr(tables, "read_table", lambda *a, **k: calls.append(k["filename"]) or original(*a, **k))
+    original = tables.read
+    monkeypatch.setattr(tables, "read", lambda *a, **k: calls.append(k["filename"]) or original(*a, **k))
     for name, data in (("ok.csv", b"review\ngood film\n"), ("notes.xlsx", b"plain text, not a workbook")):
         upload(app, name, data)
         score_review(app, "good film")
@@ -521,7 +521,8 @@ def test_a_file_whose_columns_are_mostly_codes_can_be_scored_by_picking_the_colu
 @pytest.mark.bad_input
 def test_reading_a_file_that_takes_too_long_is_stopped_with_a_message(app, monkeypatch):
     # Less than starting the reading process takes on any machine: the limit is reached however fast the CPU is.
-    monkeypatch.setattr(tables, "READ_LIMITS", worker.Limits(seconds=0.1, memory_bytes=tables.READ_LIMITS.memory_bytes))
+    monkeypatch.setattr(tables.reading, "READ_LIMITS", worker.Limits(seconds=0.1,
+                                                                     memory_bytes=tables.READ_LIMITS.memory_bytes))
     use_model(app, "tiny-sentiment")
     upload(app, "slow.xlsx", hostile.many_numbered_rows(300_000))
     assert one_error(app).startswith("Reading slow.xlsx took longer than 0.1 s, so it was stopped")

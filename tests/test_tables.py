@@ -18,7 +18,7 @@ import hostile
 from hostile import xlsx_bytes
 from predictor import tables, worker
 from predictor.errors import UserError
-from predictor.tables import guess_text_column, read_table
+from predictor.tables import Facts, guess_text_column, read, read_table, reading, xlsx
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -123,9 +123,9 @@ def test_import_pulls_in_neither_tensorflow_nor_streamlit():
 
 def test_utf8_csv_keeps_accents_emoji_rtl(tmp_path):
     path = write(tmp_path, "a.csv", "id,text\n1,Café crème 😀\n2,مرحبا بالعالم\n".encode("utf-8"))
-    df = read_table(path)
+    df, facts = read(path)
     assert df["text"].tolist() == ["Café crème 😀", "مرحبا بالعالم"]
-    assert df.attrs["encoding"] == "utf-8-sig"
+    assert facts.encoding == "utf-8-sig"
 
 
 def test_utf8_bom_is_not_part_of_first_header():
@@ -135,20 +135,20 @@ def test_utf8_bom_is_not_part_of_first_header():
 
 def test_cp1252_accents_are_decoded():
     data = "id;text\n1;Crème brûlée à 5 €\n".encode("cp1252")
-    df = read_table(data, filename="legacy.csv")
-    assert df.attrs["encoding"] == "cp1252"
+    df, facts = read(data, filename="legacy.csv")
+    assert facts.encoding == "cp1252"
     assert df.loc[0, "text"] == "Crème brûlée à 5 €"
 
 
 def test_latin1_is_last_resort():
-    df = read_table(b"id,text\n1,a\x81b\n", filename="odd.csv")  # 0x81 is undefined in cp1252
-    assert df.attrs["encoding"] == "latin-1"
+    df, facts = read(b"id,text\n1,a\x81b\n", filename="odd.csv")  # 0x81 is undefined in cp1252
+    assert facts.encoding == "latin-1"
     assert df.loc[0, "text"] == "a\x81b"
 
 
 def test_utf16_with_bom():
-    df = read_table("id\ttext\n1\tnaïve\n".encode("utf-16"), filename="u16.csv")
-    assert df.attrs["encoding"] == "utf-16"
+    df, facts = read("id\ttext\n1\tnaïve\n".encode("utf-16"), filename="u16.csv")
+    assert facts.encoding == "utf-16"
     assert df.to_dict("records") == [{"id": "1", "text": "naïve"}]
 
 
@@ -295,8 +295,8 @@ def test_xlsx_keeps_native_types():
     when = dt.datetime(2024, 5, 17, 13, 45)
     rows = [["id", "score", "when", "ok", "text"], [1, 2.5, when, True, "héllo"], [2, -3, None, False, "00123"]]
     data = xlsx_bytes({"Data": rows})
-    df = read_table(data, filename="w.xlsx")
-    assert df.attrs["sheet"] == "Data"
+    df, facts = read(data, filename="w.xlsx")
+    assert facts.sheet == "Data"
     assert df.to_dict("records") == [
         {"id": 1, "score": 2.5, "when": when, "ok": True, "text": "héllo"},
         {"id": 2, "score": -3, "when": "", "ok": False, "text": "00123"},
@@ -335,15 +335,15 @@ def test_xlsx_empty_sheet():
 @pytest.mark.bad_input
 def test_sheets_listed_chosen_and_missing(tmp_path):
     path = write(tmp_path, "multi.xlsx", xlsx_bytes({"First": [["a"], [1]], "Second": [["b"], [2]]}))
-    assert read_table(path).attrs == {"sheet": "First", "sheets": ["First", "Second"], "blank_rows_skipped": 0}
-    df = read_table(path, sheet="Second")
-    assert df.attrs["sheet"] == "Second" and df.to_dict("records") == [{"b": 2}]
+    assert read(path).facts == Facts(sheet="First", sheets=("First", "Second"), blank_rows_skipped=0)
+    df, facts = read(path, sheet="Second")
+    assert facts.sheet == "Second" and df.to_dict("records") == [{"b": 2}]
     message = error_text(path, sheet="Third")
     assert '"Third"' in message and '"First"' in message and '"Second"' in message
 
 
 def test_a_csv_names_no_sheets(tmp_path):
-    assert "sheets" not in read_table(write(tmp_path, "a.csv", b"a\n1\n")).attrs
+    assert read(write(tmp_path, "a.csv", b"a\n1\n")).facts.sheets == ()
 
 
 @pytest.mark.bad_input
@@ -478,7 +478,7 @@ def test_the_child_s_count_reaches_the_listener_and_the_child_is_gone_when_the_l
 
 @pytest.mark.bad_input
 def test_a_crash_in_the_reading_process_is_a_message_not_a_traceback():
-    message = str(pytest.raises(UserError, worker.run, tables._parse, (b"a\n1\n", ".csv", "x.csv", None, "extra"),
+    message = str(pytest.raises(UserError, worker.run, reading.parse, (b"a\n1\n", ".csv", "x.csv", None, "extra"),
                                 limits=tables.READ_LIMITS, what="Reading x.csv", too_slow="", too_big="").value)
     assert message.startswith("Reading x.csv failed (TypeError") and "save it again" in message
 
@@ -491,8 +491,8 @@ def test_xls_keeps_native_types_and_sheets(tmp_path):
     when = dt.datetime(2024, 3, 1, 12, 0)
     data = xls_bytes({"Données": [["id", "text", "when"], [1, "héllo", when], [2.5, "x", None]], "Other": [["a"]]})
     path = write(tmp_path, "old.xls", data)
-    df = read_table(path)
-    assert df.attrs == {"sheet": "Données", "sheets": ["Données", "Other"], "blank_rows_skipped": 0}
+    df, facts = read(path)
+    assert facts == Facts(sheet="Données", sheets=("Données", "Other"), blank_rows_skipped=0)
     assert df.to_dict("records") == [{"id": 1, "text": "héllo", "when": when}, {"id": 2.5, "text": "x", "when": ""}]
     assert type(df.loc[0, "id"]) is int
     assert read_table(path, sheet="Other").columns.tolist() == ["a"]
@@ -520,7 +520,7 @@ def test_encrypted_workbook_named_xls():
 def test_missing_xlrd_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "xlrd", None)  # makes `import xlrd` raise ImportError
     with pytest.raises(UserError, match="pip install"):  # in this process: the reading child has its own modules
-        tables._parse(xls_bytes({"S": [["a"]]}), ".xls", "old.xls", None, report=lambda rows: None)
+        reading.parse(xls_bytes({"S": [["a"]]}), ".xls", "old.xls", None, report=lambda rows: None)
 
 
 # ---------------------------------------------------------------- guess_text_column
@@ -587,9 +587,9 @@ EVERY_FIXTURE_WORKBOOK = {
 
 
 def read_both_ways(data):
-    """(calamine's frame, openpyxl's frame) for one workbook, read in this process."""
-    fast = tables._read_xlsx(data, "w.xlsx", None, report=lambda rows: None)
-    slow = tables._read_xlsx_openpyxl(data, "w.xlsx", None, report=lambda rows: None)
+    """(calamine's table, openpyxl's table) for one workbook, read in this process: each a (frame, facts)."""
+    fast = xlsx.read_xlsx(data, "w.xlsx", None, report=lambda rows: None)
+    slow = xlsx.read_xlsx_openpyxl(data, "w.xlsx", None, report=lambda rows: None)
     return fast, slow
 
 
@@ -597,10 +597,10 @@ def read_both_ways(data):
 def test_calamine_reads_every_fixture_workbook_to_the_frame_openpyxl_gives(workbook):
     data = EVERY_FIXTURE_WORKBOOK[workbook]()
     assert tables.calamine_reader.open_workbook(data, tables.MAX_CELLS, tables.MAX_ROWS) is not None
-    fast, slow = read_both_ways(data)
+    (fast, fast_facts), (slow, slow_facts) = read_both_ways(data)
     pd.testing.assert_frame_equal(fast, slow)
     assert [[type(v) for v in row] for row in fast.to_numpy()] == [[type(v) for v in row] for row in slow.to_numpy()]
-    assert fast.attrs == slow.attrs
+    assert fast_facts == slow_facts
 
 
 def test_a_date_at_midnight_is_a_date_through_calamine_where_openpyxl_gives_a_date_time_at_0_00():
@@ -608,13 +608,13 @@ def test_a_date_at_midnight_is_a_date_through_calamine_where_openpyxl_gives_a_da
     # an export shows no "0:00:00". A time of day is kept by both. (The other: a whole number beyond 2**53, which
     # Excel itself cannot hold exactly, is a float through calamine, an int through openpyxl; see the next test.)
     data = xlsx_bytes({"S": [["day", "when"], [dt.datetime(2024, 1, 31), dt.datetime(2024, 1, 31, 9, 30)]]})
-    fast, slow = read_both_ways(data)
+    (fast, _), (slow, _) = read_both_ways(data)
     assert fast.to_dict("records") == [{"day": dt.date(2024, 1, 31), "when": dt.datetime(2024, 1, 31, 9, 30)}]
     assert slow.to_dict("records") == [{"day": dt.datetime(2024, 1, 31), "when": dt.datetime(2024, 1, 31, 9, 30)}]
 
 
 def test_a_whole_number_beyond_2_53_is_a_float_through_calamine_and_an_int_through_openpyxl():
-    fast, slow = read_both_ways(xlsx_bytes({"S": [["big"], [2**53 + 2]]}))
+    (fast, _), (slow, _) = read_both_ways(xlsx_bytes({"S": [["big"], [2**53 + 2]]}))
     assert fast["big"].tolist() == [float(2**53 + 2)] and slow["big"].tolist() == [2**53 + 2]
 
 
@@ -642,18 +642,18 @@ def test_an_error_cell_still_reads_as_its_error_text():
 
 
 def test_the_blank_rows_after_the_data_are_counted():
-    df = read_table(hostile.far_empty_cells(3_000), filename="far.xlsx")
-    assert len(df) == 0 and df.attrs["blank_rows_skipped"] == 3_000
+    df, facts = read(hostile.far_empty_cells(3_000), filename="far.xlsx")
+    assert len(df) == 0 and facts.blank_rows_skipped == 3_000
 
 
 def test_blank_rows_above_the_header_and_below_the_data_are_counted_and_blank_rows_inside_kept():
-    df = read_table(padded_header_workbook(), filename="p.xlsx")
-    assert df.attrs["blank_rows_skipped"] == 2 + 5  # rows 1-2 above the header, rows 5-9 below the data
-    df = read_table(xlsx_bytes({"S": [["a"], [1], [None], [2]]}), filename="gap.xlsx")
-    assert df["a"].tolist() == [1, "", 2] and df.attrs["blank_rows_skipped"] == 0
-    df = read_table(b",\nid,text\n1,a\n,\n2,b\n,\n,\n", filename="gaps.csv")
+    df, facts = read(padded_header_workbook(), filename="p.xlsx")
+    assert facts.blank_rows_skipped == 2 + 5  # rows 1-2 above the header, rows 5-9 below the data
+    df, facts = read(xlsx_bytes({"S": [["a"], [1], [None], [2]]}), filename="gap.xlsx")
+    assert df["a"].tolist() == [1, "", 2] and facts.blank_rows_skipped == 0
+    df, facts = read(b",\nid,text\n1,a\n,\n2,b\n,\n,\n", filename="gaps.csv")
     assert df.to_dict("records") == [{"id": "1", "text": "a"}, {"id": "", "text": ""}, {"id": "2", "text": "b"}]
-    assert df.attrs["blank_rows_skipped"] == 3
+    assert facts.blank_rows_skipped == 3
 
 
 # ---------------------------------------------------------------- a workbook whose first sheet is a summary
@@ -666,17 +666,17 @@ def summary_first():
 
 
 def test_the_sheet_holding_text_is_read_and_the_note_says_which_and_lists_the_others():
-    df = read_table(summary_first(), filename="q.xlsx", sheet=tables.TEXT_SHEET)
-    assert df.attrs["sheet"] == "Reviews" and guess_text_column(df) == "review"
-    assert df.attrs["sheet_note"] == ('Read sheet "Reviews": its column "review" holds the longest text of the 3 '
-                                      'sheets. Other sheets: "Summary", "Notes".')
+    df, facts = read(summary_first(), filename="q.xlsx", sheet=tables.TEXT_SHEET)
+    assert facts.sheet == "Reviews" and guess_text_column(df) == "review"
+    assert facts.sheet_note == ('Read sheet "Reviews": its column "review" holds the longest text of the 3 '
+                                'sheets. Other sheets: "Summary", "Notes".')
 
 
 def test_a_sheet_named_is_read_even_when_another_holds_longer_text():
-    df = read_table(summary_first(), filename="q.xlsx", sheet="Summary")
-    assert df.attrs["sheet"] == "Summary" and "sheet_note" not in df.attrs
+    facts = read(summary_first(), filename="q.xlsx", sheet="Summary").facts
+    assert facts.sheet == "Summary" and facts.sheet_note is None
 
 
 def test_without_text_on_any_sheet_the_first_is_read_and_the_note_says_so():
-    df = read_table(xlsx_bytes({"A": [["n"], [1]], "B": [["m"], [2]]}), filename="n.xlsx", sheet=tables.TEXT_SHEET)
-    assert df.attrs["sheet"] == "A" and "no sheet has a column of text" in df.attrs["sheet_note"]
+    facts = read(xlsx_bytes({"A": [["n"], [1]], "B": [["m"], [2]]}), filename="n.xlsx", sheet=tables.TEXT_SHEET).facts
+    assert facts.sheet == "A" and "no sheet has a column of text" in facts.sheet_note

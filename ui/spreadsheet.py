@@ -34,7 +34,8 @@ def spreadsheet_ui(scorer, bars):
         return
     table_id = hashlib.sha256(data).hexdigest()[:16]
     try:
-        df, sheet = upload.read_upload_ui(data, uploaded.name, table_id, limit_bytes)
+        df, facts = upload.read_upload_ui(data, uploaded.name, table_id, limit_bytes)
+        sheet = facts.sheet
         scoring.check_has_rows(df, f'Sheet "{sheet}" of {uploaded.name}' if sheet else uploaded.name)
     except UserError as err:
         st.error(plain(err))
@@ -45,7 +46,7 @@ def spreadsheet_ui(scorer, bars):
     if text_column is None:
         return
     try:
-        scoring.check_text_column(df, text_column)
+        scoring.check_text_column(df, text_column, facts)
     except UserError as err:
         st.error(plain(err))
         return

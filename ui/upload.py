@@ -23,27 +23,29 @@ def upload_limit_mb():
 
 
 def read_upload_ui(data, filename, table_id, limit_bytes):
-    """(table, sheet) of the upload: the sheet the analyst picked; until then the one holding text (tables.TEXT_SHEET),
+    """(frame, facts) of the upload: the sheet the analyst picked; until then the one holding text (tables.TEXT_SHEET),
     preselected in the picker with a note saying why. The sheet picker sits above the reading's progress and stays up
     when a sheet cannot be read, so another can be picked."""
     picker = st.container()
     key = f"sheet-{table_id}"
     chosen = st.session_state.get(key) or tables.TEXT_SHEET
     try:
-        df = parsed_once(table_id, ("table", chosen), lambda: read_with_progress(data, filename, chosen, limit_bytes))
+        table = parsed_once(table_id, ("table", chosen),
+                            lambda: read_with_progress(data, filename, chosen, limit_bytes))
     except UserError:
         sheets_ui(picker, table_id)
         raise
-    parsed_once(table_id, "sheets", lambda: df.attrs.get("sheets") or [])
-    if chosen is tables.TEXT_SHEET and df.attrs.get("sheet_note"):
-        st.session_state[key] = df.attrs["sheet"]  # the picker shows the sheet read; picking it reads nothing again
-        st.session_state["parsed_upload"][("table", df.attrs["sheet"])] = df
+    facts = table.facts
+    parsed_once(table_id, "sheets", lambda: list(facts.sheets))
+    if chosen is tables.TEXT_SHEET and facts.sheet_note:
+        st.session_state[key] = facts.sheet  # the picker shows the sheet read; picking it reads nothing again
+        st.session_state["parsed_upload"][("table", facts.sheet)] = table
     sheets_ui(picker, table_id)
-    if df.attrs.get("sheet_note"):
-        picker.caption(plain(df.attrs["sheet_note"] + " Pick another sheet above to score it instead."))
-    if df.attrs.get("blank_rows_skipped"):
-        picker.caption(plain(tables.blank_rows_sentence(df.attrs["blank_rows_skipped"])))
-    return df, df.attrs.get("sheet")
+    if facts.sheet_note:
+        picker.caption(plain(facts.sheet_note + " Pick another sheet above to score it instead."))
+    if facts.blank_rows_skipped:
+        picker.caption(plain(tables.blank_rows_sentence(facts.blank_rows_skipped)))
+    return table
 
 
 def sheets_ui(container, table_id):
@@ -53,7 +55,7 @@ def sheets_ui(container, table_id):
 
 
 def read_with_progress(data, filename, sheet, limit_bytes):
-    """Read the upload in its stoppable reader (predictor/tables.py), saying how far it got. Streamlit's Stop, or
+    """Read the upload in its stoppable reader (predictor/tables/), saying how far it got. Streamlit's Stop, or
     a rerun, raises out of the progress call, which stops the reader."""
     status = st.empty()
 
@@ -62,7 +64,7 @@ def read_with_progress(data, filename, sheet, limit_bytes):
         status.caption(plain(f"Reading {filename} ({progress.elapsed_s:.0f} s{rows}) ..."))
 
     try:
-        return tables.read_table(data, filename=filename, sheet=sheet, max_bytes=limit_bytes, on_progress=show)
+        return tables.read(data, filename=filename, sheet=sheet, max_bytes=limit_bytes, on_progress=show)
     finally:
         status.empty()
 

@@ -55,7 +55,7 @@ def worksheet_names(book: object) -> list[str]:
 
 
 def sheet_rows(book: object, title: str) -> Iterator[list]:
-    """The sheet's rows from row 1 as lists of values (None for an empty cell), as tables._sheet_rows gives them,
+    """The sheet's rows from row 1 as lists of values (None for an empty cell), as xlsx._sheet_rows gives them,
     up to the last row holding a value."""
     sheet = book.get_sheet_by_name(title)
     first_row, first_column = sheet.start if sheet.height else (0, 0)
