@@ -34,7 +34,7 @@ def readable(texts):
     """The texts as the product reads them by default (markup turned into text)."""
     return [markup.to_text(str(text), MARKUP) for text in texts]
 
-# ktrain's IMDb NBSVM recipe, the same one the product's NBSVM member uses (see predictor/training.py).
+# ktrain's IMDb NBSVM recipe, the one the product's NBSVM member uses (predictor/training/members.py).
 NBSVM = NBSVM_RECIPE
 
 

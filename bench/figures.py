@@ -35,8 +35,8 @@ SETTINGS = {
     "25 s": "predictor/tables/reading.py READ_LIMITS: how long reading an upload may take",
     "1 GB": "predictor/tables/reading.py READ_LIMITS: how much memory reading an upload may take",
     "50 MB": ".streamlit/config.toml server.maxUploadSize, predictor/tables/files.py MAX_TABLE_BYTES",
-    "10%": "predictor/training.py DEFAULT_VAL_FRACTION and bench's VAL_FRACTION: the rows held out for validation",
-    "95%": "predictor/training.py MAXLEN_PERCENTILE: the share of texts the automatic maxlen reads in full",
+    "10%": "predictor/training/settings.py DEFAULT_VAL_FRACTION and bench's VAL_FRACTION: rows held out for validation",
+    "95%": "predictor/training/plan.py MAXLEN_PERCENTILE: the share of texts the automatic maxlen reads whole",
 }
 
 NUMBER = r"-?\d[\d,]*(?:\.\d+)?"

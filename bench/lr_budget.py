@@ -5,7 +5,7 @@ seeds, on training rows only, recording lr_find's suggestion and the rate train.
                                         # budgets 16 / 20 / 32 / 64 batches, seeds 42 / 43 / 44
     python -m bench.lr_budget --quick   # the sample only, budgets 16 and 64, one seed
 
-train.py sweeps at most half the batches its fit will run (at least 16, at most 64: predictor/training.py
+train.py sweeps at most half the batches its fit will run (at least 16, at most 64: predictor/training/learning_rate.py
 lr_find_batches); before, every run swept 64. A rate is used only inside LR_BAND, where bench/results/lr_sweep.json
 found MiniLM trains well; elsewhere train.py falls back to 1e-4. This benchmark shows what a smaller budget does to
 lr_find's suggestion and to the rate used. No validation or test row is read.

@@ -227,8 +227,8 @@ def test_failed_retraining_leaves_the_previous_model_byte_identical(hybrid_senti
         real_check(folder, *rest, **kwargs)
         raise failure
 
-    real_check = predictor.training.reload_difference
-    monkeypatch.setattr(predictor.training, "reload_difference", fail_after_saving)
+    real_check = predictor.training.run.reload_difference
+    monkeypatch.setattr(predictor.training.run, "reload_difference", fail_after_saving)  # where train() calls it
     if isinstance(failure, KeyboardInterrupt):
         assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, *args, "--force") == 130
     else:
@@ -509,7 +509,7 @@ def test_train_says_what_it_is_doing_in_each_long_step_in_plain_words(tiny_model
 def test_a_long_step_says_it_is_still_going_while_ktrain_is_silenced(monkeypatch):
     from predictor import training
 
-    monkeypatch.setattr(training, "STILL_EVERY_S", 0.05)
+    monkeypatch.setattr(training.progress, "STILL_EVERY_S", 0.05)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         with training.still_working(print, "trying learning rates"), training.quiet():
