@@ -13,6 +13,7 @@ train.py's wall time is the time the issue bounds (60 minutes on 2 cores).
 import json
 
 import predictor  # noqa: F401  (before TensorFlow)
+from predictor import model_folder
 from bench import bert
 from bench.common import RESULTS, Run, Steps, isolated, load, log, parser, single_label_scores, split_validation, \
     stratified_sample
@@ -59,11 +60,11 @@ def main(argv=None):
         for member in ("bert", "nbsvm"):
             scores[rows][f"{member} alone"] = single_label_scores(
                 truth[rows], bert.single_label_predictions(result, member)[where])
-    record = json.loads((bert.TMP / "unlabelled" / "model" / "training.json").read_text())
+    learnt = model_folder.read(result["model_dir"]).record.self_training
     minutes = result["train_s"] / 60
     run.results.update({
         "scores": scores, "train_minutes": round(minutes, 1), "durations_s": result["durations_s"],
-        "self_training": record["self_training"], "epochs": result["epochs"], "maxlen": result["maxlen"],
+        "self_training": learnt, "epochs": result["epochs"], "maxlen": result["maxlen"],
         "bert_weight": result["bert_weight"], "lr": result["lr"], "rows": result["rows"],
         "without_unlabelled": without_unlabelled(quick),
         "goal": GOAL, "goal_met": {"accuracy": scores["test"]["hybrid"]["accuracy"] >= GOAL["accuracy"],

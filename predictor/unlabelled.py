@@ -21,6 +21,7 @@ import pandas as pd
 
 from predictor import cells, dataset, tables
 from predictor.errors import UserError
+from predictor.markup import to_text
 
 # The share of the reviews given each label that join the training rows, surest first. Chosen on dev rows by
 # bench/self_training.py (IMDB rows no training sample holds), never on test rows: of 0.25 / 0.35 / 0.5 / 0.7 / 1,
@@ -41,8 +42,6 @@ def read_pool(path: Path, text_column: str, label_columns: list[str], labelled_t
     """The texts of an unlabelled file, markup handled as training does, without the texts of the labelled rows
     (`labelled_texts`, after the same handling) and without repeats. Refuses a file whose label column holds labels:
     those rows belong in the labelled file."""
-    from predictor.markup import to_text
-
     where = Path(path).name
     table, facts = tables.read(path, sheet=tables.TEXT_SHEET)
     dataset.check_columns(table, text_column, [], where, facts)
@@ -53,10 +52,10 @@ def read_pool(path: Path, text_column: str, label_columns: list[str], labelled_t
     status = table[text_column].map(cells.status)
     dropped = Counter(status[status != cells.TEXT].value_counts().to_dict())
     texts = [to_text(dataset.as_text(v), markup) for v in table[text_column][status == cells.TEXT]]
-    kept = list(dict.fromkeys(t for t in texts if t not in labelled_texts))
-    counts = {"read": len(table), "dropped": dict(+dropped),
-              "in_labelled_rows": sum(t in labelled_texts for t in texts),
-              "repeated": len(texts) - sum(t in labelled_texts for t in texts) - len(kept), "kept": len(kept)}
+    new = [t for t in texts if t not in labelled_texts]
+    kept = list(dict.fromkeys(new))
+    counts = {"read": len(table), "dropped": dict(+dropped), "in_labelled_rows": len(texts) - len(new),
+              "repeated": len(new) - len(kept), "kept": len(kept)}
     if not kept:
         raise UserError(f"{where} has no review to learn from: {describe(counts)}. Check that --text-column names "
                         "the column holding the reviews, or train without --unlabelled.")
