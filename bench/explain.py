@@ -65,9 +65,11 @@ def measure(model_dir, sets):
 
 
 def without(text, phrases):
-    """`text` with `phrases` (character spans) left out, as explain leaves one out."""
+    """`text` with `phrases` left out, each as explain leaves one out (the last first: earlier offsets hold)."""
+    from predictor import models
+
     for phrase in sorted(phrases, key=lambda p: p.start, reverse=True):
-        text = text[:phrase.start].rstrip() + " " + text[phrase.end:].lstrip()
+        text = models.without(text, (phrase.start, phrase.end))
     return text
 
 

@@ -24,16 +24,7 @@ SNIFF_CHARS = 64 * 1024
 
 def read_csv(data: bytes, name: str, delimiter: str | None, report: Callable[[int], None]) -> Table:
     """Parse delimited text, every cell kept as the exact string written."""
-    if data.startswith((CFB_MAGIC, b"PK\x03\x04")):
-        raise UserError(
-            f"{name} is an Excel workbook, not text. Rename it to .xlsx (or .xls), or Save As CSV in Excel."
-        )
-    text, encoding = _decode(data)
-    if "\x00" in text:
-        raise UserError(
-            f"{name} contains NUL characters, so it is not plain text (binary, or UTF-16 without a BOM). "
-            "Open it in Excel and Save As \"CSV UTF-8\"."
-        )
+    text, encoding = text_of(data, name, _decode)
     sep = delimiter or sniff_delimiter(text)
     try:
         # header=None: we build the header ourselves so CSV and Excel name columns the same way.
@@ -45,6 +36,18 @@ def read_csv(data: bytes, name: str, delimiter: str | None, report: Callable[[in
     rows = raw.fillna("").to_numpy(dtype=object).tolist()  # short rows were padded with NaN
     frame, facts = build_frame(*collect_rows(rows, name, report), name)
     return Table(frame, dataclasses.replace(facts, encoding=encoding))
+
+
+def text_of(data: bytes, name: str, decode: Callable[[bytes], tuple[str, str]]) -> tuple[str, str]:
+    """(text, encoding) of `data` as `decode` reads it, refused when it is a workbook or binary, not delimited text."""
+    if data.startswith((CFB_MAGIC, b"PK\x03\x04")):
+        raise UserError(f"{name} is an Excel workbook, not text. Rename it to .xlsx (or .xls), or Save As CSV in "
+                        "Excel.")
+    text, encoding = decode(data)
+    if "\x00" in text:
+        raise UserError(f"{name} contains NUL characters, so it is not plain text (binary, or UTF-16 without a BOM). "
+                        "Open it in Excel and Save As \"CSV UTF-8\".")
+    return text, encoding
 
 
 def decode_start(data: bytes) -> tuple[str, str]:

@@ -8,8 +8,8 @@ from typing import Iterator
 import pandas as pd
 
 from predictor.errors import UserError
-from predictor.tables.delimited import csv_error, decode_start, sniff_delimiter
-from predictor.tables.files import CFB_MAGIC, read_path, short
+from predictor.tables.delimited import csv_error, decode_start, sniff_delimiter, text_of
+from predictor.tables.files import read_path, short
 from predictor.tables.frames import column_names, trim
 
 
@@ -31,13 +31,7 @@ def csv_chunks(path: str | Path, rows: int) -> Iterator[tuple[pd.DataFrame, int,
         raise ValueError("csv_chunks reads .csv and .tsv files only")
     if not data:
         raise UserError(f"{name} is empty (0 bytes). Choose the file that holds the data, or export it again.")
-    if data.startswith((CFB_MAGIC, b"PK\x03\x04")):
-        raise UserError(f"{name} is an Excel workbook, not text. Rename it to .xlsx (or .xls), or Save As CSV in "
-                        "Excel.")
-    text, encoding = decode_start(data)
-    if "\x00" in text:
-        raise UserError(f"{name} contains NUL characters, so it is not plain text (binary, or UTF-16 without a BOM). "
-                        "Open it in Excel and Save As \"CSV UTF-8\".")
+    text, encoding = text_of(data, name, decode_start)
     sep = "\t" if path.suffix.lower() == ".tsv" else sniff_delimiter(text)
     size, header, pending = path.stat().st_size, None, []
     with path.open("rb") as fh:
