@@ -64,8 +64,8 @@ def train_and_score(name, train_df, val_df, text_column, label_columns, test_tex
     for kind, member in extra.items():
         member_chunks[kind] = [member.predict(texts[i:i + EVAL_CHUNK]) for i in range(0, len(texts), EVAL_CHUNK)]
     if record.maxlen:
-        pieces = scorer.model.bert.pieces if scorer.model.bert else extra[model_folder.BERT].pieces
-        windows = sum(len(pieces.encode(t, record.maxlen, record.reading, record.window_overlap).ids) for t in texts)
+        tokenizer = scorer.model.bert.tokenizer if scorer.model.bert else extra[model_folder.BERT].tokenizer
+        windows = sum(len(tokenizer.encode(t, record.maxlen, record.reading, record.window_overlap).ids) for t in texts)
     probabilities = np.concatenate(chunks) if chunks else np.zeros((0, len(scorer.classes)))
     durations = record.durations_s
     fit_s = durations.get("fit")

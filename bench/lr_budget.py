@@ -39,15 +39,15 @@ def suggestion(data, text, label, budget, seed):
     import tempfile
 
     from predictor import dataset, training
-    from predictor.pieces import WordPieces
+    from predictor.bert.tokenizer import WordPieces
 
     settings = training.Settings(data=Path(data), text_column=text, label_columns=[label], seed=seed)
     labelled = training.read_labelled(settings)
     plan = training.make_plan(settings, labelled.train)
     trn, preproc, model = training.build_classifier(labelled.train, labelled.val, plan, seed)
-    pieces = WordPieces.of_preprocessor(preproc)
+    tokenizer = WordPieces.of_preprocessor(preproc)
     (_, segments), y = trn
-    trn = ([pieces.training_ids(labelled.train.frame[dataset.TEXT], plan.maxlen, settings.reading), segments], y)
+    trn = ([tokenizer.training_ids(labelled.train.frame[dataset.TEXT], plan.maxlen, settings.reading), segments], y)
     with training.private_temp_files():
         lr = training.find_learning_rate(model, trn, plan.batch_size, budget, seed, Path(tempfile.mkdtemp()))
     fit_batches = plan.epochs * math.ceil(len(y) / plan.batch_size)

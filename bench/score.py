@@ -161,10 +161,10 @@ def main(argv=None):
     model_dir = head_copy(source_dir) if args.head else source_dir
     texts = load("imdb_test")["review"]
     if args.fitting:
-        from predictor.pieces import WordPieces
+        from predictor.bert.tokenizer import WordPieces
 
-        pieces = WordPieces.from_vocab_file(Path(source_dir) / "vocab.txt")
-        texts = texts[[pieces.count(t) <= identity["maxlen"] for t in texts]]
+        tokenizer = WordPieces.from_vocab_file(Path(source_dir) / "vocab.txt")
+        texts = texts[[tokenizer.count(t) <= identity["maxlen"] for t in texts]]
     texts = texts.iloc[:rows].tolist()
     rows = len(texts)
     log(f"scoring {rows:,} rows with {model_dir}, {repeats} alternating run(s) of each")

@@ -24,7 +24,7 @@ import pandas as pd
 import predictor  # noqa: F401  (before TensorFlow)
 from bench.common import DATA, REPO, TMP, Run, load, log, parser
 from predictor import markup, training, unlike
-from predictor.pieces import WordPieces
+from predictor.bert.tokenizer import WordPieces
 from predictor.weights import offline_checkpoint_dir
 
 FOLDS = 5
@@ -39,7 +39,7 @@ def main(argv=None):
                                 "data": ["data/sample_reviews.csv", "../shared/data/imdb_train.csv.gz",
                                          "../shared/data/imdb_test.csv.gz", "../shared/data/imdb_sample.xlsx",
                                          "../shared/data/agnews_test.csv.gz", "../shared/data/trec_test.csv.gz"]})
-    pieces = WordPieces.from_vocab_file(offline_checkpoint_dir() / "vocab.txt")
+    tokenizer = WordPieces.from_vocab_file(offline_checkpoint_dir() / "vocab.txt")
     sample = pd.read_csv(REPO / "data" / "sample_reviews.csv")
     imdb_test = load("imdb_test")
     if quick:
@@ -49,16 +49,16 @@ def main(argv=None):
     imdb_bound = bound_of(load("imdb_train").iloc[:2000] if quick else load("imdb_train"), "review", "sentiment",
                           "imdb_train")
     folds = np.random.default_rng(0).permutation(len(sample)) % FOLDS
-    held_out = [flagged(pieces, sample.loc[folds == k, "review"],
+    held_out = [flagged(tokenizer, sample.loc[folds == k, "review"],
                         bound_of(sample[folds != k], "review", "sentiment", f"sample-fold{k}")) for k in range(FOLDS)]
     cases = {
         "sample_held_out_folds": combine(held_out),
-        "imdb_test_vs_imdb_train": flagged(pieces, imdb_test["review"], imdb_bound),
-        "imdb_sample_xlsx_vs_sample": flagged(pieces, pd.read_excel(DATA / "imdb_sample.xlsx")["review"],
+        "imdb_test_vs_imdb_train": flagged(tokenizer, imdb_test["review"], imdb_bound),
+        "imdb_sample_xlsx_vs_sample": flagged(tokenizer, pd.read_excel(DATA / "imdb_sample.xlsx")["review"],
                                               sample_bound),
-        "agnews_test_vs_sample": flagged(pieces, load("agnews_test")["text"], sample_bound),
-        "trec_test_vs_sample": flagged(pieces, load("trec_test")["text"], sample_bound),
-        "sample_vs_imdb_train": flagged(pieces, sample["review"], imdb_bound),
+        "agnews_test_vs_sample": flagged(tokenizer, load("agnews_test")["text"], sample_bound),
+        "trec_test_vs_sample": flagged(tokenizer, load("trec_test")["text"], sample_bound),
+        "sample_vs_imdb_train": flagged(tokenizer, sample["review"], imdb_bound),
     }
     run.results.update({"bounds": {"sample": sample_bound, "imdb_train": imdb_bound}, "cases": cases,
                         "goal_in_domain_share": GOAL_IN_DOMAIN})
@@ -90,11 +90,11 @@ def bound_of(frame, text_column, label_column, name):
             "markup": settings.markup}
 
 
-def flagged(pieces, texts, bound):
+def flagged(tokenizer, texts, bound):
     """How many of `texts` (counted as scoring counts them) are over the bound, and whether a file of them is warned
     about."""
     texts = [text for text in texts if isinstance(text, str) and text.strip()]
-    lengths = np.array([len(pieces.pieces(markup.to_text(text, bound["markup"]))) for text in texts])
+    lengths = np.array([len(tokenizer.tokenize(markup.to_text(text, bound["markup"]))) for text in texts])
     n = int((lengths > bound["bound"]).sum())
     return {"rows": len(texts), "flagged": n, "share": round(n / len(texts), 4),
             "file_warning": n / len(texts) >= unlike.FILE_SHARE, "bound": bound["bound"],

@@ -34,9 +34,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from predictor import atomic, markup, pieces
+from predictor import atomic, markup
+from predictor.bert import tokenizer
 from predictor.errors import UserError
-from predictor.pieces import LEGACY_OVERLAP
+from predictor.bert.tokenizer import LEGACY_OVERLAP
 
 # 7: the training texts' lengths in word pieces (`rows.lengths_in_pieces`, predictor/unlike.py) and the label audit
 # (`label_audit`, label_issues.csv: predictor/audit.py); 6: multi-label
@@ -54,7 +55,7 @@ LR_PLOT_FILE = "lr_find.png"
 PREDICTOR_FILES = ("tf_model.h5", "tf_model.preproc")  # what ktrain's predictor.save writes
 PREPROC_FILE = "tf_model.preproc"  # the BERT predictor's preprocessor (its vocabulary), read without the Keras model
 ONNX_FILE = "bert.onnx"  # the BERT member as a graph for OpenVINO (predictor/bert_graph.py, predictor/runtime.py)
-VOCAB_FILE = "vocab.txt"  # beside it: the word pieces' ids, one token a line (predictor/pieces.py)
+VOCAB_FILE = "vocab.txt"  # beside it: the word pieces' ids, one token a line (predictor/bert/tokenizer.py)
 KERAS_RUNTIME = "keras"  # `runtime.file` of folders without an export: the BERT member runs in TensorFlow
 BERT = "bert"
 NBSVM = "nbsvm"
@@ -84,7 +85,7 @@ class TrainingRecord:
     # Probabilities = w * BERT + (1 - w) * NBSVM, one w per class column (single-label: one w for every column);
     # chosen on the validation rows only. [1.0] is BERT alone, [0.0] NBSVM alone.
     bert_weight: list[float]
-    reading: str  # how much of a long text BERT reads: see predictor/pieces.py
+    reading: str  # how much of a long text BERT reads: see predictor/bert/tokenizer.py
     markup: str  # what was done to HTML in texts before either member saw them: see predictor/markup.py
     maxlen: int | None  # word pieces per BERT row; None without a BERT member
     settings: dict  # the run's settings as given, with the automatic choices filled in
@@ -105,8 +106,8 @@ class TrainingRecord:
     # folders saved before exports existed; `nbsvm`: the NBSVM arrays and their check against ktrain
     # (predictor/nbsvm.py), absent in folders saved before them.
     runtime: dict = field(default_factory=lambda: {"file": KERAS_RUNTIME})
-    # With reading "windows": the share of pieces consecutive windows have in common (predictor/pieces.py); folders
-    # saved before version 4 read with half overlap.
+    # With reading "windows": the share of pieces consecutive windows have in common
+    # (predictor/bert/tokenizer.py); folders saved before version 4 read with half overlap.
     window_overlap: float = LEGACY_OVERLAP
     # The temperature(s) fitted on the validation rows and the calibration error before and after
     # (predictor/calibration.py); empty in folders saved before version 5, whose probabilities stay as blended.
@@ -129,10 +130,10 @@ class TrainingRecord:
 
     def reading_text(self) -> str:
         """How much of a text this model reads, in words for people (the page and score.py): NBSVM reads every
-        word; BERT as pieces.reading_text says. A member that the blend gives no weight reads nothing that counts."""
+        word; BERT as tokenizer.reading_text says. A member that the blend gives no weight reads nothing that counts."""
         if self.maxlen is None or set(self.bert_weight) == {0.0}:
             return "every word (NBSVM)"
-        bert = pieces.reading_text(self.reading, self.maxlen, self.window_overlap)
+        bert = tokenizer.reading_text(self.reading, self.maxlen, self.window_overlap)
         return f"BERT: {bert}; NBSVM: every word" if self.member(NBSVM) and set(self.bert_weight) != {1.0} else bert
 
     def learnt_from_text(self) -> str:

@@ -2,7 +2,7 @@
 the benchmarks, so that a model is scored exactly the way it was validated.
 
 A model is one or two members (see predictor/model_folder.py): BERT, read the way the model was trained
-(predictor/pieces.py), and NBSVM, combined with the weight chosen on validation rows (predictor/hybrid.py), then
+(predictor/bert/tokenizer.py), and NBSVM, combined with the weight chosen on validation rows (predictor/hybrid.py), then
 calibrated with the temperature fitted on the same rows (predictor/calibration.py).
 """
 import pickle
@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from predictor import calibration, hybrid, markup, model_folder, nbsvm, runtime
-from predictor import pieces as pieces_module
 from predictor.model_folder import BERT, NBSVM, ModelInfo
-from predictor.pieces import WordPieces
+from predictor.bert.tokenizer import LEGACY_OVERLAP, Encoded, WordPieces
 
 # Rows per forward pass: big enough to keep both cores busy, small enough for steady progress reports.
 SCORE_BATCH_SIZE = 32
@@ -27,12 +26,12 @@ class Scores:
 
     probabilities: np.ndarray  # (texts, classes): softmax rows, or one sigmoid per label if multi-label
     members: dict[str, np.ndarray]  # each member's own probabilities, by kind ("bert", "nbsvm")
-    pieces: np.ndarray  # BERT word pieces in each whole text (0 when the model has no BERT member)
-    read: np.ndarray  # how many of them BERT read: fewer than `pieces` means part of the text was not read
+    piece_counts: np.ndarray  # BERT word pieces in each whole text (0 when the model has no BERT member)
+    read: np.ndarray  # how many of them BERT read: fewer than `piece_counts` means part of the text was not read
 
     @property
     def truncated(self) -> np.ndarray:
-        return self.read < self.pieces
+        return self.read < self.piece_counts
 
 
 class BertMember:
@@ -45,32 +44,32 @@ class BertMember:
 
     kind = BERT
 
-    def __init__(self, model: object, pieces: WordPieces, maxlen: int, reading: str,
-                 forward: runtime.Forward | None = None, overlap: float = pieces_module.LEGACY_OVERLAP):
-        self.pieces, self.maxlen, self.reading, self.overlap = pieces, maxlen, reading, overlap
+    def __init__(self, model: object, tokenizer: WordPieces, maxlen: int, reading: str,
+                 forward: runtime.Forward | None = None, overlap: float = LEGACY_OVERLAP):
+        self.tokenizer, self.maxlen, self.reading, self.overlap = tokenizer, maxlen, reading, overlap
         self.runtime = runtime.ENGINE if forward is not None else model_folder.KERAS_RUNTIME
         self.precision = getattr(forward, "precision", runtime.FP32)
         self._forward = forward if forward is not None else compiled_forward(model, maxlen)
 
     @classmethod
     def load(cls, folder: Path, maxlen: int, reading: str, runtime_record: dict | None = None,
-             overlap: float = pieces_module.LEGACY_OVERLAP) -> "BertMember":
+             overlap: float = LEGACY_OVERLAP) -> "BertMember":
         """The member saved in `folder`, run as its record says (`runtime`; None: the Keras model)."""
         if runtime_record and runtime.uses_graph(runtime_record):
             path = Path(folder) / runtime_record["file"]
             if path.is_file():  # the Keras model is not loaded at all: ~90 MB and seconds saved
                 vocab = Path(folder) / runtime_record.get("vocab", "")  # older exports have none: ktrain's pickle
-                pieces = (WordPieces.from_vocab_file(vocab) if vocab.is_file()
-                          else WordPieces.of_preprocessor(load_preprocessor(folder)))
-                return cls(None, pieces, maxlen, reading, runtime.graph_forward(folder, runtime_record), overlap)
+                tokenizer = (WordPieces.from_vocab_file(vocab) if vocab.is_file()
+                             else WordPieces.of_preprocessor(load_preprocessor(folder)))
+                return cls(None, tokenizer, maxlen, reading, runtime.graph_forward(folder, runtime_record), overlap)
             warnings.warn(f"{path} is missing: scoring with the Keras model instead (same probabilities within "
                           f"{runtime.CHECK_TOLERANCE:.0e}, slower). Retrain the model to restore it.", stacklevel=2)
         predictor = load_ktrain_predictor(folder)
         return cls(predictor.model, WordPieces.of_preprocessor(predictor.preproc), maxlen, reading, overlap=overlap)
 
-    def encode(self, text: str) -> pieces_module.Encoded:
+    def encode(self, text: str) -> Encoded:
         """`text` as this member reads it: rows of maxlen ids."""
-        return self.pieces.encode(text, self.maxlen, self.reading, self.overlap)
+        return self.tokenizer.encode(text, self.maxlen, self.reading, self.overlap)
 
     def forward(self, ids: np.ndarray, batch_size: int = SCORE_BATCH_SIZE) -> np.ndarray:
         """Probabilities of rows of maxlen ids (one text or window per row), in batches of similar lengths.
@@ -93,8 +92,8 @@ class BertMember:
         return self.read(texts, batch_size)[0]
 
     def read(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(probabilities, pieces, read) for each text: predict's probabilities, each text's word pieces and how many
-        of them were read (fewer when the reading leaves part of a long text out)."""
+        """(probabilities, piece_counts, read) for each text: predict's probabilities, each text's word pieces and
+        how many of them were read (fewer when the reading leaves part of a long text out)."""
         encoded = [self.encode(text) for text in texts]
         ids = np.array([row for e in encoded for row in e.ids], np.int64).reshape(-1, self.maxlen)
         window_probabilities = self.forward(ids, batch_size)
@@ -102,7 +101,7 @@ class BertMember:
         sums = np.zeros((len(encoded), window_probabilities.shape[1]), np.float32)
         np.add.at(sums, owners, window_probabilities)
         probabilities = sums / np.bincount(owners, minlength=len(encoded))[:, None]
-        return probabilities, np.array([e.pieces for e in encoded]), np.array([e.read for e in encoded])
+        return probabilities, np.array([e.piece_count for e in encoded]), np.array([e.read for e in encoded])
 
     def predict_without(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
         """predict([text] + each text without one span (see `without`)), without tokenizing every variant.
@@ -113,8 +112,8 @@ class BertMember:
         once: the windows before a span are the same in its variant as in the whole text, so only the windows from
         the span on are read again.
         """
-        whole = self.pieces.pieces(text)
-        each = [self.pieces.pieces(text[start:end]) for start, end in spans]
+        whole = self.tokenizer.tokenize(text)
+        each = [self.tokenizer.tokenize(text[start:end]) for start, end in spans]
         if not covers(text, spans) or [piece for pieces in each for piece in pieces] != whole:
             # Other spans, or the tokenizer joined words across a span's edge (a character white space to Python
             # that BERT drops: the pieces may differ even where their count does not): tokenize each variant.
@@ -122,7 +121,7 @@ class BertMember:
         inside = [len(pieces) for pieces in each]
         before = np.cumsum([0] + inside[:-1])
         sequences = [whole] + [whole[:b] + whole[b + n:] for b, n in zip(before, inside)]
-        encoded = [self.pieces.encode_pieces(sequence, self.maxlen, self.reading, self.overlap)
+        encoded = [self.tokenizer.encode_pieces(sequence, self.maxlen, self.reading, self.overlap)
                    for sequence in sequences]
         unique: dict[tuple, int] = {}
         for e in encoded:
@@ -190,13 +189,14 @@ class Model:
         where = np.array([first.setdefault(text, len(first)) for text in texts])
         distinct = list(first)
         members = {}
-        pieces = read = np.zeros(len(distinct), int)
+        piece_counts = read = np.zeros(len(distinct), int)
         if self.bert is not None:
-            members[BERT], pieces, read = self.bert.read(distinct, batch_size)
+            members[BERT], piece_counts, read = self.bert.read(distinct, batch_size)
         if self.nbsvm is not None:
             members[NBSVM] = self.nbsvm.predict(distinct)
         probabilities = self.blend(members.get(BERT), members.get(NBSVM))
-        return Scores(probabilities[where], {kind: p[where] for kind, p in members.items()}, pieces[where], read[where])
+        return Scores(probabilities[where], {kind: p[where] for kind, p in members.items()}, piece_counts[where],
+                      read[where])
 
     def score_without(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
         """The probabilities of `text`, then of each text without one span (see `without`), blended as score blends

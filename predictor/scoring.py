@@ -124,11 +124,11 @@ def score_text(scorer: object, text: object, thresholds: Thresholds | None = Non
     top = scorer.classes[int(np.argmax(row))]
     by_class = lambda values: dict(sorted(zip(scorer.classes, np.asarray(values).astype(float).tolist()),  # noqa: E731
                                           key=lambda kv: kv[1], reverse=True))
-    pieces = int(scores.pieces[0])
+    piece_count = int(scores.piece_counts[0])
     score = TextScore(label=top, labels=[top], probabilities=by_class(row),
                       members={kind: by_class(p[0]) for kind, p in scores.members.items()},
-                      truncated=bool(scores.truncated[0]), token_count=pieces + 2 if pieces else 0,
-                      unlike_training=pieces > (unlike.row_bound(scorer.info.record) or math.inf),
+                      truncated=bool(scores.truncated[0]), token_count=piece_count + 2 if piece_count else 0,
+                      unlike_training=piece_count > (unlike.row_bound(scorer.info.record) or math.inf),
                       pieces_read=int(scores.read[0]), multilabel=scorer.multilabel,
                       thresholds=model_thresholds(scorer, thresholds))
     return score.with_thresholds(score.thresholds)
@@ -194,11 +194,11 @@ def score_frame(scorer: object, df: pd.DataFrame, text_column: str, *, batch_siz
     for start in range(0, len(texts), batch_size):
         chunk = texts[start:start + batch_size]
         scores = scorer.score_batch(chunk, batch_size=batch_size)
-        for text, row_probabilities, truncated, pieces in zip(chunk, scores.probabilities, scores.truncated,
-                                                                scores.pieces):
+        for text, row_probabilities, truncated, piece_count in zip(chunk, scores.probabilities, scores.truncated,
+                                                                scores.piece_counts):
             rows = rows_by_text[text]
             probabilities[rows] = row_probabilities
-            far = longest is not None and pieces > longest
+            far = longest is not None and piece_count > longest
             if truncated or far:
                 status = (STATUS_TRUNCATED_UNLIKE if truncated and far
                           else STATUS_TRUNCATED if truncated else STATUS_UNLIKE)

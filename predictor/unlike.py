@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from predictor import cells, markup, model_folder
-from predictor.pieces import MARKERS, WordPieces, longer_share
+from predictor.bert.tokenizer import MARKERS, WordPieces, longer_share
 
 STATUS = "unlike training"  # in scoring_status, of a scored row far longer than the training texts
 MEANING = "far longer than the texts the model was trained on: its label may mean little"
@@ -36,7 +36,7 @@ LEGACY_SAMPLE = 2000  # texts tokenized to measure a file's share, as training s
 
 def training_lengths(lengths: np.ndarray) -> dict:
     """What training.json keeps of its sampled training texts' lengths for this module: in word pieces of the text
-    itself, without [CLS] and [SEP], as scoring counts them (models.Scores.pieces)."""
+    itself, without [CLS] and [SEP], as scoring counts them (models.Scores.piece_counts)."""
     if not len(lengths):
         return {}
     return {"p99": int(math.ceil(np.percentile(lengths, PERCENTILE))), "of_sampled_train_rows": len(lengths)}
@@ -51,9 +51,9 @@ def row_bound(record: object) -> int | None:
     return max(int(math.ceil(ROW_FACTOR * p99)), (record.maxlen or 0) - MARKERS)
 
 
-def text_warning(pieces: int, record: object) -> str:
-    """The page's warning for one text of `pieces` word pieces, over row_bound(record)."""
-    return (f"This review is far longer ({pieces:,} word pieces) than the texts this model was trained on "
+def text_warning(piece_count: int, record: object) -> str:
+    """The page's warning for one text of `piece_count` word pieces, over row_bound(record)."""
+    return (f"This review is far longer ({piece_count:,} word pieces) than the texts this model was trained on "
             f"({PERCENTILE}% of them had at most {record.rows[RECORD_KEY]['p99']:,}): its label may mean little. "
             "Check it by hand, or train a model on texts like this one.")
 
@@ -81,8 +81,8 @@ def _legacy_warning(info: object, texts: list) -> str | None:
     sample = [text for text in texts if cells.status(text) == cells.TEXT][:LEGACY_SAMPLE]
     if trained is None or not record.maxlen or not vocab.is_file() or not sample:
         return None
-    pieces = WordPieces.from_vocab_file(vocab)
-    share = longer_share([pieces.count(markup.to_text(str(t), record.markup)) for t in sample], record.maxlen)
+    tokenizer = WordPieces.from_vocab_file(vocab)
+    share = longer_share([tokenizer.count(markup.to_text(str(t), record.markup)) for t in sample], record.maxlen)
     if share - trained < LEGACY_LONGER_THAN_TRAINING:
         return None
     return (f"These texts are unlike the ones this model was trained on: {share:.0%} of them are longer than the "

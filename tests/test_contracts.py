@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from conftest import tiny_vocab
-from predictor import cells, hybrid, pieces
+from predictor import cells, hybrid
+from predictor.bert import tokenizer
 from predictor.training import auto_epochs, choose_rate, lr_find_batches
 
 
@@ -49,66 +50,67 @@ def test_training_scoring_and_column_guessing_share_the_rule():
 
 
 @pytest.fixture(scope="module")
-def word_pieces():
+def tiny_tokenizer():
     vocab = tiny_vocab()
-    return pieces.WordPieces({token: i for i, token in enumerate(vocab)})
+    return tokenizer.WordPieces({token: i for i, token in enumerate(vocab)})
 
 
-def ids_to_words(word_pieces, row):
-    by_id = {i: t for t, i in word_pieces._ids.items()}
-    return [by_id[i] for i in row if i not in (pieces.PAD_ID,)][1:-1]
+def ids_to_words(tiny_tokenizer, row):
+    by_id = {i: t for t, i in tiny_tokenizer._ids.items()}
+    return [by_id[i] for i in row if i not in (tokenizer.PAD_ID,)][1:-1]
 
 
 LONG = " ".join(["good"] * 40 + ["the"] * 40 + ["bad"] * 40)  # 120 pieces: start, middle and end differ
 
 
-def test_head_keeps_the_start(word_pieces):
-    encoded = word_pieces.encode(LONG, 34, pieces.HEAD)
-    assert ids_to_words(word_pieces, encoded.ids[0]) == ["good"] * 32
-    assert (encoded.pieces, encoded.read) == (120, 32)
+def test_head_keeps_the_start(tiny_tokenizer):
+    encoded = tiny_tokenizer.encode(LONG, 34, tokenizer.HEAD)
+    assert ids_to_words(tiny_tokenizer, encoded.ids[0]) == ["good"] * 32
+    assert (encoded.piece_count, encoded.read) == (120, 32)
 
 
-def test_head_tail_keeps_a_quarter_from_the_start_and_the_rest_from_the_end(word_pieces):
-    encoded = word_pieces.encode(LONG, 34, pieces.HEAD_TAIL)
-    assert ids_to_words(word_pieces, encoded.ids[0]) == ["good"] * 8 + ["bad"] * 24  # round(32 * 128/510) = 8
+def test_head_tail_keeps_a_quarter_from_the_start_and_the_rest_from_the_end(tiny_tokenizer):
+    encoded = tiny_tokenizer.encode(LONG, 34, tokenizer.HEAD_TAIL)
+    assert ids_to_words(tiny_tokenizer, encoded.ids[0]) == ["good"] * 8 + ["bad"] * 24  # round(32 * 128/510) = 8
     assert len(encoded.ids) == 1 and encoded.read == 32
 
 
-def test_windows_cover_the_whole_text_with_half_overlap(word_pieces):
-    encoded = word_pieces.encode(LONG, 34, pieces.WINDOWS)
-    words = [ids_to_words(word_pieces, row) for row in encoded.ids]
+def test_windows_cover_the_whole_text_with_half_overlap(tiny_tokenizer):
+    encoded = tiny_tokenizer.encode(LONG, 34, tokenizer.WINDOWS)
+    words = [ids_to_words(tiny_tokenizer, row) for row in encoded.ids]
     assert all(len(w) == 32 for w in words) and len(words) == 7  # starts 0, 16, ..., 80 and 88 (aligned to the end)
     assert words[0] == ["good"] * 32 and words[-1] == ["bad"] * 32
-    assert encoded.read == encoded.pieces == 120
+    assert encoded.read == encoded.piece_count == 120
 
 
-def test_texts_that_fit_are_one_identical_row_under_every_reading(word_pieces):
-    rows = {reading: word_pieces.encode("good film", 34, reading).ids for reading in pieces.READINGS}
-    assert all(r == rows[pieces.HEAD] for r in rows.values()) and len(rows[pieces.HEAD]) == 1
+def test_texts_that_fit_are_one_identical_row_under_every_reading(tiny_tokenizer):
+    rows = {reading: tiny_tokenizer.encode("good film", 34, reading).ids for reading in tokenizer.READINGS}
+    assert all(r == rows[tokenizer.HEAD] for r in rows.values()) and len(rows[tokenizer.HEAD]) == 1
 
 
-def test_very_long_texts_are_read_through_at_most_max_windows_spread_evenly(word_pieces):
+def test_very_long_texts_are_read_through_at_most_max_windows_spread_evenly(tiny_tokenizer):
     huge = " ".join(["good", "bad"] * 5000)
-    encoded = word_pieces.encode(huge, 34, pieces.WINDOWS)
-    assert len(encoded.ids) == pieces.MAX_WINDOWS and encoded.read < encoded.pieces == 10000
-    assert encoded.ids[-1] == word_pieces.encode(huge, 34, pieces.WINDOWS).ids[-1]
+    encoded = tiny_tokenizer.encode(huge, 34, tokenizer.WINDOWS)
+    assert len(encoded.ids) == tokenizer.MAX_WINDOWS and encoded.read < encoded.piece_count == 10000
+    assert encoded.ids[-1] == tiny_tokenizer.encode(huge, 34, tokenizer.WINDOWS).ids[-1]
 
 
 @pytest.mark.parametrize("overlap", [0.0, 0.5])
-def test_the_reading_in_words_says_where_windows_stop_reading_all_of_a_text(word_pieces, overlap):
-    whole = pieces.read_whole_up_to(34, overlap)
+def test_the_reading_in_words_says_where_windows_stop_reading_all_of_a_text(tiny_tokenizer, overlap):
+    whole = tokenizer.read_whole_up_to(34, overlap)
     # Every text up to `whole` is read whole; side by side, the spread windows leave gaps from the next piece on.
     for length, all_read in ((whole, True),) + (((whole + 1, False),) if overlap == 0 else ()):
-        encoded = word_pieces.encode_pieces(["good"] * length, 34, pieces.WINDOWS, overlap)
-        assert (encoded.read == encoded.pieces) == all_read
-    assert f"all of a text up to {whole:,} word pieces" in pieces.reading_text(pieces.WINDOWS, 34, overlap)
-    assert pieces.reading_text(pieces.HEAD, 34, overlap) == "the first 32 word pieces of a text"
-    assert pieces.reading_text(pieces.HEAD_TAIL, 34, overlap) == "the first 8 and the last 24 word pieces of a text"
+        encoded = tiny_tokenizer.encode_pieces(["good"] * length, 34, tokenizer.WINDOWS, overlap)
+        assert (encoded.read == encoded.piece_count) == all_read
+    assert f"all of a text up to {whole:,} word pieces" in tokenizer.reading_text(tokenizer.WINDOWS, 34, overlap)
+    assert tokenizer.reading_text(tokenizer.HEAD, 34, overlap) == "the first 32 word pieces of a text"
+    assert (tokenizer.reading_text(tokenizer.HEAD_TAIL, 34, overlap)
+            == "the first 8 and the last 24 word pieces of a text")
 
 
-def test_windows_models_train_on_head_and_tail(word_pieces):
-    trained = word_pieces.training_ids([LONG], 34, pieces.WINDOWS)
-    assert trained.tolist() == word_pieces.encode(LONG, 34, pieces.HEAD_TAIL).ids
+def test_windows_models_train_on_head_and_tail(tiny_tokenizer):
+    trained = tiny_tokenizer.training_ids([LONG], 34, tokenizer.WINDOWS)
+    assert trained.tolist() == tiny_tokenizer.encode(LONG, 34, tokenizer.HEAD_TAIL).ids
 
 
 def test_ids_equal_ktrains_own_bert_preprocessing_on_real_reviews():
@@ -126,8 +128,8 @@ def test_ids_equal_ktrains_own_bert_preprocessing_on_real_reviews():
     with use_bert(weights):
         preproc = BERTPreprocessor(maxlen=128, max_features=0, classes=["neg", "pos"])
     expected = preproc.preprocess_train(texts, y=None, mode="test", verbose=0)[0][0]
-    ours = pieces.WordPieces.from_vocab_file(Path(source) / "vocab.txt")
-    assert np.array_equal([ours.encode(t, 128, pieces.HEAD).ids[0] for t in texts], expected)
+    ours = tokenizer.WordPieces.from_vocab_file(Path(source) / "vocab.txt")
+    assert np.array_equal([ours.encode(t, 128, tokenizer.HEAD).ids[0] for t in texts], expected)
     assert any(ours.count(t) > 128 for t in texts)  # long reviews were among them
 
 
@@ -151,9 +153,9 @@ def test_word_pieces_are_exactly_keras_berts_on_any_text(vocabulary):
     tokens = tiny_vocab() if vocabulary == "tiny" else \
         (Path(minilm_source_dir()) / "vocab.txt").read_text(encoding="utf-8").splitlines()
     token_ids = {token.strip(): i for i, token in enumerate(tokens)}
-    theirs, ours = keras_bert.Tokenizer(token_ids), pieces.WordPieces(token_ids)
+    theirs, ours = keras_bert.Tokenizer(token_ids), tokenizer.WordPieces(token_ids)
     for text in hostile_texts():
-        assert ours.pieces(text) == theirs.tokenize(text)[1:-1], repr(text)
+        assert ours.tokenize(text) == theirs.tokenize(text)[1:-1], repr(text)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

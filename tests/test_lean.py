@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from predictor import model_folder, models, nbsvm
-from predictor.pieces import WordPieces
+from predictor.bert.tokenizer import WordPieces
 from conftest import REPO, sentiment_rows, train_tiny
 
 EXACT = 1e-6  # float rounding between two runtimes of the same arithmetic

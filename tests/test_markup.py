@@ -36,4 +36,4 @@ def test_a_model_records_its_markup_handling_and_applies_it_when_scoring(tiny_mo
     with_markup = scorer.score_batch(["the <b>battery</b> was broken<br /><br />awful &amp; bad"])
     as_read = scorer.score_batch(["the battery was broken\nawful & bad"])
     np.testing.assert_array_equal(with_markup.probabilities, as_read.probabilities)
-    assert with_markup.pieces[0] == as_read.pieces[0]  # tags spend none of BERT's word pieces
+    assert with_markup.piece_counts[0] == as_read.piece_counts[0]  # tags spend none of BERT's word pieces

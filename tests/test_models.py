@@ -25,9 +25,9 @@ def test_a_bert_model_reading_the_head_scores_exactly_as_ktrain_predicts_in_fp32
 
     ids = reference.preproc.preprocess_test(TEXTS, verbose=0)[0][0]
     bert = scorer.model.bert
-    assert np.array_equal([bert.pieces.encode(t, bert.maxlen, "head").ids[0] for t in TEXTS], ids)
+    assert np.array_equal([bert.tokenizer.encode(t, bert.maxlen, "head").ids[0] for t in TEXTS], ids)
     np.testing.assert_allclose(scores.probabilities, reference.predict(TEXTS, return_proba=True), atol=1e-6)
-    assert (scores.pieces + 2).tolist() == [bert.pieces.count(t) for t in TEXTS]
+    assert (scores.piece_counts + 2).tolist() == [bert.tokenizer.count(t) for t in TEXTS]
     assert scores.truncated.tolist() == [False, False, False, True, False, False]
 
 
@@ -40,7 +40,7 @@ def test_a_hybrid_reading_windows_averages_its_windows_and_blends_its_members(ti
 
     scores = scorer.score_batch([long_text])
 
-    assert not scores.truncated[0] and scores.read[0] == scores.pieces[0] > record.maxlen
+    assert not scores.truncated[0] and scores.read[0] == scores.piece_counts[0] > record.maxlen
     w = np.asarray(record.bert_weight)
     expected = (w * scores.members["bert"] + (1 - w) * scores.members["nbsvm"])[0]
     np.testing.assert_allclose(scores.probabilities[0], expected, atol=1e-6)
@@ -145,7 +145,7 @@ def test_a_version_2_folder_reads_texts_as_written_as_it_did(tiny_models_dir, tm
     scorer = models.Scorer(old)
 
     assert scorer.info.record.markup == "keep"
-    marked, plain = scorer.score_batch(["the <b>battery</b> broke", "the battery broke"]).pieces
+    marked, plain = scorer.score_batch(["the <b>battery</b> broke", "the battery broke"]).piece_counts
     assert marked > plain  # the tags are read as text, as version 2 did
 
 
@@ -167,7 +167,7 @@ def test_a_version_3_folder_scores_as_it_did_with_onnxruntime(tmp_path):
     assert scorer.model.temperatures == []  # saved before calibration: probabilities as blended, as they were
     assert scorer.model.bert.runtime == runtime.ENGINE and scorer.model.bert.precision == runtime.FP32
     np.testing.assert_allclose(scores.probabilities, expected["probabilities"], atol=1e-6)
-    assert scores.pieces.tolist() == expected["pieces"] and scores.read.tolist() == expected["read"]
+    assert scores.piece_counts.tolist() == expected["pieces"] and scores.read.tolist() == expected["read"]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def test_a_text_repeated_in_a_batch_is_scored_once_and_every_copy_gets_its_proba
                     ("nbsvm", ["the battery broke", "Great", "screen fine"])]
     alone = np.concatenate([model.score([text]).probabilities for text in texts])
     np.testing.assert_allclose(scores.probabilities, alone, atol=1e-6)
-    assert scores.probabilities.shape == (6, len(model.classes)) and len(scores.pieces) == 6
+    assert scores.probabilities.shape == (6, len(model.classes)) and len(scores.piece_counts) == 6
     np.testing.assert_array_equal(scores.probabilities[1], scores.probabilities[5])
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from predictor import bert_graph, explain, model_folder, models, runtime, training
-from predictor.pieces import READINGS
+from predictor.bert.tokenizer import READINGS
 from conftest import TINY_MAXLEN, sentiment_rows, train_tiny
 
 TEXTS = ["good film", "", "12345", "awful " * 40, "the battery was very broken and the plot bad " * 3, "émoji 👍 ok",
@@ -51,11 +51,11 @@ def test_the_graph_scores_every_reading_as_the_keras_model_does(tiny_models_dir,
     graph = models.BertMember.load(folder, record.maxlen, reading, record.runtime)
     assert (keras.runtime, graph.runtime, graph.precision) == ("keras", "openvino", "fp32")
 
-    expected, pieces, read = keras.read(TEXTS, batch_size=3)
-    scored, graph_pieces, graph_read = graph.read(TEXTS, batch_size=3)
+    expected, piece_counts, read = keras.read(TEXTS, batch_size=3)
+    scored, graph_piece_counts, graph_read = graph.read(TEXTS, batch_size=3)
 
     np.testing.assert_allclose(scored, expected, atol=EXACT)
-    assert pieces.tolist() == graph_pieces.tolist() and read.tolist() == graph_read.tolist()
+    assert piece_counts.tolist() == graph_piece_counts.tolist() and read.tolist() == graph_read.tolist()
 
 
 @pytest.mark.skipif(runtime.BF16 not in runtime.native_precisions(), reason="this CPU has no native bfloat16")
@@ -64,7 +64,7 @@ def test_bfloat16_is_the_same_model_in_a_coarser_arithmetic(tiny_models_dir):
     record = model_folder.read(folder).record
     path = folder / record.runtime["file"]
     member = lambda precision: models.BertMember(  # noqa: E731
-        None, models.BertMember.load(folder, record.maxlen, "windows", record.runtime).pieces, record.maxlen,
+        None, models.BertMember.load(folder, record.maxlen, "windows", record.runtime).tokenizer, record.maxlen,
         "windows", runtime.GraphForward(path, precision))
     fp32, bf16 = member(runtime.FP32), member(runtime.BF16)
     assert (fp32.precision, bf16.precision) == ("fp32", "bf16")
@@ -79,7 +79,7 @@ def test_each_batch_is_padded_only_to_its_longest_row_with_the_same_probabilitie
     record = model_folder.read(folder).record
     forward = runtime.GraphForward(folder / record.runtime["file"])
     member = models.BertMember.load(folder, record.maxlen, "head")
-    ids = np.array([member.pieces.encode(text, TINY_MAXLEN, "head").ids[0] for text in TEXTS[:3]], np.int64)
+    ids = np.array([member.tokenizer.encode(text, TINY_MAXLEN, "head").ids[0] for text in TEXTS[:3]], np.int64)
     assert ids.shape[1] == TINY_MAXLEN and (ids[:, 8:] == 0).all()  # short texts: most of each row is padding
 
     padded = forward(ids)
@@ -196,7 +196,7 @@ def test_without_native_bfloat16_the_model_scores_in_fp32_and_the_record_says_wh
     texts = TEXTS[:5]
     y = np.array([0, 1, 2, 0, 1])
 
-    saved = training.checked_bert(folder, keras.forward(training.check_ids(keras, texts)), keras.pieces, plan,
+    saved = training.checked_bert(folder, keras.forward(training.check_ids(keras, texts)), keras.tokenizer, plan,
                                   settings, texts, texts, y, record.classes, False)
 
     check = saved.runtime["precision_check"]

@@ -42,9 +42,9 @@ class StandInScorer:
         return (raw / raw.sum(axis=1, keepdims=True)).astype(np.float32)
 
     def score_batch(self, texts, batch_size=32):
-        pieces = np.array([self.token_count(t) - 2 for t in texts])
-        return models.Scores(self.predict_proba(texts, batch_size), {}, pieces,
-                             np.minimum(pieces, self.info.maxlen - 2))
+        piece_counts = np.array([self.token_count(t) - 2 for t in texts])
+        return models.Scores(self.predict_proba(texts, batch_size), {}, piece_counts,
+                             np.minimum(piece_counts, self.info.maxlen - 2))
 
 
 def mixed_frame():

@@ -3,7 +3,8 @@ read of it, how each member voted, why it got its label and a way to correct it.
 import pandas as pd
 import streamlit as st
 
-from predictor import pieces, scoring, unlike
+from predictor import scoring, unlike
+from predictor.bert import tokenizer
 from ui import charts, explanation, labels
 from ui.words import plain
 
@@ -38,15 +39,15 @@ def review_result_ui(score, scorer_record):
         st.metric("Predicted class", score.label)
         st.caption(f"with {score.probabilities[score.label]:.1%} probability")
     if score.truncated:
-        part = {pieces.HEAD: "only the first part", pieces.HEAD_TAIL: "only the start and the end"}.get(
+        part = {tokenizer.HEAD: "only the first part", tokenizer.HEAD_TAIL: "only the start and the end"}.get(
             scorer_record.reading, "part")
         st.warning(f"This review is long ({score.token_count:,} word pieces): the model read {part} of it "
                    f"({score.pieces_read:,} pieces; it reads {scorer_record.reading_text()}).")
     if score.unlike_training:
-        st.warning(unlike.text_warning(score.token_count - pieces.MARKERS, scorer_record))
+        st.warning(unlike.text_warning(score.token_count - tokenizer.MARKERS, scorer_record))
     if not score.truncated and score.token_count > (scorer_record.maxlen or 0):
         st.caption(f"A long review ({score.token_count:,} word pieces): read whole, in windows "
-                   f"{pieces.windows_text(scorer_record.window_overlap)}.")
+                   f"{tokenizer.windows_text(scorer_record.window_overlap)}.")
     table = pd.DataFrame({"class": list(score.probabilities), "probability": list(score.probabilities.values())})
     if score.multilabel:
         table["threshold"] = table["class"].map(score.thresholds.of)

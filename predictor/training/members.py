@@ -15,7 +15,7 @@ from predictor import (bert_graph, dataset, ktrain_nbsvm,
                        model_folder, nbsvm, runtime)
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM
 from predictor.models import BertMember, NbsvmMember
-from predictor.pieces import DEFAULT_OVERLAP, WordPieces
+from predictor.bert.tokenizer import DEFAULT_OVERLAP, WordPieces
 from predictor.weights import use_bert
 from predictor.training.evaluation import evaluate, label_matrix, predicted_labels
 from predictor.training.learning_rate import find_learning_rate, lr_find_batches
@@ -38,7 +38,7 @@ class BertRun:
     read texts, and how its rate was chosen."""
 
     predictor: object
-    pieces: WordPieces
+    tokenizer: WordPieces
     lr: dict
 
 
@@ -69,7 +69,7 @@ def fit_members(labelled: Labelled, plan: Plan, settings: Settings, folder: Path
     saved, lr = {}, None
     if settings.classifier in (HYBRID, BERT):
         bert_run = fit_bert(labelled, plan, settings, folder, clock, log)
-        lr, pieces, check_texts = bert_run.lr, bert_run.pieces, val_texts[:runtime.CHECK_ROWS]
+        lr, tokenizer, check_texts = bert_run.lr, bert_run.tokenizer, val_texts[:runtime.CHECK_ROWS]
         log("Saving BERT:")
         with clock.timed("save_bert"), still_working(log, "saving BERT"):
             log("  writing the trained model and its vocabulary...")
@@ -81,7 +81,7 @@ def fit_members(labelled: Labelled, plan: Plan, settings: Settings, folder: Path
             del weights  # each step holds as little as it can: the training's peak is the run's peak
             log(f"  checking that the converted copy gives the trained model's answers, and scoring the "
                 f"{len(val_texts)} validation rows with it...")
-            saved[BERT] = checked_bert(folder, expected, pieces, plan, settings, check_texts, val_texts, y_val,
+            saved[BERT] = checked_bert(folder, expected, tokenizer, plan, settings, check_texts, val_texts, y_val,
                                        classes, multilabel)
         log(describe_precision(saved[BERT].runtime["precision_check"]))
     if settings.classifier in (HYBRID, NBSVM):
@@ -106,10 +106,10 @@ def fit_bert(labelled: Labelled, plan: Plan, settings: Settings, staging: Path, 
     log("Preparing BERT: reading the texts into word pieces and building the classifier on the pretrained weights...")
     with clock.timed("prepare_bert"), still_working(log, "preparing BERT"):
         trn, preproc, model = build_classifier(labelled.train, labelled.val, plan, settings.seed)
-    pieces = WordPieces.of_preprocessor(preproc)
+    tokenizer = WordPieces.of_preprocessor(preproc)
     # ktrain keeps the start of each text; the model trains on the part the chosen reading keeps (same ids for head).
     (_, segments), y = trn
-    trn = ([pieces.training_ids(labelled.train.frame[dataset.TEXT], plan.maxlen, settings.reading), segments], y)
+    trn = ([tokenizer.training_ids(labelled.train.frame[dataset.TEXT], plan.maxlen, settings.reading), segments], y)
     if settings.lr is None:
         batches = lr_find_batches(len(trn[1]), plan.batch_size, plan.epochs)
         log(f"Finding how fast BERT should learn: a trial run on {batches} batches of training rows at rising "
@@ -126,7 +126,7 @@ def fit_bert(labelled: Labelled, plan: Plan, settings: Settings, staging: Path, 
     with clock.timed("fit"):  # verbose=0: no "begin training using onecycle policy..." and no bar redrawn per batch
         learner.fit_onecycle(lr["chosen"], plan.epochs, verbose=0, callbacks=[fit_progress(plan.epochs, log)])
     model = with_fresh_optimizer(learner.model, labelled.train.multilabel)  # drops Adam's state: 272 -> 90 MB saved
-    return BertRun(ktrain.get_predictor(model, preproc, batch_size=plan.batch_size), pieces, lr)
+    return BertRun(ktrain.get_predictor(model, preproc, batch_size=plan.batch_size), tokenizer, lr)
 
 
 def build_classifier(train_rows: dataset.LabelledRows, val_rows: dataset.LabelledRows, plan: Plan,
@@ -206,8 +206,8 @@ def save_bert(folder: Path, run: BertRun, plan: Plan, settings: Settings,
     its vocabulary. Returns what the rest needs of the Keras model: its weights, and its probabilities of the rows of
     ids the graph is checked on (every window of `check_texts`, as the model reads them)."""
     run.predictor.save(str(folder / MEMBER_PATHS[BERT]))
-    run.pieces.write_vocab_file(folder / model_folder.VOCAB_FILE)  # the tokenizer without unpickling ktrain
-    keras = BertMember(run.predictor.model, run.pieces, plan.maxlen, settings.reading, overlap=DEFAULT_OVERLAP)
+    run.tokenizer.write_vocab_file(folder / model_folder.VOCAB_FILE)  # the tokenizer without unpickling ktrain
+    keras = BertMember(run.predictor.model, run.tokenizer, plan.maxlen, settings.reading, overlap=DEFAULT_OVERLAP)
     return bert_graph.weights_of(run.predictor.model), keras.forward(check_ids(keras, check_texts))
 
 
@@ -216,7 +216,7 @@ def check_ids(member: BertMember, texts: list[str]) -> np.ndarray:
     return np.array([row for text in texts for row in member.encode(text).ids], np.int64).reshape(-1, member.maxlen)
 
 
-def checked_bert(folder: Path, expected: np.ndarray, pieces: WordPieces, plan: Plan, settings: Settings,
+def checked_bert(folder: Path, expected: np.ndarray, tokenizer: WordPieces, plan: Plan, settings: Settings,
                  check_texts: list[str], val_texts: list[str], y_val: np.ndarray, classes: list[str],
                  multilabel: bool) -> Saved:
     """BERT's graph in the staging folder checked against the Keras model's probabilities `expected` on the rows of
@@ -227,7 +227,7 @@ def checked_bert(folder: Path, expected: np.ndarray, pieces: WordPieces, plan: P
     path = folder / model_folder.ONNX_FILE
 
     def member(precision: str) -> BertMember:
-        return BertMember(None, pieces, plan.maxlen, settings.reading, runtime.GraphForward.shared(path, precision),
+        return BertMember(None, tokenizer, plan.maxlen, settings.reading, runtime.GraphForward.shared(path, precision),
                           DEFAULT_OVERLAP)
 
     kept = {runtime.FP32: member(runtime.FP32)}

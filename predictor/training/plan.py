@@ -10,8 +10,7 @@ import numpy as np
 from predictor import dataset, unlike
 from predictor.device import Device, detect_device
 from predictor.model_folder import NBSVM
-from predictor.pieces import DEFAULT_OVERLAP, WordPieces, longer_share
-from predictor import pieces as pieces_module  # `pieces` names a run's WordPieces below
+from predictor.bert.tokenizer import DEFAULT_OVERLAP, MARKERS, WordPieces, longer_share, reading_text
 from predictor.weights import BertWeights, resolve_bert
 from predictor.training.evaluation import MIN_VALIDATION_PER_CLASS, MIN_VALIDATION_ROWS
 from predictor.training.rows import Labelled, corrections_line
@@ -55,12 +54,12 @@ def make_plan(settings: Settings, train_rows: dataset.LabelledRows) -> Plan:
         return Plan(device, None, None, batch_size, settings.epochs or auto_epochs(len(train_rows.frame)), {})
     weights = resolve_bert(settings.bert, settings.bert_dir)
     sample = train_rows.frame[dataset.TEXT].sample(min(len(train_rows.frame), MAXLEN_SAMPLE), random_state=0)
-    pieces = WordPieces.from_vocab_file(Path(weights.path) / "vocab.txt")
-    lengths = np.array([pieces.count(text) for text in sample])
+    tokenizer = WordPieces.from_vocab_file(Path(weights.path) / "vocab.txt")
+    lengths = np.array([tokenizer.count(text) for text in sample])
     maxlen = settings.maxlen or auto_maxlen(lengths, device.maxlen_cap)
     longer = {"share": longer_share(lengths, maxlen), "of_sampled_train_rows": len(lengths)}
     epochs = settings.epochs or auto_epochs(len(train_rows.frame), maxlen)
-    own = lengths - pieces_module.MARKERS  # the texts' own pieces, as scoring counts them
+    own = lengths - MARKERS  # the texts' own pieces, as scoring counts them
     return Plan(device, weights, maxlen, batch_size, epochs, longer, unlike.training_lengths(own))
 
 
@@ -86,7 +85,7 @@ def describe(plan: Plan, settings: Settings, labelled: Labelled) -> str:
         lines.append(f"BERT: {plan.weights.name}, maxlen {plan.maxlen}{'' if settings.maxlen else ' (auto)'}, "
                      f"batch size {plan.batch_size}; {plan.longer_than_maxlen['share']:.0%} of the texts are longer "
                      f"than maxlen. Scoring, it will read "
-                     f"{pieces_module.reading_text(settings.reading, plan.maxlen, DEFAULT_OVERLAP)}.")
+                     f"{reading_text(settings.reading, plan.maxlen, DEFAULT_OVERLAP)}.")
     lines.append(f"Rows: {rows['read']} read, dropped: {dropped}; {rows['train']} train, "
                  f"{rows['validation']} validation."
                  + (f" HTML turned into text in {rows['markup_converted']}." if rows["markup_converted"] else ""))

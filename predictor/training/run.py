@@ -15,7 +15,7 @@ from predictor import audit, dataset, hybrid, metrics, model_folder, tf_setup, u
 from predictor.errors import UserError
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRecord
 from predictor.models import Model, Scorer
-from predictor.pieces import DEFAULT_OVERLAP, HEAD
+from predictor.bert.tokenizer import DEFAULT_OVERLAP, HEAD
 from predictor.training.evaluation import (
     calibrated_record, combination_for, describe_combination, describe_thresholds, evaluate, headline, label_matrix,
     thresholds_for)

@@ -8,7 +8,7 @@ from predictor import model_folder
 from predictor.errors import UserError
 from predictor.model_folder import BERT, NBSVM
 from predictor.markup import HTML, MARKUPS
-from predictor.pieces import READINGS, WINDOWS
+from predictor.bert.tokenizer import READINGS, WINDOWS
 from predictor.weights import BERT_CHOICES, OFFLINE
 
 
@@ -20,7 +20,7 @@ CLASSIFIERS = (HYBRID, BERT, NBSVM)
 # the head 78.25% / 83.15% (bench/results/defaults.json). Both were first drawn from test rows (issue 8); the dev rows
 # confirmed them (issue 23).
 DEFAULT_CLASSIFIER = HYBRID
-DEFAULT_READING = WINDOWS  # see predictor/pieces.py
+DEFAULT_READING = WINDOWS  # see predictor/bert/tokenizer.py
 DEFAULT_VAL_FRACTION = 0.1
 DEFAULT_SEED = 42
 MAX_BERT_MAXLEN = 512  # BERT's position embeddings stop here

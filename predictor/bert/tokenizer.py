@@ -3,7 +3,7 @@
 How much of a long text a model reads is a property of the model (training.json's `reading`):
 
 - `head`: the first maxlen - 2 pieces, what ktrain's 'bert' mode keeps. Ids equal ktrain's own preprocessing
-  (tests/test_pieces.py checks that on real reviews).
+  (tests/test_contracts.py checks that on real reviews).
 - `head+tail`: the first quarter and the last three quarters of the budget. Sun et al. 2019 ("How to Fine-Tune
   BERT for Text Classification?") found the first 128 + last 382 of 510 pieces best on IMDB; scaled to maxlen 128
   that is 32 + 94. The end of a review is where its verdict usually is.
@@ -48,7 +48,7 @@ class Encoded:
     """One text as rows of maxlen ids (several only for `windows`), and how much of it they read."""
 
     ids: list[list[int]]
-    pieces: int  # word pieces in the whole text, without the two markers
+    piece_count: int  # word pieces in the whole text, without the two markers
     read: int  # distinct pieces the rows cover
 
 
@@ -81,7 +81,7 @@ def reading_text(reading: str, maxlen: int, overlap: float) -> str:
         return (f"all of a text up to {read_whole_up_to(maxlen, overlap):,} word pieces, in windows of {budget} "
                 f"{windows_text(overlap)}; a longer text in {MAX_WINDOWS} windows spread over it")
     if reading == HEAD_TAIL:
-        head = _head_pieces(budget)
+        head = _head_piece_count(budget)
         return f"the first {head} and the last {budget - head} word pieces of a text"
     if reading == HEAD:
         return f"the first {budget} word pieces of a text"
@@ -93,7 +93,7 @@ def _stride(budget: int, overlap: float) -> int:
     return max(1, int(budget * (1 - overlap)))  # budget // 2 for half overlap, as before
 
 
-def _head_pieces(budget: int) -> int:
+def _head_piece_count(budget: int) -> int:
     """Pieces head+tail reads from the start of a text; the rest of the budget comes from its end."""
     return round(budget * HEAD_SHARE)
 
@@ -140,7 +140,7 @@ class WordPieces:
             raise ValueError("this vocabulary cannot be written one token a line (ids with gaps, or blank tokens)")
         Path(path).write_text("".join(f"{token}\n" for token in tokens), encoding="utf-8")
 
-    def pieces(self, text: str) -> list[str]:
+    def tokenize(self, text: str) -> list[str]:
         """The word pieces of `text`, without markers."""
         return [piece for word in words(str(text)) for piece in self._word_pieces(word)]
 
@@ -166,22 +166,22 @@ class WordPieces:
 
     def count(self, text: str) -> int:
         """Word pieces plus the two markers: more than maxlen means the text does not fit in one row."""
-        return len(self.pieces(text)) + MARKERS
+        return len(self.tokenize(text)) + MARKERS
 
     def encode(self, text: str, maxlen: int, reading: str, overlap: float = LEGACY_OVERLAP) -> Encoded:
         """`text` as rows of `maxlen` ids under `reading` (windows sharing `overlap` of their pieces)."""
-        return self.encode_pieces(self.pieces(text), maxlen, reading, overlap)
+        return self.encode_pieces(self.tokenize(text), maxlen, reading, overlap)
 
     def encode_pieces(self, pieces: list[str], maxlen: int, reading: str,
                       overlap: float = LEGACY_OVERLAP) -> Encoded:
-        """Word pieces (as `pieces()` gives them) as rows of `maxlen` ids under `reading`."""
+        """Word pieces (as `tokenize()` gives them) as rows of `maxlen` ids under `reading`."""
         budget = maxlen - MARKERS
         if len(pieces) <= budget:
             spans = [pieces]
         elif reading == HEAD:
             spans = [pieces[:budget]]
         elif reading == HEAD_TAIL:
-            head = _head_pieces(budget)
+            head = _head_piece_count(budget)
             spans = [pieces[:head] + pieces[len(pieces) - (budget - head):]]
         elif reading == WINDOWS:
             stride = _stride(budget, overlap)
