@@ -7,7 +7,7 @@ whether a faster precision gives the same labels as fp32 with the same reading.
     python -m bench.runtimes --model DIR      # which saved model (default: bench.score's MODEL_CANDIDATES)
     python -m bench.runtimes --quick          # 128 windows, 200 reviews, 1 round
 
-Sides, all on the folder's own graph file (predictor/bert_graph.py) and the same rows of ids, in batches of 32:
+Sides, all on the folder's own graph file (predictor/bert/graph.py) and the same rows of ids, in batches of 32:
 OpenVINO fp32 and bf16 (bf16 only where the CPU computes it natively), onnxruntime fp32 (only if it is installed: the
 product no longer uses it; it ran tf2onnx's graph until version 4) and the Keras model in TensorFlow. Rounds
 alternate the sides. The labels part scores the whole model as the app does (members, blend, reading) once in fp32
@@ -37,7 +37,8 @@ def windows_of(model_dir, texts, count):
 
 def forward_rates(model_dir, ids, rounds):
     """Runs in its own process: windows/s of each side, rounds alternating the sides."""
-    from predictor import model_folder, runtime
+    from predictor import model_folder
+    from predictor.bert import runtime
     from predictor.models import compiled_forward, load_ktrain_predictor
 
     record = model_folder.read(model_dir).record

@@ -25,7 +25,7 @@ import predictor  # noqa: F401  (before TensorFlow)
 from bench.common import DATA, REPO, TMP, Run, load, log, parser
 from predictor import markup, training, unlike
 from predictor.bert.tokenizer import WordPieces
-from predictor.weights import offline_checkpoint_dir
+from predictor.bert.pretrained import offline_checkpoint_dir
 
 FOLDS = 5
 GOAL_IN_DOMAIN = 0.05  # issue 19: the warning shows for at most 5% of rows like the training texts

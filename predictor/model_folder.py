@@ -54,7 +54,7 @@ RELIABILITY_FILE = "reliability.png"  # the reliability diagram of the validatio
 LR_PLOT_FILE = "lr_find.png"
 PREDICTOR_FILES = ("tf_model.h5", "tf_model.preproc")  # what ktrain's predictor.save writes
 PREPROC_FILE = "tf_model.preproc"  # the BERT predictor's preprocessor (its vocabulary), read without the Keras model
-ONNX_FILE = "bert.onnx"  # the BERT member as a graph for OpenVINO (predictor/bert_graph.py, predictor/runtime.py)
+ONNX_FILE = "bert.onnx"  # the BERT member as a graph for OpenVINO (predictor/bert/graph.py and runtime.py)
 VOCAB_FILE = "vocab.txt"  # beside it: the word pieces' ids, one token a line (predictor/bert/tokenizer.py)
 KERAS_RUNTIME = "keras"  # `runtime.file` of folders without an export: the BERT member runs in TensorFlow
 BERT = "bert"
@@ -102,7 +102,7 @@ class TrainingRecord:
     durations_s: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what the person who trained it should know (tiny validation)
     # How the members are run when scoring: BERT's graph, its precision, vocabulary, the check of the graph against
-    # the Keras model and of the precision on the validation rows (predictor/runtime.py), or {"file": "keras"} for
+    # the Keras model and of the precision on the validation rows (predictor/bert/runtime.py), or {"file": "keras"} for
     # folders saved before exports existed; `nbsvm`: the NBSVM arrays and their check against ktrain
     # (predictor/nbsvm.py), absent in folders saved before them.
     runtime: dict = field(default_factory=lambda: {"file": KERAS_RUNTIME})

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 
-from predictor import calibration, hybrid, markup, model_folder, nbsvm, runtime
+from predictor import calibration, hybrid, markup, model_folder, nbsvm
+from predictor.bert import runtime
 from predictor.model_folder import BERT, NBSVM, ModelInfo
 from predictor.bert.tokenizer import LEGACY_OVERLAP, Encoded, WordPieces
 
@@ -37,7 +38,7 @@ class Scores:
 class BertMember:
     """A fine-tuned BERT classifier that reads each text as its model was trained to (head, head+tail, windows).
 
-    It runs its folder's graph in OpenVINO when the folder holds a checked one (predictor/runtime.py), else in
+    It runs its folder's graph in OpenVINO when the folder holds a checked one (predictor/bert/runtime.py), else in
     TensorFlow (the Keras model as one traced graph: folders saved before graphs existed, and the model while it
     trains).
     """

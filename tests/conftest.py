@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import predictor  # noqa: F401  (TensorFlow's environment before anything imports it)
-from predictor.weights import checkpoint_shapes, write_checkpoint
+from predictor.bert.pretrained import checkpoint_shapes, write_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
 # Small enough that the whole ktrain path (lr_find, fit, save, reload) runs in seconds on two cores.

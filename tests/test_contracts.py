@@ -117,7 +117,7 @@ def test_ids_equal_ktrains_own_bert_preprocessing_on_real_reviews():
     """The head reading against ktrain's texts_from_df preprocessing, on real IMDB reviews and the real vocabulary."""
     from ktrain.text.preprocessor import BERTPreprocessor
 
-    from predictor.weights import minilm_source_dir, use_bert
+    from predictor.bert.pretrained import minilm_source_dir, use_bert
 
     data = Path(__file__).resolve().parents[2] / "shared" / "data" / "imdb_sample.xlsx"
     if not data.is_file():
@@ -148,7 +148,7 @@ def test_word_pieces_are_exactly_keras_berts_on_any_text(vocabulary):
     """Our tokenizer against keras_bert's, which ktrain's 'bert' mode uses: scoring needs neither it nor TensorFlow."""
     import keras_bert
 
-    from predictor.weights import minilm_source_dir
+    from predictor.bert.pretrained import minilm_source_dir
 
     tokens = tiny_vocab() if vocabulary == "tiny" else \
         (Path(minilm_source_dir()) / "vocab.txt").read_text(encoding="utf-8").splitlines()

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from predictor import model_folder, models, runtime
+from predictor import model_folder, models
+from predictor.bert import runtime
 from predictor.errors import UserError
 from conftest import TINY_MAXLEN, TOPIC_WORDS
 

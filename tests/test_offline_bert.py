@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, read_json
-from predictor import weights
+from predictor.bert import pretrained
 
 # Measured: 0.879 on the sample's 33 validation rows (seed 42, 2-core CPU, 2026-11-23); chance is 0.33. The margin
 # covers run-to-run float differences across machines, not a weaker model.
@@ -16,29 +16,29 @@ SAMPLE_ACCURACY_BOUND = 0.75
 
 @pytest.fixture(scope="module")
 def offline_dir():
-    return weights.offline_checkpoint_dir()
+    return pretrained.offline_checkpoint_dir()
 
 
 def test_every_source_weight_maps_onto_the_checkpoint_layout():
     from safetensors.numpy import load_file
 
-    source = weights.minilm_source_dir()
-    mapped = {weights.google_name(name) for name in load_file(str(source / "model.safetensors"))} - {None}
-    expected = set(weights.checkpoint_shapes(read_json(source / "config.json"))) - set(weights.pretraining_heads(
+    source = pretrained.minilm_source_dir()
+    mapped = {pretrained.google_name(name) for name in load_file(str(source / "model.safetensors"))} - {None}
+    expected = set(pretrained.checkpoint_shapes(read_json(source / "config.json"))) - set(pretrained.pretraining_heads(
         read_json(source / "config.json")))
     assert {name for name, _ in mapped} == expected
 
 
 def test_converted_cls_state_equals_the_source_model(offline_dir):
-    source = weights.minilm_source_dir()
+    source = pretrained.minilm_source_dir()
     texts = ["Loved it, would buy again.", "The plot made no sense and the ending dragged.", "ok"]
 
     # Same GELU approximation and LayerNorm epsilon as keras_bert: equal to float rounding.
-    assert weights.conversion_error(source, offline_dir, texts) <= weights.CONVERSION_TOLERANCE
+    assert pretrained.conversion_error(source, offline_dir, texts) <= pretrained.CONVERSION_TOLERANCE
 
     # Against the source model exactly as published (erf GELU, eps 1e-12) the states still point the same way.
-    exact = weights.hf_cls_states(source, texts)
-    converted = weights.keras_bert_cls_states(offline_dir, texts)
+    exact = pretrained.hf_cls_states(source, texts)
+    converted = pretrained.keras_bert_cls_states(offline_dir, texts)
     cosine = (exact * converted).sum(1) / np.linalg.norm(exact, axis=1) / np.linalg.norm(converted, axis=1)
     assert cosine.min() >= 0.9999
 
@@ -52,7 +52,7 @@ def test_default_train_command_learns_the_sample_reviews(tmp_path):
     [model_dir] = list(tmp_path.iterdir())
     scores = read_json(model_dir / "metrics.json")
     assert scores["accuracy"] >= SAMPLE_ACCURACY_BOUND, scores
-    assert read_json(model_dir / "training.json")["bert"]["name"] == weights.OFFLINE_MODEL_NAME
+    assert read_json(model_dir / "training.json")["bert"]["name"] == pretrained.OFFLINE_MODEL_NAME
     assert "Model saved to" in result.stdout
 
     import ktrain

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from predictor import bert_graph, explain, model_folder, models, runtime, training
+from predictor import explain, model_folder, models, training
+from predictor.bert import graph as bert_graph, runtime
 from predictor.bert.tokenizer import READINGS
 from conftest import TINY_MAXLEN, sentiment_rows, train_tiny
 

@@ -11,12 +11,12 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from predictor import (bert_graph, dataset, ktrain_nbsvm,
-                       model_folder, nbsvm, runtime)
+from predictor import dataset, ktrain_nbsvm, model_folder, nbsvm
+from predictor.bert import graph as bert_graph, runtime
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM
 from predictor.models import BertMember, NbsvmMember
 from predictor.bert.tokenizer import DEFAULT_OVERLAP, WordPieces
-from predictor.weights import use_bert
+from predictor.bert.pretrained import use_bert
 from predictor.training.evaluation import evaluate, label_matrix, predicted_labels
 from predictor.training.learning_rate import find_learning_rate, lr_find_batches
 from predictor.training.plan import Plan

@@ -11,7 +11,7 @@ from predictor import dataset, unlike
 from predictor.device import Device, detect_device
 from predictor.model_folder import NBSVM
 from predictor.bert.tokenizer import DEFAULT_OVERLAP, MARKERS, WordPieces, longer_share, reading_text
-from predictor.weights import BertWeights, resolve_bert
+from predictor.bert.pretrained import BertWeights, resolve_bert
 from predictor.training.evaluation import MIN_VALIDATION_PER_CLASS, MIN_VALIDATION_ROWS
 from predictor.training.rows import Labelled, corrections_line
 from predictor.training.settings import Settings

@@ -9,7 +9,7 @@ from predictor.errors import UserError
 from predictor.model_folder import BERT, NBSVM
 from predictor.markup import HTML, MARKUPS
 from predictor.bert.tokenizer import READINGS, WINDOWS
-from predictor.weights import BERT_CHOICES, OFFLINE
+from predictor.bert.pretrained import BERT_CHOICES, OFFLINE
 
 
 HYBRID = "hybrid"

@@ -14,7 +14,7 @@ tf2onnx. Why:
   position's keys and values. The other positions' outputs of that layer were computed and thrown away (about a
   seventh of a 6-layer model's work).
 
-Every graph is checked against the Keras model before a folder is saved (predictor/runtime.py), so a mistake here
+Every graph is checked against the Keras model before a folder is saved (predictor/bert/runtime.py), so a mistake here
 cannot reach a user: it stops the run.
 
 What keras_bert computes, and so this graph (keras_bert/bert.py, keras_transformer, keras_multi_head):

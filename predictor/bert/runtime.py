@@ -1,4 +1,4 @@
-"""The BERT member's graph run by OpenVINO: written when a model is saved (predictor/bert_graph.py), checked against
+"""The BERT member's graph run by OpenVINO: written when a model is saved (predictor/bert/graph.py), checked against
 the Keras model it came from, its precision chosen on the validation rows, and what every entry point scores with.
 
 Why OpenVINO: on the same graph and the same windows, OpenVINO fp32 was faster than onnxruntime fp32, and bfloat16
@@ -32,7 +32,7 @@ from typing import Callable
 
 import numpy as np
 
-from predictor import bert_graph
+from predictor.bert import graph as bert_graph
 from predictor.model_folder import KERAS_RUNTIME, ONNX_FILE
 
 ENGINE = "openvino"
