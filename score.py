@@ -56,8 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     args = parse_args(argv)
-    # The export's log line is for logs; this command says the same to the user in a sentence (run()).
-    logging.getLogger("predictor.export").addHandler(logging.NullHandler())
+    # The writer's log line is for logs; this command says the same to the user in a sentence (run()).
+    logging.getLogger("predictor.tables.writing").addHandler(logging.NullHandler())
     try:
         run(args)
     except UserError as err:
@@ -72,10 +72,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> None:
     """Read, score, write and report; raises UserError on anything the user can fix."""
-    from predictor import export, scoring, tables  # after argparse, so --help is instant
+    from predictor import scoring, tables  # after argparse, so --help is instant
+    from predictor.tables import writing
 
     out_path = Path(args.out)
-    if out_path.suffix.lower() not in export.WRITERS_BY_EXTENSION:  # checked now, not after minutes of scoring
+    if out_path.suffix.lower() not in writing.WRITERS_BY_EXTENSION:  # checked now, not after minutes of scoring
         raise UserError(f"--out {args.out}: use a file name ending in .xlsx or .csv so the format is clear.")
     if not out_path.parent.is_dir():
         raise UserError(f"--out {args.out}: the folder {out_path.parent} does not exist. Create it or pick another.")
@@ -105,17 +106,17 @@ def run(args: argparse.Namespace) -> None:
           f"(reads {scorer.info.record.reading_text()}) ...", flush=True)
     started = time.monotonic()
     scored = scoring.score_frame(scorer, df, text_column, thresholds=thresholds, on_progress=ProgressPrinter())
-    export.write_table(scored.frame, out_path, status_column=scored.status_column)
+    writing.write_table(scored.frame, out_path, status_column=scored.status_column)
     summary = scoring.summarise(scored)
     print_summary(summary, time.monotonic() - started)
     warn_if_unlike_training(scoring.unlike_warning(scorer.info, summary, df[text_column].tolist(),
                                                    scored.status_column))
-    cleaned = export.cells_with_forbidden_characters(scored.frame) if out_path.suffix.lower() == ".xlsx" else 0
+    cleaned = writing.cells_with_forbidden_characters(scored.frame) if out_path.suffix.lower() == ".xlsx" else 0
     if cleaned:
-        print(export.control_characters_sentence(cleaned) + " Write --out as .csv to keep them.")
-    cut = export.rows_over_excel_limit(scored.frame) if out_path.suffix.lower() == ".xlsx" else []
+        print(writing.control_characters_sentence(cleaned) + " Write --out as .csv to keep them.")
+    cut = writing.rows_over_excel_limit(scored.frame) if out_path.suffix.lower() == ".xlsx" else []
     if cut:
-        print(f"{len(cut):,} row(s) hold a cell longer than Excel's limit of {export.EXCEL_MAX_CELL_CHARS:,} "
+        print(f"{len(cut):,} row(s) hold a cell longer than Excel's limit of {writing.EXCEL_MAX_CELL_CHARS:,} "
               f"characters: the .xlsx cuts it, and says so in {scored.status_column}. Write --out as .csv to keep "
               "every character.")
     print(f"Wrote {out_path}")
@@ -146,7 +147,8 @@ def score_stream(args: argparse.Namespace, out_path: Path) -> None:
     (--engine ray). The output appears only when complete; Ctrl-C leaves no half file and says how far it got."""
     import itertools
 
-    from predictor import atomic, export, model_folder, scoring, tables
+    from predictor import atomic, model_folder, scoring, tables
+    from predictor.tables import writing
 
     name = Path(args.input).name
     reader = tables.parquet_chunks if Path(args.input).suffix.lower() == ".parquet" else tables.csv_chunks
@@ -173,7 +175,7 @@ def score_stream(args: argparse.Namespace, out_path: Path) -> None:
     try:
         with atomic.replacing(out_path) as out:
             for frame, done, size in scored:
-                out.write(export.to_csv_bytes(frame, header=summary is None))
+                out.write(writing.to_csv_bytes(frame, header=summary is None))
                 table = scoring.scored_table(frame, columns, text_column, info.classes, info.multilabel, thresholds,
                                              info.name)
                 part = scoring.summarise(table)

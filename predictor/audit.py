@@ -26,7 +26,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from predictor import atomic, export
+from predictor import atomic
+from predictor.tables import writing
 
 FILE = "label_issues.csv"
 FOLDS = 5
@@ -109,7 +110,7 @@ def write(audit: Audit, folder: Path) -> None:
     """label_issues.csv in the model's folder (formulas disarmed: texts come from the analyst's file)."""
     if audit.record.get("audited"):
         whole = audit.issues.assign(row=audit.issues["row"].astype("Int64"))  # 7, not 7.0, beside a blank
-        atomic.write_bytes(Path(folder) / FILE, export.to_csv_bytes(whole))
+        atomic.write_bytes(Path(folder) / FILE, writing.to_csv_bytes(whole))
 
 
 def read(folder: Path) -> pd.DataFrame | None:
@@ -120,6 +121,6 @@ def read(folder: Path) -> pd.DataFrame | None:
         return None
     text = {column: str for column in ("row", "text", "given_label", "suggested_label")}
     frame = pd.read_csv(path, dtype=text, keep_default_na=False, encoding="utf-8-sig")
-    for column in text:  # written with formulas disarmed (export.to_csv_bytes); corrections need the texts as trained
-        frame[column] = frame[column].map(export.as_written)
+    for column in text:  # written with formulas disarmed (writing.to_csv_bytes); corrections need the texts as trained
+        frame[column] = frame[column].map(writing.as_written)
     return frame

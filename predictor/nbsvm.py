@@ -87,7 +87,7 @@ def ngram_keys(grams: np.ndarray) -> np.ndarray:
     return keys
 
 
-def export(predictor: object, folder: Path) -> Path:
+def save_arrays(predictor: object, folder: Path) -> Path:
     """Write a ktrain NBSVM predictor's arrays to folder/FILE; ExportMismatch if it is not the NBSVM this module
     computes (train.py's NBSVM_RECIPE always is)."""
     preproc, model = predictor.preproc, predictor.model

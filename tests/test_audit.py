@@ -9,7 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import REPO, read_json, sentiment_rows
-from predictor import audit, export, model_folder
+from predictor import audit, model_folder
+from predictor.tables import writing
 from predictor.corrections import CorrectionsStore, store_path
 
 APP = REPO / "app.py"
@@ -62,7 +63,7 @@ def test_label_issues_read_back_as_the_texts_were_trained_even_when_a_spreadshee
     back = audit.read(tmp_path)
     assert back["text"].tolist() == texts and back["given_label"].tolist() == ["=bad"] * 6
     assert back["row"].tolist() == ["1", "2", "3", "4", "", "6"]
-    assert export.as_written("'plain") == "'plain"  # only what neutralising added is taken off
+    assert writing.as_written("'plain") == "'plain"  # only what neutralising added is taken off
 
 
 def test_training_audits_the_labels_of_a_single_label_file_and_says_why_not_for_multi_label(tiny_models):

@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from predictor import export, model_folder
+from predictor import model_folder
+from predictor.tables import writing
 from predictor.corrected_rows import merge
 from predictor.corrections import (COLUMNS, DB_FILE, SCHEMA_VERSION, Correction, CorrectionsStore, join_labels,
                                    split_labels, store_path)
@@ -105,8 +106,8 @@ def test_a_models_corrections_download_as_csv_and_xlsx(store, tmp_path):
     store.add(correction("=HYPERLINK(\"http://x\") great", "positive", source_file="upload.csv", source_row=2))
     frame = store.for_model("reviews-1")
 
-    assert b"'=HYPERLINK" in export.to_csv_bytes(frame)
-    (tmp_path / "c.xlsx").write_bytes(export.to_xlsx_bytes(frame, "corrections"))
+    assert b"'=HYPERLINK" in writing.to_csv_bytes(frame)
+    (tmp_path / "c.xlsx").write_bytes(writing.to_xlsx_bytes(frame, "corrections"))
     back = pd.read_excel(tmp_path / "c.xlsx")
     assert back.columns.tolist() == COLUMNS and back.loc[0, "text"] == frame.loc[0, "text"]
     assert back.loc[0, "source_row"] == 2

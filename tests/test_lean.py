@@ -123,7 +123,7 @@ def test_a_wrong_nbsvm_export_is_refused_and_the_folder_never_moves_into_place(t
                                                                                monkeypatch):
     from train import main as train_main
 
-    real_export = nbsvm.export
+    real_export = nbsvm.save_arrays
 
     def wrong_export(predictor, folder):
         """Export, then scale the table: arrays that load and score, but not as ktrain does."""
@@ -135,7 +135,7 @@ def test_a_wrong_nbsvm_export_is_refused_and_the_folder_never_moves_into_place(t
             np.savez(handle, **arrays)
         return path
 
-    monkeypatch.setattr(nbsvm, "export", wrong_export)
+    monkeypatch.setattr(nbsvm, "save_arrays", wrong_export)
     sentiment_rows(6).to_csv(tmp_path / "rows.csv", index=False)
     out = tmp_path / "models" / "broken"
 

@@ -143,7 +143,7 @@ def test_a_missing_graph_falls_back_to_keras_with_a_warning(tiny_models_dir, tmp
 def test_a_broken_graph_is_refused_and_the_folder_never_moves_into_place(tiny_bert_dir, tmp_path, monkeypatch):
     from train import main as train_main
 
-    real_export = runtime.export
+    real_export = runtime.save_graph
 
     def wrong_export(weights, folder):
         """Write the graph with its classifier's bias shifted per class: a graph that runs but scores wrongly."""
@@ -151,7 +151,7 @@ def test_a_broken_graph_is_refused_and_the_folder_never_moves_into_place(tiny_be
         weights.arrays["head"] = [kernel, bias + np.arange(len(bias), dtype=bias.dtype)]
         return real_export(weights, folder)
 
-    monkeypatch.setattr(runtime, "export", wrong_export)
+    monkeypatch.setattr(runtime, "save_graph", wrong_export)
     sentiment_rows(6).to_csv(tmp_path / "rows.csv", index=False)
     out = tmp_path / "models" / "broken"
 
@@ -217,7 +217,7 @@ def test_one_compiled_graph_is_shared_until_its_file_changes(tiny_models_dir, tm
     assert runtime.GraphForward.shared(path, runtime.BF16) is not first
 
     weights = bert_graph.weights_of(models.load_ktrain_predictor(folder).model)
-    runtime.export(weights, folder)  # the folder replaced in place: a new file
+    runtime.save_graph(weights, folder)  # the folder replaced in place: a new file
     assert runtime.GraphForward.shared(path, runtime.FP32) is not first
 
 

@@ -12,7 +12,8 @@ import pytest
 
 import predictor  # noqa: F401  (TensorFlow set-up first)
 import hostile
-from predictor import export, model_folder, models, scoring, tables, unlike
+from predictor import model_folder, models, scoring, tables, unlike
+from predictor.tables import writing
 import score as score_cli
 from predictor.errors import UserError
 from predictor.thresholds import Thresholds
@@ -431,7 +432,7 @@ def test_cli_marks_the_rows_whose_text_the_xlsx_had_to_cut(tiny_models_dir, tmp_
                            str(tiny_models_dir)]) == 0
     assert "1 row(s) hold a cell longer than Excel's limit" in capsys.readouterr().out
     statuses = [row[-1] for row in openpyxl.load_workbook(tmp_path / "o.xlsx").active.values][1:]
-    assert statuses[0] == "ok" and statuses[2] == "ok" and statuses[1].endswith(export.CUT_NOTE)
+    assert statuses[0] == "ok" and statuses[2] == "ok" and statuses[1].endswith(writing.CUT_NOTE)
 
 
 def test_cli_scores_the_reviews_sheet_not_a_first_sheet_of_quarter_codes_and_says_which(tiny_models_dir, tmp_path,
@@ -498,7 +499,7 @@ def test_a_csv_scored_in_chunks_is_the_same_file_as_scored_whole(tiny_models_dir
     assert "in chunks of 7 rows" in printed and "40 rows (100% of the file)" in printed
     scorer = models.load_scorer(model_folder.list_models(tiny_models_dir)[0].path, tiny_models_dir)
     whole = scoring.score_frame(scorer, tables.read_table(tmp_path / "in.csv"), "review")
-    assert (tmp_path / "o.csv").read_bytes() == export.to_csv_bytes(whole.frame)
+    assert (tmp_path / "o.csv").read_bytes() == writing.to_csv_bytes(whole.frame)
     assert "Done in" in printed and f"{whole.scored.sum()} of 40 rows scored" in printed
 
 

@@ -5,7 +5,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from predictor import export, scoring
+from predictor import scoring
+from predictor.tables import writing
 from ui import charts, explanation, label_thresholds, labels, preview
 from ui.words import counted, plain
 
@@ -62,16 +63,16 @@ def downloads_ui(downloads, scored, version, stem):
     `version` (the thresholds and the review bar)."""
     if version not in downloads:  # built once per thresholds and review bar: a download click reruns the page
         downloads.clear()
-        downloads[version] = {"xlsx": export.to_xlsx_bytes(scored.frame, status_column=scored.status_column),
-                              "csv": export.to_csv_bytes(scored.frame),
-                              "cleaned": export.cells_with_forbidden_characters(scored.frame)}
+        downloads[version] = {"xlsx": writing.to_xlsx_bytes(scored.frame, status_column=scored.status_column),
+                              "csv": writing.to_csv_bytes(scored.frame),
+                              "cleaned": writing.cells_with_forbidden_characters(scored.frame)}
     if downloads[version]["cleaned"]:
-        st.warning(plain(export.control_characters_sentence(downloads[version]["cleaned"])
+        st.warning(plain(writing.control_characters_sentence(downloads[version]["cleaned"])
                          + " The .csv keeps them."))
-    cut = export.rows_over_excel_limit(scored.frame)
+    cut = writing.rows_over_excel_limit(scored.frame)
     if cut:
         st.warning(plain(f"{len(cut):,} row(s) hold a cell longer than Excel's limit of "
-                         f"{export.EXCEL_MAX_CELL_CHARS:,} characters: the .xlsx cuts it and says so in "
+                         f"{writing.EXCEL_MAX_CELL_CHARS:,} characters: the .xlsx cuts it and says so in "
                          f"{scored.status_column}; the .csv keeps every character."))
     buttons = st.container(horizontal=True)
     buttons.download_button("Download .xlsx", downloads[version]["xlsx"], file_name=f"{stem}_scored.xlsx",

@@ -6,7 +6,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from predictor import audit, corrections, export, label_next
+from predictor import audit, corrections, label_next
+from predictor.tables import writing
 from predictor.errors import UserError
 from ui.words import counted, cut, plain
 
@@ -81,8 +82,8 @@ def corrections_files(store, model, count):
     cached = st.session_state.get("corrections_files")
     if not cached or cached[0] != (model, count):
         table = store.for_model(model)
-        cached = ((model, count), {"csv": export.to_csv_bytes(table),
-                                   "xlsx": export.to_xlsx_bytes(table, sheet_name="corrections")})
+        cached = ((model, count), {"csv": writing.to_csv_bytes(table),
+                                   "xlsx": writing.to_xlsx_bytes(table, sheet_name="corrections")})
         st.session_state["corrections_files"] = cached
     return cached[1]
 

@@ -128,7 +128,7 @@ def native_precisions() -> tuple[str, ...]:
     return (FP32, BF16) if "BF16" in capabilities else (FP32,)
 
 
-def export(weights: bert_graph.ClassifierWeights, folder: Path) -> Path:
+def save_graph(weights: bert_graph.ClassifierWeights, folder: Path) -> Path:
     """Write the classifier's graph to folder/ONNX_FILE."""
     return bert_graph.write(weights, Path(folder) / ONNX_FILE)
 

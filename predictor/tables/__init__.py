@@ -1,4 +1,5 @@
-"""Read analysts' spreadsheets (.csv, .tsv, .xlsx, .xls) defensively into pandas DataFrames.
+"""Read analysts' spreadsheets (.csv, .tsv, .xlsx, .xls) defensively into pandas DataFrames, and write scored tables
+back (writing.py: .csv and .xlsx that are safe to open in Excel).
 
 Conventions shared by every format: the first non-empty row is the header; blank header cells become "column_<n>";
 duplicate headers get ".1", ".2" suffixes like pandas; empty cells are ""; fully empty trailing rows and columns are
@@ -9,7 +10,8 @@ One module a job: files.py (the raw bytes and the checks every format shares), d
 (workbooks, their zip-bomb guards, calamine_reader.py or openpyxl), xls.py (legacy workbooks), damaged.py (a workbook
 that fails to parse), frames.py (rows to a frame, and the Facts found beside it), sheets.py (which sheet),
 text_column.py (which column holds the text), reading.py (read and read_table: all of it in a child process held to
-limits) and stream.py (files of any size in chunks, for the command line). This module gives the names callers use.
+limits) and stream.py (files of any size in chunks, for the command line); writing.py writes, and callers import it
+as a module (`from predictor.tables import writing`). This module gives the names readers use.
 """
 
 from predictor.tables.files import CFB_MAGIC, MAX_TABLE_BYTES, MB, SUPPORTED_EXTENSIONS

@@ -77,7 +77,7 @@ def fit_members(labelled: Labelled, plan: Plan, settings: Settings, folder: Path
             del bert_run  # the Keras model: scoring from the saved graph no longer needs it
             release_tensorflow()
             log("  converting it into the faster form the page and score.py run (an OpenVINO graph)...")
-            runtime.export(weights, folder)
+            runtime.save_graph(weights, folder)
             del weights  # each step holds as little as it can: the training's peak is the run's peak
             log(f"  checking that the converted copy gives the trained model's answers, and scoring the "
                 f"{len(val_texts)} validation rows with it...")
@@ -259,7 +259,7 @@ def save_nbsvm(folder: Path, run: NbsvmRun, val_texts: list[str], multilabel: bo
     for directory, predictor in zip(directories, run.predictors):
         directory.mkdir(parents=True, exist_ok=True)
         predictor.save(str(directory))
-        arrays.append(nbsvm.NbsvmArrays(nbsvm.export(predictor, directory)))
+        arrays.append(nbsvm.NbsvmArrays(nbsvm.save_arrays(predictor, directory)))
     entry = nbsvm.checked_record(nbsvm.check(run.predictors, arrays, val_texts[:runtime.CHECK_ROWS]))
     member = NbsvmMember(arrays, multilabel)
     return Saved(member, member.predict(val_texts), {"nbsvm": entry})

@@ -1,4 +1,4 @@
-"""Tests for predictor.export: formula neutralisation, Excel limits, atomic writes."""
+"""Tests for predictor.tables.writing: formula neutralisation, Excel limits, atomic writes."""
 
 import csv
 import datetime as dt
@@ -13,7 +13,7 @@ import pytest
 
 from predictor import atomic
 from predictor.errors import UserError
-from predictor.export import (
+from predictor.tables.writing import (
     cells_with_forbidden_characters,
     CUT_NOTE,
     EXCEL_MAX_CELL_CHARS,
