@@ -13,7 +13,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-TEXT = "ok"
+OK = "ok"  # the cell is text worth reading: scored, or trained on
 EMPTY = "empty text"
 NUMBER = "not text (number)"
 DATE = "not text (date)"
@@ -35,7 +35,7 @@ MEANINGS = {
 
 
 def status(value: object) -> str:
-    """TEXT if `value` is text worth reading, else the reason it is not (one of this module's constants)."""
+    """OK if `value` is text worth reading, else the reason it is not (one of this module's constants)."""
     if value is None or value is pd.NA or value is pd.NaT:
         return EMPTY
     if isinstance(value, str):
@@ -45,7 +45,7 @@ def status(value: object) -> str:
         if stripped.upper() in EXCEL_ERRORS:
             return EXCEL_ERROR
         if any(ch.isalpha() or unicodedata.category(ch) == "So" for ch in stripped):
-            return TEXT
+            return OK
         return NO_LETTERS
     if isinstance(value, float) and np.isnan(value):
         return EMPTY
@@ -58,7 +58,7 @@ def status(value: object) -> str:
 
 def is_text(value: object) -> bool:
     """True when the cell holds a text worth reading."""
-    return status(value) == TEXT
+    return status(value) == OK
 
 
 def is_blank(value: object) -> bool:

@@ -58,7 +58,7 @@ def labelled_rows(table: pd.DataFrame, text_column: str, label_columns: list[str
     multilabel = len(label_columns) > 1
     # The same test scoring applies (predictor/cells.py): a cell the app would not score is not trained on.
     text_status = table[text_column].map(cells.status)
-    not_text = text_status != cells.TEXT
+    not_text = text_status != cells.OK
     if (text_status == cells.EMPTY).all():
         raise UserError(f"Every cell of the text column {text_column!r} in {where} is empty. "
                         "Check that --text-column names the column holding the reviews.")
@@ -85,7 +85,7 @@ def positions(table: pd.DataFrame, text_column: str) -> dict[str, int]:
     how a row found later (the label audit) is shown where the analyst can find it."""
     found = {}
     for at, value in enumerate(table[text_column].tolist(), start=1):
-        if cells.status(value) == cells.TEXT:
+        if cells.status(value) == cells.OK:
             found.setdefault(as_text(value), at)
     return found
 

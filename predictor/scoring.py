@@ -26,7 +26,7 @@ MULTILABEL_SEPARATOR = ", "
 REVIEW_FLAG = "yes"
 
 # scoring_status values: the first four mean the row was scored; the others are predictor/cells.py's reasons.
-STATUS_OK = cells.TEXT
+STATUS_OK = cells.OK
 STATUS_TRUNCATED = "truncated"  # longer than the model reads: part of it was not read
 STATUS_UNLIKE = unlike.STATUS  # far longer than the texts the model was trained on (predictor/unlike.py)
 STATUS_TRUNCATED_UNLIKE = f"{STATUS_TRUNCATED}, {STATUS_UNLIKE}"  # both
@@ -144,7 +144,7 @@ def check_text_column(df: pd.DataFrame, text_column: str, facts: tables.Facts | 
     if df.empty:
         raise UserError("The table has a header row but no data rows. Add the reviews under the header and try again.")
     statuses = df[text_column].map(cells.status)
-    if not (statuses == cells.TEXT).any():
+    if not (statuses == cells.OK).any():
         counts = ", ".join(f"{n} {status}" for status, n in statuses.value_counts().items())
         raise UserError(f'Column "{text_column}" has no text to score ({counts}). '
                         "Choose the column that holds the reviews.")
@@ -182,7 +182,7 @@ def score_frame(scorer: object, df: pd.DataFrame, text_column: str, *, batch_siz
     statuses = [cells.status(value) for value in values]
     rows_by_text = {}
     for row, (value, status) in enumerate(zip(values, statuses)):
-        if status == cells.TEXT:
+        if status == cells.OK:
             rows_by_text.setdefault(value, []).append(row)
     texts = list(rows_by_text)
 

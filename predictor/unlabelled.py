@@ -50,8 +50,8 @@ def read_pool(path: Path, text_column: str, label_columns: list[str], labelled_t
         raise UserError(f"{where} holds labels in column {labelled[0]!r}, so its rows are not unlabelled. Put labelled "
                         "rows in the --data file (they are worth more there), or delete that column from this file.")
     status = table[text_column].map(cells.status)
-    dropped = Counter(status[status != cells.TEXT].value_counts().to_dict())
-    texts = [to_text(dataset.as_text(v), markup) for v in table[text_column][status == cells.TEXT]]
+    dropped = Counter(status[status != cells.OK].value_counts().to_dict())
+    texts = [to_text(dataset.as_text(v), markup) for v in table[text_column][status == cells.OK]]
     new = [t for t in texts if t not in labelled_texts]
     kept = list(dict.fromkeys(new))
     counts = {"read": len(table), "dropped": dict(+dropped), "in_labelled_rows": len(texts) - len(new),

@@ -78,7 +78,7 @@ def _legacy_warning(info: object, texts: list) -> str | None:
     record = info.record
     trained = (record.rows.get("longer_than_maxlen") or {}).get("share")
     vocab = info.path / model_folder.VOCAB_FILE
-    sample = [text for text in texts if cells.status(text) == cells.TEXT][:LEGACY_SAMPLE]
+    sample = [text for text in texts if cells.status(text) == cells.OK][:LEGACY_SAMPLE]
     if trained is None or not record.maxlen or not vocab.is_file() or not sample:
         return None
     tokenizer = WordPieces.from_vocab_file(vocab)
