@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> None:
         print(f"{tables.blank_rows_sentence(facts.blank_rows_skipped)}", flush=True)
     text_column = args.text_column or scoring.default_text_column(df, Path(args.input).name)
     scoring.check_text_column(df, text_column, facts)
-    scorer = load_model(args.model, args.models_dir)
+    scorer = open_scorer(args.model, args.models_dir)
     thresholds = chosen_thresholds(args, scorer.info)
 
     print(f"Scoring {len(df):,} rows of column \"{text_column}\" with model {scorer.info.name} "
@@ -237,7 +237,7 @@ def model_path(name_or_path: str | Path | None, models_dir: str | Path | None) -
     return model_folder.inside_models_dir(name_or_path, models_dir)
 
 
-def load_model(name_or_path: str | Path | None, models_dir: str | Path | None) -> "Scorer":
+def open_scorer(name_or_path: str | Path | None, models_dir: str | Path | None) -> "Scorer":
     """The chosen model, or the default one; UserError when there is none."""
     from predictor import models
 
