@@ -15,7 +15,7 @@ from predictor.errors import UserError
 
 if TYPE_CHECKING:  # annotations only: imported for real inside the functions, after argparse
     from predictor.model_folder import ModelInfo
-    from predictor.models import Scorer
+    from predictor.scorer import Scorer
     from predictor.thresholds import Thresholds
 
 # Exit codes: 2 is what argparse uses for bad usage, and bad input is the same kind of problem.
@@ -214,9 +214,10 @@ def chosen_thresholds(args: argparse.Namespace, info: "ModelInfo") -> "Threshold
 
 def scored_here(pairs, model_dir: Path, text_column: str, thresholds: "Thresholds"):
     """(scored frame, bytes or rows read, size) for each chunk, scored in this process."""
-    from predictor import models, scoring
+    from predictor import scoring
+    from predictor.scorer import Scorer
 
-    scorer = models.Scorer(model_dir)
+    scorer = Scorer(model_dir)
     for i, (chunk, done, size) in enumerate(pairs):
         if i and chunk.empty:
             continue
@@ -239,9 +240,9 @@ def model_path(name_or_path: str | Path | None, models_dir: str | Path | None) -
 
 def open_scorer(name_or_path: str | Path | None, models_dir: str | Path | None) -> "Scorer":
     """The chosen model, or the default one; UserError when there is none."""
-    from predictor import models
+    from predictor.scorer import Scorer
 
-    return models.Scorer(model_path(name_or_path, models_dir))
+    return Scorer(model_path(name_or_path, models_dir))
 
 
 class ProgressPrinter:

@@ -29,7 +29,7 @@ import json, resource, sys, time
 spawned = float(sys.argv[1]); t0 = time.time()
 import predictor
 from predictor import scoring
-from predictor.models import Scorer
+from predictor.scorer import Scorer
 t1 = time.time()
 scorer = Scorer(sys.argv[2])
 t2 = time.time()
@@ -63,7 +63,7 @@ def latencies(model_dir, texts):
     import ktrain
 
     from predictor import scoring
-    from predictor.models import Scorer
+    from predictor.scorer import Scorer
 
     scorer = Scorer(model_dir)
     ktrain_predictor = ktrain.load_predictor(str(model_dir))

@@ -21,7 +21,8 @@ def train_and_score(name, train_df, val_df, text_column, label_columns, test_tex
     probabilities, each member's are returned ("member_probabilities"), also for a member validation gave no weight.
     """
     from predictor import model_folder
-    from predictor.models import BertMember, NbsvmMember, Scorer
+    from predictor.models import BertMember, NbsvmMember
+    from predictor.scorer import Scorer
     from predictor.training import Settings, train
 
     folder = TMP / name

@@ -32,7 +32,7 @@ def measure(model_dir, sets):
     """Runs in its own process. Per set of texts: seconds per explanation, phrases and BERT windows per review, and
     the label's probability lost without the top K phrases and without K random ones."""
     from predictor import explain, scoring
-    from predictor.models import Scorer
+    from predictor.scorer import Scorer
 
     scorer = Scorer(model_dir)
     first = next(iter(sets.values()))[0]

@@ -28,7 +28,7 @@ BATCH = 32
 
 def windows_of(model_dir, texts, count):
     """The first `count` rows of ids the model reads for `texts` (windows, as it reads them)."""
-    from predictor.models import Scorer
+    from predictor.scorer import Scorer
 
     bert = Scorer(model_dir).model.bert
     rows = [row for text in texts for row in bert.encode(text).ids]
@@ -80,7 +80,7 @@ def forward_rates(model_dir, ids, rounds):
 
 def model_labels(model_dir, texts, precision):
     """Runs in its own process: the model's probabilities of `texts` as the app scores them, at `precision`."""
-    from predictor.models import Scorer
+    from predictor.scorer import Scorer
 
     os.environ["PREDICTOR_BERT_PRECISION"] = precision
     scorer = Scorer(model_dir)

@@ -90,7 +90,7 @@ def measure(model_dir, texts, repeats):
     import pandas as pd
 
     from predictor import scoring
-    from predictor.models import Scorer
+    from predictor.scorer import Scorer
 
     started = time.perf_counter()
     scorer = Scorer(model_dir)

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 from predictor import markup
 
 if TYPE_CHECKING:
-    from predictor.models import Model, Scorer
+    from predictor.models import Model
+    from predictor.scorer import Scorer
 
 MAX_PHRASES = 60
 METHOD = ("occlusion: each phrase left out in turn; its weight is how much the probability of the class drops "

@@ -6,7 +6,6 @@ A model is one or two members (see predictor/model_folder.py): BERT, read the wa
 calibrated with the temperature fitted on the same rows (predictor/calibration.py).
 """
 import pickle
-import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,7 +165,7 @@ class NbsvmMember:
 
 
 class Model:
-    """Members and their combination; scores texts. Used as trained (in memory) and as loaded (Scorer)."""
+    """Members and their combination; scores texts. Used as trained (in memory) and as loaded (predictor/scorer.py)."""
 
     def __init__(self, classes: list[str], multilabel: bool, bert: BertMember | None, nbsvm: NbsvmMember | None,
                  bert_weight: list[float], markup: str, temperatures: list[float] = calibration.NONE):
@@ -239,38 +238,6 @@ def load_model(info: ModelInfo, every_member: bool = False) -> Model:
                  record.calibration.get("temperatures", calibration.NONE))
 
 
-class Scorer:
-    """A saved model loaded for scoring; safe to share between threads (Streamlit runs a thread per session)."""
-
-    def __init__(self, model_dir: Path):
-        self.info: ModelInfo = model_folder.read(model_dir)
-        self.model = load_model(self.info)
-        # Keras models are not safe to call from several threads at once: whatever calls the model holds this
-        # (score_batch here, explain.explain_with_scorer).
-        self.lock = threading.Lock()
-
-    @property
-    def classes(self) -> list[str]:
-        return self.info.classes
-
-    @property
-    def multilabel(self) -> bool:
-        return self.info.multilabel
-
-    @property
-    def members(self) -> list[str]:
-        """Kinds of the members in use, e.g. ["bert", "nbsvm"]."""
-        return [m.kind for m in (self.model.bert, self.model.nbsvm) if m is not None]
-
-    def score_batch(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> Scores:
-        with self.lock:
-            return self.model.score(texts, batch_size)
-
-    def predict_proba(self, texts: list[str], batch_size: int = SCORE_BATCH_SIZE) -> np.ndarray:
-        """Probabilities, shape (len(texts), len(classes))."""
-        return self.score_batch(texts, batch_size).probabilities
-
-
 def compiled_forward(model: object, maxlen: int) -> runtime.Forward:
     """The model's inference pass as one traced graph: skips Keras' per-call setup, which dominates short batches."""
     import tensorflow as tf
@@ -298,8 +265,3 @@ def load_preprocessor(folder: Path) -> object:
 
     with open(Path(folder) / model_folder.PREPROC_FILE, "rb") as handle:
         return pickle.load(handle)
-
-
-def load_scorer(name_or_path: str | Path, models_dir: Path | None = None) -> Scorer:
-    """Load a model from the models folder (never from anywhere else) for scoring."""
-    return Scorer(model_folder.inside_models_dir(name_or_path, models_dir))

@@ -27,9 +27,9 @@ class ChunkScorer:
 
     def __init__(self, model_dir: str, text_column: str, thresholds: Thresholds):
         import predictor  # noqa: F401  (TensorFlow's environment first, in this worker process too)
-        from predictor import models
+        from predictor.scorer import Scorer
 
-        self.scorer = models.Scorer(Path(model_dir))
+        self.scorer = Scorer(Path(model_dir))
         self.text_column, self.thresholds = text_column, thresholds
 
     def __call__(self, chunk: pd.DataFrame) -> pd.DataFrame:

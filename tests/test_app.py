@@ -18,7 +18,8 @@ from streamlit.testing.v1 import AppTest
 import predictor  # noqa: F401  (TensorFlow set-up first)
 import hostile
 from conftest import read_json
-from predictor import model_folder, models, tables, worker
+from predictor import model_folder, tables, worker
+from predictor.scorer import Scorer
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 RUN_TIMEOUT_S = 60  # the first run loads a model; later runs take well under a second
@@ -212,7 +213,7 @@ def test_blank_review_gives_a_hint_without_calling_the_model(app, monkeypatch, b
     def refuse(*args, **kwargs):
         raise AssertionError("the model was called for a blank review")
 
-    monkeypatch.setattr(models.Scorer, "score_batch", refuse)
+    monkeypatch.setattr(Scorer, "score_batch", refuse)
     score_review(app, blank)
     assert "empty" in app.info[0].value and not app.main.metric
 

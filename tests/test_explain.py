@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from predictor import explain, models
+from predictor.scorer import load_scorer
 from predictor.models import Model
 
 LONG = "the battery was very broken and the screen plot bad " * 8  # read over several windows at maxlen 32
@@ -10,7 +11,7 @@ LONG = "the battery was very broken and the screen plot bad " * 8  # read over s
 
 @pytest.fixture(scope="module")
 def topics(tiny_models_dir):
-    return models.load_scorer("tiny-topics", tiny_models_dir)
+    return load_scorer("tiny-topics", tiny_models_dir)
 
 
 def test_each_phrase_weighs_what_the_probability_loses_without_it(topics):
@@ -63,7 +64,7 @@ def assert_scored_as_variant_texts(model, text, spans):
 
 
 def test_words_a_model_reading_the_head_never_reads_weigh_nothing(tiny_models_dir):
-    sentiment = models.load_scorer("tiny-sentiment", tiny_models_dir)  # BERT alone, reading the first 30 pieces
+    sentiment = load_scorer("tiny-sentiment", tiny_models_dir)  # BERT alone, reading the first 30 pieces
     # Not periodic at the start: leaving out the first phrase changes what the head holds.
     text = "awful plot " + "good film " * 40 + "awful awful awful"
     explanation = explain.explain_with_scorer(sentiment, text, "negative")

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from predictor import model_folder, models, nbsvm
+from predictor.scorer import Scorer
 from predictor.bert.tokenizer import WordPieces
 from conftest import REPO, sentiment_rows, train_tiny
 
@@ -54,8 +55,8 @@ def test_the_saved_vocabulary_gives_the_same_pieces_as_the_predictors(tiny_model
 
 SCORE_IN_A_FRESH_PROCESS = """
 import json, sys
-from predictor import models
-scores = models.load_scorer(sys.argv[1]).score_batch(json.loads(sys.argv[2]))
+from predictor.scorer import load_scorer
+scores = load_scorer(sys.argv[1]).score_batch(json.loads(sys.argv[2]))
 heavy = sorted({m.split(".")[0] for m in sys.modules} & {"tensorflow", "ktrain", "keras", "tf_keras", "keras_bert",
                                                          "sklearn", "tf2onnx", "onnx", "onnxruntime"})
 print(json.dumps({"heavy": heavy, "probabilities": scores.probabilities.tolist(),
@@ -72,7 +73,7 @@ def test_a_saved_model_scores_in_a_process_that_never_imports_tensorflow(tiny_mo
     fresh = json.loads(done.stdout.strip().splitlines()[-1])
 
     assert fresh["heavy"] == []
-    ktrains = models.Scorer(as_exported_before_lean_scoring(tiny_models_dir / name, tmp_path / name))
+    ktrains = Scorer(as_exported_before_lean_scoring(tiny_models_dir / name, tmp_path / name))
     assert "nbsvm" not in ktrains.info.record.runtime and "vocab" not in ktrains.info.record.runtime
     before = ktrains.score_batch(TEXTS)
     np.testing.assert_allclose(fresh["probabilities"], before.probabilities, atol=SUMS)
@@ -113,9 +114,9 @@ def test_missing_nbsvm_arrays_fall_back_to_ktrain_with_a_warning(nbsvm_models, t
     (copy / "nbsvm" / "1" / nbsvm.FILE).unlink()
 
     with pytest.warns(UserWarning, match="nbsvm exports are missing"):
-        scorer = models.Scorer(copy)
+        scorer = Scorer(copy)
 
-    expected = models.Scorer(nbsvm_models["tiny-topics"]).score_batch(TEXTS)
+    expected = Scorer(nbsvm_models["tiny-topics"]).score_batch(TEXTS)
     np.testing.assert_allclose(scorer.score_batch(TEXTS).members["nbsvm"], expected.members["nbsvm"], atol=SUMS)
 
 

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from conftest import read_json
-from predictor import markup, models
+from predictor import markup
+from predictor.scorer import load_scorer
 
 
 @pytest.mark.bad_input
@@ -32,7 +33,7 @@ def test_keep_leaves_even_markup_as_written():
 
 def test_a_model_records_its_markup_handling_and_applies_it_when_scoring(tiny_models_dir):
     assert read_json(tiny_models_dir / "tiny-topics" / "training.json")["markup"] == markup.HTML
-    scorer = models.load_scorer("tiny-topics", tiny_models_dir)
+    scorer = load_scorer("tiny-topics", tiny_models_dir)
     with_markup = scorer.score_batch(["the <b>battery</b> was broken<br /><br />awful &amp; bad"])
     as_read = scorer.score_batch(["the battery was broken\nawful & bad"])
     np.testing.assert_array_equal(with_markup.probabilities, as_read.probabilities)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from predictor import model_folder, models
+from predictor.scorer import Scorer, load_scorer
 from predictor.bert import runtime
 from predictor.errors import UserError
 from conftest import TINY_MAXLEN, TOPIC_WORDS
@@ -19,7 +20,7 @@ def test_a_bert_model_reading_the_head_scores_exactly_as_ktrain_predicts_in_fp32
     import ktrain
 
     monkeypatch.setenv(runtime.PRECISION_VARIABLE, runtime.FP32)  # the model's own precision may be bfloat16
-    scorer = models.load_scorer("tiny-sentiment", tiny_models_dir)
+    scorer = load_scorer("tiny-sentiment", tiny_models_dir)
     reference = ktrain.load_predictor(str(tiny_models_dir / "tiny-sentiment"))
 
     scores = scorer.score_batch(TEXTS, batch_size=4)
@@ -33,7 +34,7 @@ def test_a_bert_model_reading_the_head_scores_exactly_as_ktrain_predicts_in_fp32
 
 
 def test_a_hybrid_reading_windows_averages_its_windows_and_blends_its_members(tiny_models_dir):
-    scorer = models.load_scorer("tiny-topics", tiny_models_dir)
+    scorer = load_scorer("tiny-topics", tiny_models_dir)
     record = scorer.info.record
     assert record.classifier == "hybrid" and record.reading == "windows"
     assert [m.kind for m in record.members] == ["bert", "nbsvm"] and 0 < record.bert_weight[0] < 1
@@ -102,7 +103,7 @@ def test_a_folder_saved_before_versions_loads_and_scores_as_before(tiny_models_d
     (old / "training.json").write_text(json.dumps(VERSION_1_RECORD))
 
     info = model_folder.read(old)
-    scorer = models.Scorer(old)
+    scorer = Scorer(old)
 
     assert info.record.version == 1 and info.record.reading == "head" and info.maxlen == 32
     assert [m.kind for m in info.record.members] == ["bert"] and info.classes == VERSION_1_RECORD["classes"]
@@ -143,7 +144,7 @@ def test_a_version_2_folder_reads_texts_as_written_as_it_did(tiny_models_dir, tm
     del record["markup"]
     (old / "training.json").write_text(json.dumps({**record, "version": 2}))
 
-    scorer = models.Scorer(old)
+    scorer = Scorer(old)
 
     assert scorer.info.record.markup == "keep"
     marked, plain = scorer.score_batch(["the <b>battery</b> broke", "the battery broke"]).piece_counts
@@ -161,7 +162,7 @@ def test_a_version_3_folder_scores_as_it_did_with_onnxruntime(tmp_path):
     shutil.copytree(FIXTURES / "v3-bert-windows", old)
     expected = json.loads((FIXTURES / "v3-bert-windows-expected.json").read_text())
 
-    scorer = models.Scorer(old)
+    scorer = Scorer(old)
     scores = scorer.score_batch(expected["texts"])
 
     assert scorer.info.record.version == 3 and scorer.info.record.window_overlap == 0.5
@@ -208,7 +209,7 @@ def test_only_a_model_inside_the_models_folder_can_become_the_default(two_models
 
 
 def test_a_text_repeated_in_a_batch_is_scored_once_and_every_copy_gets_its_probabilities(tiny_models_dir):
-    model = models.load_scorer("tiny-topics", tiny_models_dir).model
+    model = load_scorer("tiny-topics", tiny_models_dir).model
     seen = []
     bert_read, nbsvm_predict = model.bert.read, model.nbsvm.predict
     model.bert.read = lambda texts, *args: seen.append(("bert", list(texts))) or bert_read(texts, *args)

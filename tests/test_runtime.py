@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from predictor import explain, model_folder, models, training
+from predictor.scorer import Scorer, load_scorer
 from predictor.bert import graph as bert_graph, runtime
 from predictor.bert.tokenizer import READINGS
 from conftest import TINY_MAXLEN, sentiment_rows, train_tiny
@@ -38,7 +39,7 @@ def test_train_saves_a_checked_graph_with_its_precision_and_scoring_runs_it(tiny
     assert record.runtime["engine"] == "openvino" and record.runtime["precision"] == check["chosen"]
     assert record.runtime["check"]["rows"] > 0 and record.runtime["check"]["max_difference"] <= 1e-5
     assert check["rows"] == record.rows["validation"] and runtime.FP32 in check["scores"]
-    bert = models.load_scorer(name, tiny_models_dir).model.bert
+    bert = load_scorer(name, tiny_models_dir).model.bert
     assert (bert.runtime, bert.precision) == ("openvino", record.runtime["precision"])
     assert (folder / "tf_model.h5").is_file()  # the ktrain predictor stays: ktrain.load_predictor keeps working
 
@@ -104,11 +105,11 @@ def as_saved_before_exports(folder, to):
 def test_a_folder_saved_before_exports_scores_with_keras_as_before_and_equals_the_graph(tiny_models_dir, tmp_path,
                                                                                        name, fp32):
     old = as_saved_before_exports(tiny_models_dir / name, tmp_path / name)
-    scorer = models.Scorer(old)
+    scorer = Scorer(old)
     assert scorer.info.record.runtime == {"file": "keras"} and scorer.model.bert.runtime == "keras"
 
     before = scorer.score_batch(TEXTS, batch_size=3)
-    now = models.Scorer(tiny_models_dir / name).score_batch(TEXTS, batch_size=3)
+    now = Scorer(tiny_models_dir / name).score_batch(TEXTS, batch_size=3)
 
     # The hybrid (tiny-topics) blends BERT with NBSVM: the blend, and each member, agree.
     np.testing.assert_allclose(now.probabilities, before.probabilities, atol=EXACT)
@@ -120,8 +121,8 @@ def test_explanations_are_the_same_through_the_graph(tiny_models_dir, tmp_path, 
     old = as_saved_before_exports(tiny_models_dir / "tiny-topics", tmp_path / "old")
     text = "the battery was very broken and the plot bad " * 4
 
-    before = explain.explain_with_scorer(models.Scorer(old), text, "battery")
-    now = explain.explain_with_scorer(models.load_scorer("tiny-topics", tiny_models_dir), text, "battery")
+    before = explain.explain_with_scorer(Scorer(old), text, "battery")
+    now = explain.explain_with_scorer(load_scorer("tiny-topics", tiny_models_dir), text, "battery")
 
     assert [(p.start, p.end) for p in now.phrases] == [(p.start, p.end) for p in before.phrases]
     np.testing.assert_allclose([p.weight for p in now.phrases], [p.weight for p in before.phrases], atol=EXACT)
@@ -133,11 +134,11 @@ def test_a_missing_graph_falls_back_to_keras_with_a_warning(tiny_models_dir, tmp
     (copy / model_folder.ONNX_FILE).unlink()
 
     with pytest.warns(UserWarning, match="bert.onnx is missing"):
-        scorer = models.Scorer(copy)
+        scorer = Scorer(copy)
 
     assert scorer.model.bert.runtime == "keras"
     np.testing.assert_allclose(scorer.predict_proba(TEXTS),
-                               models.load_scorer("tiny-sentiment", tiny_models_dir).predict_proba(TEXTS), atol=EXACT)
+                               load_scorer("tiny-sentiment", tiny_models_dir).predict_proba(TEXTS), atol=EXACT)
 
 
 def test_a_broken_graph_is_refused_and_the_folder_never_moves_into_place(tiny_bert_dir, tmp_path, monkeypatch):
@@ -223,8 +224,8 @@ def test_one_compiled_graph_is_shared_until_its_file_changes(tiny_models_dir, tm
 
 def test_the_keras_model_can_still_be_asked_for(tiny_models_dir, monkeypatch, fp32):
     monkeypatch.setenv(runtime.RUNTIME_VARIABLE, "keras")
-    scorer = models.load_scorer("tiny-sentiment", tiny_models_dir)
+    scorer = load_scorer("tiny-sentiment", tiny_models_dir)
     assert scorer.model.bert.runtime == "keras"
     monkeypatch.delenv(runtime.RUNTIME_VARIABLE)
     np.testing.assert_allclose(scorer.predict_proba(TEXTS),
-                               models.load_scorer("tiny-sentiment", tiny_models_dir).predict_proba(TEXTS), atol=EXACT)
+                               load_scorer("tiny-sentiment", tiny_models_dir).predict_proba(TEXTS), atol=EXACT)

@@ -13,6 +13,7 @@ import pytest
 import predictor  # noqa: F401  (TensorFlow set-up first)
 import hostile
 from predictor import model_folder, models, scoring, tables, unlike
+from predictor.scorer import Scorer, load_scorer
 from predictor.tables import writing
 import score as score_cli
 from predictor.errors import UserError
@@ -214,12 +215,12 @@ def test_summarise_single_label_lists_every_class():
 
 @pytest.fixture(scope="module")
 def sentiment(tiny_models_dir):
-    return models.load_scorer("tiny-sentiment", tiny_models_dir)
+    return load_scorer("tiny-sentiment", tiny_models_dir)
 
 
 @pytest.fixture(scope="module")
 def topics(tiny_models_dir):
-    return models.load_scorer("tiny-topics", tiny_models_dir)
+    return load_scorer("tiny-topics", tiny_models_dir)
 
 
 def test_real_single_label_scores(sentiment):
@@ -497,7 +498,7 @@ def test_a_csv_scored_in_chunks_is_the_same_file_as_scored_whole(tiny_models_dir
                            "--models-dir", str(tiny_models_dir)]) == 0
     printed = capsys.readouterr().out
     assert "in chunks of 7 rows" in printed and "40 rows (100% of the file)" in printed
-    scorer = models.load_scorer(model_folder.list_models(tiny_models_dir)[0].path, tiny_models_dir)
+    scorer = load_scorer(model_folder.list_models(tiny_models_dir)[0].path, tiny_models_dir)
     whole = scoring.score_frame(scorer, tables.read_table(tmp_path / "in.csv"), "review")
     assert (tmp_path / "o.csv").read_bytes() == writing.to_csv_bytes(whole.frame)
     assert "Done in" in printed and f"{whole.scored.sum()} of 40 rows scored" in printed
@@ -594,10 +595,10 @@ def test_the_length_bound_is_one_and_a_half_times_the_ninety_ninth_percentile_an
 
 def test_rows_far_longer_than_the_training_texts_say_so_in_their_status(tiny_models_dir, tmp_path):
     df = pd.DataFrame({"review": ["good film", FORTY_PIECES, None]})
-    windows = models.Scorer(tiny_models_dir / "tiny-topics")  # reads all of a text, in windows; bound 30
+    windows = Scorer(tiny_models_dir / "tiny-topics")  # reads all of a text, in windows; bound 30
     assert scoring.score_frame(windows, df, "review").frame["scoring_status"].tolist() == [
         "ok", "unlike training", "empty text"]
-    head = models.Scorer(tiny_models_dir / "tiny-sentiment")  # reads the first 30 pieces; bound 30
+    head = Scorer(tiny_models_dir / "tiny-sentiment")  # reads the first 30 pieces; bound 30
     assert scoring.score_frame(head, df, "review").frame["scoring_status"].tolist() == [
         "ok", "truncated, unlike training", "empty text"]
 
@@ -606,18 +607,18 @@ def test_rows_far_longer_than_the_training_texts_say_so_in_their_status(tiny_mod
     record = json.loads((roomy / "training.json").read_text())
     record["rows"]["lengths_in_pieces"]["p99"] = 1000
     (roomy / "training.json").write_text(json.dumps(record))
-    assert scoring.score_frame(models.Scorer(roomy), df, "review").frame["scoring_status"].tolist() == [
+    assert scoring.score_frame(Scorer(roomy), df, "review").frame["scoring_status"].tolist() == [
         "ok", "truncated", "empty text"]
 
 
 def test_one_text_far_longer_than_the_training_texts_is_marked(tiny_models_dir):
-    scorer = models.Scorer(tiny_models_dir / "tiny-topics")
+    scorer = Scorer(tiny_models_dir / "tiny-topics")
     assert scoring.score_text(scorer, FORTY_PIECES).unlike_training
     assert not scoring.score_text(scorer, "good film").unlike_training
 
 
 def test_a_file_is_warned_about_when_one_row_in_twenty_is_far_longer_than_the_training_texts(tiny_models_dir):
-    scorer = models.Scorer(tiny_models_dir / "tiny-sentiment")
+    scorer = Scorer(tiny_models_dir / "tiny-sentiment")
     one_in_20 = scoring.score_frame(scorer, pd.DataFrame({"review": [FORTY_PIECES] + ["good film"] * 19}), "review")
     assert scoring.unlike_training(scorer.info, one_in_20) == (
         "1 of 20 scored rows (5%) are far longer than the texts this model was trained on: over 30 word pieces, where "
@@ -635,7 +636,7 @@ def test_a_folder_without_training_lengths_is_judged_by_its_share_of_texts_longe
     record = json.loads((old / "training.json").read_text())
     del record["rows"]["lengths_in_pieces"]
     (old / "training.json").write_text(json.dumps({**record, "version": 6}))
-    scorer = models.Scorer(old)
+    scorer = Scorer(old)
     assert scorer.info.record.rows["longer_than_maxlen"]["share"] == 0.0
     long_file = scoring.score_frame(scorer, pd.DataFrame({"review": LONG_REVIEWS + ["good film", None, 42]}),
                                     "review")

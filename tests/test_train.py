@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, TOPIC_WORDS, read_json, sentiment_rows, topic_rows, train_tiny
-from predictor import models
+from predictor.scorer import Scorer, load_scorer
 from train import main
 
 
@@ -164,7 +164,7 @@ def test_a_model_reads_long_texts_the_same_way_in_training_and_scoring(tiny_bert
     record, scores = read_json(out / "training.json"), read_json(out / "metrics.json")
     assert record["reading"] == reading and record["rows"]["longer_than_maxlen"]["share"] == 1.0
     assert (scores["accuracy"] >= 0.9) == learns, scores["accuracy"]
-    scorer = models.Scorer(out)
+    scorer = Scorer(out)
     texts = ["the film " * 20 + "bad bad", "the film " * 20 + "good good"]
     if learns:
         assert scorer.predict_proba(texts).argmax(axis=1).tolist() == [0, 1]
@@ -178,7 +178,7 @@ def test_nbsvm_alone_is_a_ktrain_predictor_the_scorer_reads(tiny_nbsvm_dir):
     assert record["maxlen"] is None and record["lr"] is None and not (out / "tf_model.h5").exists()
     texts = ["i love it, great", "broken and awful"]
     expected = load_predictor(out / "nbsvm").predict(texts, return_proba=True)
-    np.testing.assert_allclose(models.Scorer(out).predict_proba(texts), expected, atol=1e-6)
+    np.testing.assert_allclose(Scorer(out).predict_proba(texts), expected, atol=1e-6)
 
 
 @pytest.mark.bad_input
@@ -407,7 +407,7 @@ def test_with_allow_new_classes_a_corrected_label_trains_as_a_new_class(tiny_ber
     record = read_json(out / "training.json")
     assert record["classes"] == ["mixed", "negative", "neutral", "positive"]
     assert record["rows"]["corrections"]["added"] == 2 and record["settings"]["allow_new_classes"] is True
-    assert models.Scorer(out).predict_proba(["so so film"]).shape == (1, 4)
+    assert Scorer(out).predict_proba(["so so film"]).shape == (1, 4)
 
 
 @pytest.mark.bad_input
@@ -481,7 +481,7 @@ def test_probabilities_are_calibrated_on_the_validation_rows_without_changing_a_
     assert read_json(out / "metrics.json")["calibration"]["temperatures"] == record["temperatures"]
     assert (out / model_folder.RELIABILITY_FILE).stat().st_size > 1000
     # The saved model scores the blend, then divides its log-odds by the temperature: nothing else, no label changed.
-    model = models.load_scorer(out, tmp_path).model
+    model = load_scorer(out, tmp_path).model
     texts = rows["review"].tolist()[:40]
     blended = model.nbsvm.predict(texts)
     scored = model.score(texts).probabilities

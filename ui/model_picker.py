@@ -2,7 +2,8 @@
 for every session, and what to do when there is no model yet or a folder cannot be loaded."""
 import streamlit as st
 
-from predictor import model_folder, models
+from predictor import model_folder
+from predictor.scorer import load_scorer
 from predictor.errors import UserError
 from ui import model_card
 from ui.words import date_text, plain
@@ -56,6 +57,6 @@ def cached_scorer(model_dir, created):
 
     One review is scored at once: the first call traces the model's graph (about 8 s on 2 cores), which belongs
     under "Loading the model", not on the analyst's first click."""
-    scorer = models.load_scorer(model_dir)
+    scorer = load_scorer(model_dir)
     scorer.score_batch(["warm up"])
     return scorer

@@ -14,7 +14,8 @@ import pandas as pd
 from predictor import audit, dataset, hybrid, metrics, model_folder, tf_setup, unlabelled, unlike
 from predictor.errors import UserError
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRecord
-from predictor.models import Model, Scorer
+from predictor.models import Model
+from predictor.scorer import Scorer
 from predictor.bert.tokenizer import DEFAULT_OVERLAP, HEAD
 from predictor.training.evaluation import (
     calibrated_record, combination_for, describe_combination, describe_thresholds, evaluate, headline, label_matrix,
