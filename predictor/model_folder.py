@@ -37,6 +37,7 @@ from typing import Iterator
 from predictor import atomic, markup
 from predictor.bert import tokenizer
 from predictor.errors import UserError
+from predictor.bert.runtime import KERAS_RUNTIME
 from predictor.bert.tokenizer import LEGACY_OVERLAP
 
 # 7: the training texts' lengths in word pieces (`rows.lengths_in_pieces`, predictor/unlike.py) and the label audit
@@ -54,9 +55,8 @@ RELIABILITY_FILE = "reliability.png"  # the reliability diagram of the validatio
 LR_PLOT_FILE = "lr_find.png"
 PREDICTOR_FILES = ("tf_model.h5", "tf_model.preproc")  # what ktrain's predictor.save writes
 PREPROC_FILE = "tf_model.preproc"  # the BERT predictor's preprocessor (its vocabulary), read without the Keras model
-ONNX_FILE = "bert.onnx"  # the BERT member as a graph for OpenVINO (predictor/bert/graph.py and runtime.py)
+# bert.onnx, the BERT member as a graph, is predictor/bert/runtime.py's ONNX_FILE
 VOCAB_FILE = "vocab.txt"  # beside it: the word pieces' ids, one token a line (predictor/bert/tokenizer.py)
-KERAS_RUNTIME = "keras"  # `runtime.file` of folders without an export: the BERT member runs in TensorFlow
 BERT = "bert"
 NBSVM = "nbsvm"
 MEMBER_PATHS = {BERT: ".", NBSVM: "nbsvm"}

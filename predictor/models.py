@@ -47,7 +47,7 @@ class BertMember:
     def __init__(self, model: object, tokenizer: WordPieces, maxlen: int, reading: str,
                  forward: runtime.Forward | None = None, overlap: float = LEGACY_OVERLAP):
         self.tokenizer, self.maxlen, self.reading, self.overlap = tokenizer, maxlen, reading, overlap
-        self.runtime = runtime.ENGINE if forward is not None else model_folder.KERAS_RUNTIME
+        self.runtime = runtime.ENGINE if forward is not None else runtime.KERAS_RUNTIME
         self.precision = getattr(forward, "precision", runtime.FP32)
         self._forward = forward if forward is not None else compiled_forward(model, maxlen)
 

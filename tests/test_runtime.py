@@ -10,7 +10,8 @@ import pytest
 
 from predictor import explain, model_folder, models, training
 from predictor.scorer import Scorer, load_scorer
-from predictor.bert import graph as bert_graph, runtime
+from predictor.bert import runtime
+from predictor.bert.graph import weights_of
 from predictor.bert.tokenizer import READINGS
 from conftest import TINY_MAXLEN, sentiment_rows, train_tiny
 
@@ -35,7 +36,7 @@ def test_train_saves_a_checked_graph_with_its_precision_and_scoring_runs_it(tiny
     record = model_folder.read(folder).record
     check = record.runtime["precision_check"]
 
-    assert record.runtime["file"] == model_folder.ONNX_FILE and (folder / model_folder.ONNX_FILE).is_file()
+    assert record.runtime["file"] == runtime.ONNX_FILE and (folder / runtime.ONNX_FILE).is_file()
     assert record.runtime["engine"] == "openvino" and record.runtime["precision"] == check["chosen"]
     assert record.runtime["check"]["rows"] > 0 and record.runtime["check"]["max_difference"] <= 1e-5
     assert check["rows"] == record.rows["validation"] and runtime.FP32 in check["scores"]
@@ -94,7 +95,7 @@ def test_each_batch_is_padded_only_to_its_longest_row_with_the_same_probabilitie
 def as_saved_before_exports(folder, to):
     """A copy of a model folder as train.py wrote it before exports: no graph, no `runtime` in the record."""
     shutil.copytree(folder, to)
-    (to / model_folder.ONNX_FILE).unlink()
+    (to / runtime.ONNX_FILE).unlink()
     record = json.loads((to / model_folder.TRAINING_FILE).read_text())
     del record["runtime"]
     (to / model_folder.TRAINING_FILE).write_text(json.dumps(record))
@@ -131,7 +132,7 @@ def test_explanations_are_the_same_through_the_graph(tiny_models_dir, tmp_path, 
 def test_a_missing_graph_falls_back_to_keras_with_a_warning(tiny_models_dir, tmp_path, fp32):
     copy = tmp_path / "copy"
     shutil.copytree(tiny_models_dir / "tiny-sentiment", copy)
-    (copy / model_folder.ONNX_FILE).unlink()
+    (copy / runtime.ONNX_FILE).unlink()
 
     with pytest.warns(UserWarning, match="bert.onnx is missing"):
         scorer = Scorer(copy)
@@ -211,13 +212,13 @@ def test_without_native_bfloat16_the_model_scores_in_fp32_and_the_record_says_wh
 def test_one_compiled_graph_is_shared_until_its_file_changes(tiny_models_dir, tmp_path):
     folder = tmp_path / "model"
     shutil.copytree(tiny_models_dir / "tiny-sentiment", folder)
-    path = folder / model_folder.ONNX_FILE
+    path = folder / runtime.ONNX_FILE
 
     first = runtime.GraphForward.shared(path, runtime.FP32)
     assert runtime.GraphForward.shared(path, runtime.FP32) is first
     assert runtime.GraphForward.shared(path, runtime.BF16) is not first
 
-    weights = bert_graph.weights_of(models.load_ktrain_predictor(folder).model)
+    weights = weights_of(models.load_ktrain_predictor(folder).model)
     runtime.save_graph(weights, folder)  # the folder replaced in place: a new file
     assert runtime.GraphForward.shared(path, runtime.FP32) is not first
 

@@ -32,9 +32,10 @@ from typing import Callable
 
 import numpy as np
 
-from predictor.bert import graph as bert_graph
-from predictor.model_folder import KERAS_RUNTIME, ONNX_FILE
+from predictor.bert import graph
 
+ONNX_FILE = "bert.onnx"  # in a model folder: the BERT member as a graph for OpenVINO (predictor/bert/graph.py)
+KERAS_RUNTIME = "keras"  # `runtime.file` of folders without an export: the BERT member runs in TensorFlow
 ENGINE = "openvino"
 LEGACY_ENGINE = "onnxruntime"  # what version-3 folders' records name: their tf2onnx graph now runs in OpenVINO fp32
 FP32, BF16 = "fp32", "bf16"
@@ -91,7 +92,7 @@ class GraphForward:
         model = _core().read_model(str(self.path))
         inputs = {port.get_any_name(): port.get_element_type() for port in model.inputs}
         # tf2onnx's graphs (version-3 folders) take float ids and segments: fp32 only, as bf16 cannot hold ids > 256.
-        self.legacy = inputs.get(bert_graph.INPUT) == ov.Type.f32
+        self.legacy = inputs.get(graph.INPUT) == ov.Type.f32
         wanted = FP32 if self.legacy or os.environ.get(PRECISION_VARIABLE) == FP32 else precision
         config = {"PERFORMANCE_HINT": "LATENCY",
                   "INFERENCE_PRECISION_HINT": OPENVINO_PRECISIONS[wanted if wanted in native_precisions() else FP32]}
@@ -108,7 +109,7 @@ class GraphForward:
         ids = np.asarray(ids)
         length = max(1, int(np.flatnonzero(ids.any(axis=0)).max(initial=0)) + 1)
         ids = np.ascontiguousarray(ids[:, :length], np.float32 if self.legacy else np.int64)
-        feed = {bert_graph.INPUT: ids, "segments": np.zeros_like(ids)} if self.legacy else {bert_graph.INPUT: ids}
+        feed = {graph.INPUT: ids, "segments": np.zeros_like(ids)} if self.legacy else {graph.INPUT: ids}
         with self._lock:
             self._request.infer(feed)
             return self._request.get_output_tensor(0).data.copy()
@@ -128,9 +129,9 @@ def native_precisions() -> tuple[str, ...]:
     return (FP32, BF16) if "BF16" in capabilities else (FP32,)
 
 
-def save_graph(weights: bert_graph.ClassifierWeights, folder: Path) -> Path:
+def save_graph(weights: graph.ClassifierWeights, folder: Path) -> Path:
     """Write the classifier's graph to folder/ONNX_FILE."""
-    return bert_graph.write(weights, Path(folder) / ONNX_FILE)
+    return graph.write(weights, Path(folder) / ONNX_FILE)
 
 
 def check(expected: Forward, exported: Forward, ids: np.ndarray) -> Check:
@@ -147,7 +148,7 @@ def checked_record(path: Path, result: Check, tolerance: float = CHECK_TOLERANCE
                              f"{result.max_difference:.2e} (at most {tolerance:.0e} allowed) on {result.rows} "
                              "validation rows, so the model was not saved. This is a fault in the export, not in "
                              "your data: report it with this message and the versions of onnx and openvino.")
-    return {"file": path.name, "engine": ENGINE, "precision": FP32, "opset": bert_graph.OPSET,
+    return {"file": path.name, "engine": ENGINE, "precision": FP32, "opset": graph.OPSET,
             "check": {"rows": result.rows, "max_difference": result.max_difference, "tolerance": tolerance}}
 
 

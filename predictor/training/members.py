@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from predictor import dataset, ktrain_nbsvm, model_folder, nbsvm
-from predictor.bert import graph as bert_graph, runtime
+from predictor.bert import graph, runtime
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM
 from predictor.models import BertMember, NbsvmMember
 from predictor.bert.tokenizer import DEFAULT_OVERLAP, WordPieces
@@ -201,14 +201,14 @@ def nbsvm_predictor(texts: list[str], y: np.ndarray, classes: list[str], seed: i
 
 
 def save_bert(folder: Path, run: BertRun, plan: Plan, settings: Settings,
-              check_texts: list[str]) -> tuple[bert_graph.ClassifierWeights, np.ndarray]:
+              check_texts: list[str]) -> tuple[graph.ClassifierWeights, np.ndarray]:
     """Save ktrain's predictor of the fine-tuned BERT into the staging folder (so ktrain.load_predictor reads it) and
     its vocabulary. Returns what the rest needs of the Keras model: its weights, and its probabilities of the rows of
     ids the graph is checked on (every window of `check_texts`, as the model reads them)."""
     run.predictor.save(str(folder / MEMBER_PATHS[BERT]))
     run.tokenizer.write_vocab_file(folder / model_folder.VOCAB_FILE)  # the tokenizer without unpickling ktrain
     keras = BertMember(run.predictor.model, run.tokenizer, plan.maxlen, settings.reading, overlap=DEFAULT_OVERLAP)
-    return bert_graph.weights_of(run.predictor.model), keras.forward(check_ids(keras, check_texts))
+    return graph.weights_of(run.predictor.model), keras.forward(check_ids(keras, check_texts))
 
 
 def check_ids(member: BertMember, texts: list[str]) -> np.ndarray:
@@ -224,7 +224,7 @@ def checked_bert(folder: Path, expected: np.ndarray, tokenizer: WordPieces, plan
     and, where the CPU has it natively, in bfloat16, and the faster one is kept if it loses at most
     runtime.ALLOWED_LOSS of the member's validation metric. Works from the folder alone: the Keras model is gone by
     now, so that its memory and the graph's are not held at once; so is each compiled precision once scored."""
-    path = folder / model_folder.ONNX_FILE
+    path = folder / runtime.ONNX_FILE
 
     def member(precision: str) -> BertMember:
         return BertMember(None, tokenizer, plan.maxlen, settings.reading, runtime.GraphForward.shared(path, precision),
