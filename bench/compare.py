@@ -6,7 +6,8 @@ figure of their results is compared, times, memory and load left out (issue 21: 
 
 A figure is any number or string under a results file's "results": accuracies, F1s, chosen rates and weights, label
 agreement, row counts and statuses. What a run measures of the machine (keys in seconds, rows or examples per second,
-MB, ratios of speeds) differs from run to run and is not compared. Both commits run one after the other on this
+MB, ratios of speeds) differs from run to run and is not compared. The results go to
+bench/results/compare-<before>.json. Both commits run one after the other on this
 machine with the same libraries (this venv), so a figure that differs was changed by the code between them.
 """
 import json
@@ -20,7 +21,11 @@ from bench.common import DATA, REPO, TMP, Run, fmt_s, log, parser
 # times the tests.
 QUICK = ["multiclass", "multilabel", "app", "score", "imdb", "sample", "unlabelled", "lowdata", "self_training",
          "explain", "hostile", "ray_scale"]
-MEASURED = re.compile(r"(_s|seconds|_mb|rss|load|ratio|wall|date)$|^(runs_s|median_s|load_s|durations_s)$")
+# What a run measures of the machine and the moment, by the words of its key: times (s, ms, minutes, latency),
+# memory (MB, RSS), speed ratios, load, dates and a record's checksum (it holds the run's times). And "bytes": the
+# size of a file bench.hostile writes as its input, a workbook whose zip holds the time it was written.
+MEASURED = re.compile(r"(^|_)(s|ms|seconds|minutes|mb|rss|ratio|load|wall|latency|date|started_at|finished_at|sha256)"
+                      r"(_|$)|^bytes$")
 
 
 def figures(results, path=()) -> dict:
@@ -85,7 +90,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     before, after = commit_of(args.before), commit_of("HEAD")
     names = args.only or QUICK
-    run = Run("compare", args.quick, {"before": before, "after": after, "benchmarks": names})
+    run = Run(f"compare-{before[:7]}", args.quick, {"before": before, "after": after, "benchmarks": names})
     figures_before, figures_after = run_quick(before, names), run_quick(after, names)
     for name in figures_before.keys() & figures_after.keys():
         differ = differences(figures_before[name], figures_after[name])
