@@ -184,7 +184,12 @@ class ModelInfo:
 def write(folder: Path, record: TrainingRecord, metrics: dict) -> None:
     """Write the record and metrics into a (staging) folder."""
     (folder / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
-    (folder / TRAINING_FILE).write_text(json.dumps(asdict(record), indent=2, default=str))
+    (folder / TRAINING_FILE).write_text(record_json(record))
+
+
+def record_json(record: TrainingRecord) -> str:
+    """The record as training.json holds it."""
+    return json.dumps(asdict(record), indent=2, default=str)
 
 
 def read(folder: Path) -> ModelInfo:
@@ -192,9 +197,16 @@ def read(folder: Path) -> ModelInfo:
     folder = Path(folder)
     if not (folder / TRAINING_FILE).is_file():
         raise UserError(f"{folder} is not a model folder (no {TRAINING_FILE}). Train one with: python train.py")
+    metrics_path = folder / METRICS_FILE
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    return read_with(folder, (folder / TRAINING_FILE).read_text(), metrics)
+
+
+def read_with(folder: Path, training_json: str, metrics: dict) -> ModelInfo:
+    """The folder as `read` gives it, with `training_json` as its record: train.py checks the model it is about to
+    save this way, the record it will write read back through the same parser, before a byte of it is on disk."""
     try:
-        raw = json.loads((folder / TRAINING_FILE).read_text())
-        record = _record_from_json(raw)
+        record = _record_from_json(json.loads(training_json))
     except (ValueError, KeyError, TypeError) as err:
         raise UserError(f"{folder / TRAINING_FILE} is damaged ({err}). Retrain the model: python train.py") from None
     missing = [str((directory / name).relative_to(folder)) for m in record.members
@@ -203,8 +215,6 @@ def read(folder: Path) -> ModelInfo:
     if missing:
         raise UserError(f"{folder} is not a complete model folder (missing {', '.join(missing)}). "
                         "Train one with: python train.py")
-    metrics_path = folder / METRICS_FILE
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     return ModelInfo(path=folder, record=record, metrics=metrics)
 
 

@@ -1,6 +1,7 @@
-"""A saved model opened for scoring: what the page, score.py, the Ray workers, the benchmarks and train.py's last
-check hold. It stands above predictor/models.py, which builds the Model out of a folder, and below
-predictor/scoring.py and predictor/explain.py, which score texts with a Scorer they are handed.
+"""A saved model opened for scoring: what the page, score.py, the Ray workers and the benchmarks hold (train.py's
+last check loads the Model a Scorer holds, models.load_model, before the record is on disk). It stands above
+predictor/models.py, which builds the Model out of a folder, and below predictor/scoring.py and predictor/explain.py,
+which score texts with a Scorer they are handed.
 """
 import threading
 from pathlib import Path

@@ -215,7 +215,7 @@ def file_hashes(folder):
 @pytest.mark.parametrize("failure", [RuntimeError("disk full"), KeyboardInterrupt()])
 def test_failed_retraining_leaves_the_previous_model_byte_identical(hybrid_sentiment, tiny_bert_dir, tmp_path,
                                                                    monkeypatch, failure):
-    import predictor.training
+    import predictor.model_folder
 
     sentiment_rows(6).to_csv(tmp_path / "reviews.csv", index=False)
     out = tmp_path / "models" / "keep-me"
@@ -224,11 +224,11 @@ def test_failed_retraining_leaves_the_previous_model_byte_identical(hybrid_senti
     before = file_hashes(out)
 
     def fail_after_saving(folder, *rest, **kwargs):  # the new model is fully written when this strikes
-        real_check(folder, *rest, **kwargs)
+        real_write(folder, *rest, **kwargs)
         raise failure
 
-    real_check = predictor.training.run.reload_difference
-    monkeypatch.setattr(predictor.training.run, "reload_difference", fail_after_saving)  # where train() calls it
+    real_write = predictor.model_folder.write  # train()'s last write: the record, once the model checked out
+    monkeypatch.setattr(predictor.model_folder, "write", fail_after_saving)
     if isinstance(failure, KeyboardInterrupt):
         assert train_tiny(main, tiny_bert_dir, tmp_path / "reviews.csv", out, *args, "--force") == 130
     else:

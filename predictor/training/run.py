@@ -14,8 +14,7 @@ import pandas as pd
 from predictor import audit, dataset, hybrid, metrics, model_folder, tf_setup, unlabelled, unlike
 from predictor.errors import UserError
 from predictor.model_folder import BERT, MEMBER_PATHS, NBSVM, Member, TrainingRecord
-from predictor.models import Model
-from predictor.scorer import Scorer
+from predictor.models import Model, load_model
 from predictor.bert.tokenizer import DEFAULT_OVERLAP, HEAD
 from predictor.training.evaluation import (
     calibrated_record, combination_for, describe_combination, describe_thresholds, evaluate, headline, label_matrix,
@@ -102,18 +101,18 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
             runtime={key: value for s in saved.values() for key, value in s.runtime.items()},
             window_overlap=DEFAULT_OVERLAP, calibration=calibrated, thresholds=bars, threshold_choice=threshold_choice,
             label_audit=label_audit.record, self_training=taught or {})
-        # The folder is read back as the app reads it, which needs the record on disk; its result completes the record.
-        model_folder.write(staging, record, scores)
         with clock.timed("reload_check"):
-            # The folder's graph is the one this model runs (compiled once: GraphForward.shared), checked against the
-            # Keras model already; what is read back here is everything else: record, vocabulary, NBSVM's arrays.
-            difference = reload_difference(staging, model, val_texts[:RELOAD_CHECK_ROWS])
+            # The folder is read back as the app reads it, with the record as it will be written. The folder's graph
+            # is the one this model runs (compiled once: GraphForward.shared), checked against the Keras model
+            # already; what is read back here is everything else: record, vocabulary, NBSVM's arrays.
+            saved_as = model_folder.read_with(staging, model_folder.record_json(record), scores)
+            difference = reload_difference(saved_as, model, val_texts[:RELOAD_CHECK_ROWS])
         if difference > RELOAD_TOLERANCE:
             raise RuntimeError(f"the reloaded model disagrees with the trained one by {difference:.2e}")
         record = replace(record, reload_check={"rows": min(len(val_texts), RELOAD_CHECK_ROWS),
                                                "max_difference": difference},
                          finished_at=now(), durations_s=clock.durations_s)
-        model_folder.write(staging, record, scores)
+        model_folder.write(staging, record, scores)  # the record's one write, complete
     log(summary(out, record, scores, clock, labelled.counts.get("corrections")))
     log(settle_default(out, settings.make_default))
     return out
@@ -206,13 +205,13 @@ def audit_labels(labelled: Labelled, classes: list[str], settings: Settings,
     return result
 
 
-def reload_difference(folder: Path, model: Model, texts: list[str]) -> float:
-    """Largest difference between the trained model's probabilities and the saved folder's, read back as the app
-    reads it."""
+def reload_difference(saved: model_folder.ModelInfo, model: Model, texts: list[str]) -> float:
+    """Largest difference between the trained model's probabilities and the saved folder's, loaded as the app loads
+    it (models.load_model, what a Scorer holds)."""
     if not texts:
         return 0.0
     expected = model.score(texts).probabilities
-    return float(np.abs(expected - Scorer(folder).predict_proba(texts)).max())
+    return float(np.abs(expected - load_model(saved).score(texts).probabilities).max())
 
 
 def settings_record(settings: Settings) -> dict:
