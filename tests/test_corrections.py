@@ -15,7 +15,7 @@ import pytest
 
 from predictor import model_folder
 from predictor.tables import writing
-from predictor.corrected_rows import merge
+from predictor.corrections.merge import merge
 from predictor.corrections import (COLUMNS, DB_FILE, SCHEMA_VERSION, Correction, CorrectionsStore, join_labels,
                                    split_labels, store_path)
 from predictor.errors import UserError

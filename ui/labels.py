@@ -1,6 +1,6 @@
 """The page's part for labels: corrections of a scored review or file, the training file's labels the audit disputes
 (train.py's label_issues.csv), and the rows worth labelling next. Every label given here is a correction in the
-models folder's store (predictor/corrections.py), learnt by the next python train.py ... --corrections MODEL."""
+models folder's store (predictor/corrections/store.py), learnt by the next python train.py ... --corrections MODEL."""
 from pathlib import Path
 
 import pandas as pd

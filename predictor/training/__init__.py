@@ -15,8 +15,7 @@ from predictor.training.settings import (  # noqa: F401
 from predictor.training.progress import (  # noqa: F401
     PROGRESS_EVERY_S, STILL_EVERY_S, Stopwatch, chunks, fit_progress, still_working, quiet, format_duration, now)
 from predictor.training.rows import (  # noqa: F401
-    Labelled, read_labelled, read_unlabelled, with_corrections, relabelled, add_counts, corrections_line, cleaned,
-    sha256)
+    Labelled, read_labelled, read_unlabelled, cleaned, sha256)
 from predictor.training.plan import (  # noqa: F401
     EPOCH_EXAMPLES, EPOCH_MAXLEN, MAX_AUTO_EPOCHS, MAXLEN_PERCENTILE, MAXLEN_STEP, MAXLEN_SAMPLE, Plan, make_plan,
     auto_maxlen, auto_epochs, describe, validation_warnings)

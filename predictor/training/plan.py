@@ -13,7 +13,8 @@ from predictor.model_folder import NBSVM
 from predictor.bert.tokenizer import DEFAULT_OVERLAP, MARKERS, WordPieces, longer_share, reading_text
 from predictor.bert.pretrained import BertWeights, resolve_bert
 from predictor.training.evaluation import MIN_VALIDATION_PER_CLASS, MIN_VALIDATION_ROWS
-from predictor.training.rows import Labelled, corrections_line
+from predictor.corrections.merge import corrections_line
+from predictor.training.rows import Labelled
 from predictor.training.settings import Settings
 
 

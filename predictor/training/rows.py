@@ -5,7 +5,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from predictor import corrected_rows, corrections, dataset, tables, unlabelled
+from predictor import dataset, tables, unlabelled
+from predictor.corrections import merge
 from predictor.errors import UserError
 from predictor.model_folder import BERT
 from predictor.markup import to_text
@@ -39,7 +40,8 @@ def read_labelled(settings: Settings) -> Labelled:
         val = dataset.labelled_rows(val_table, settings.text_column, settings.label_columns,
                                     Path(settings.val_data).name, val_facts)
         sources["validation"] = {"path": str(Path(settings.val_data).resolve()), "sha256": sha256(settings.val_data)}
-    rows, val, corrected = with_corrections(rows, val, settings)
+    model = corrections_model(settings.corrections) if settings.corrections is not None else None
+    rows, val, corrected = merge.with_corrections(rows, val, model, settings.allow_new_classes, settings.val_data)
     if corrected and (corrected["added"] or corrected["replaced"]):
         where = f"{where} with the corrections of {corrected['model']}"
     dataset.check_classes(rows, where)
@@ -81,69 +83,6 @@ def read_unlabelled(settings: Settings, labelled: Labelled) -> unlabelled.Pool |
     known = set(labelled.train.frame[dataset.TEXT]) | set(labelled.val.frame[dataset.TEXT])
     return unlabelled.read_pool(settings.unlabelled, settings.text_column, settings.label_columns, known,
                                 settings.markup)
-
-
-def with_corrections(rows: dataset.LabelledRows, val: dataset.LabelledRows | None,
-                     settings: Settings) -> tuple[dataset.LabelledRows, dataset.LabelledRows | None, dict | None]:
-    """The rows with the corrections of the --corrections model merged in (corrected_rows.merge), and the counts
-    {"model", "added", "replaced", "unchanged"} for training.json; None for the counts without --corrections.
-
-    A corrected text relabels its rows; other corrected texts are added to the training rows. Their labels are
-    checked against the classes of the data trained on (a new one is refused unless --allow-new-classes). With
-    --val-data, a corrected text found in the validation file relabels its rows there and is not added to training:
-    a validation row must not be trained on, nor keep a label an analyst said is wrong.
-    """
-    if settings.corrections is None:
-        return rows, val, None
-    name = corrections_model(settings.corrections)
-    latest = corrections.CorrectionsStore(corrections.store_path()).latest_by_text(name)
-    counts = {"model": name, "added": 0, "replaced": 0, "unchanged": 0}
-    if not latest:
-        return rows, val, counts
-    classes = dataset.classes_of(rows)
-    val_texts = set() if val is None else set(val.frame[dataset.TEXT])  # stripped, as latest_by_text's keys are
-    in_train = set(rows.frame[dataset.TEXT])
-    merged, found = corrected_rows.merge(rows.frame, {text: label for text, label in latest.items()
-                                                   if text in in_train or text not in val_texts},
-                                      classes, settings.allow_new_classes)
-    add_counts(counts, found)
-    rows = relabelled(rows, merged)
-    if val is not None:
-        had = set(dataset.classes_of(val))
-        merged, found = corrected_rows.merge(val.frame, {text: label for text, label in latest.items()
-                                                      if text in val_texts}, classes, settings.allow_new_classes)
-        add_counts(counts, found)
-        val = relabelled(val, merged)
-        extra = sorted(set(dataset.classes_of(val)) - had - set(dataset.classes_of(rows)))
-        if extra:
-            raise UserError(f"The corrections of {name} give rows of the validation file "
-                            f"{Path(settings.val_data).name} the new label(s) {', '.join(map(repr, extra))}, which no "
-                            "training row has, so the model could never predict them. Add training rows of them, or "
-                            "correct those texts again in the page with a class.")
-        if val.multilabel:  # a new class of the training rows applies to no validation row
-            val = relabelled(val, val.frame.assign(**{c: 0 for c in rows.label_columns if c not in val.frame}))
-    return rows, val, counts
-
-
-def relabelled(rows: dataset.LabelledRows, frame) -> dataset.LabelledRows:
-    """`rows` with a merged frame (multi-label: its label columns, the new ones last, are its class columns)."""
-    labels = [c for c in frame.columns if c != dataset.TEXT] if rows.multilabel else rows.label_columns
-    return dataset.LabelledRows(frame[[dataset.TEXT, *labels]] if rows.multilabel else frame, list(labels),
-                                rows.multilabel, rows.read, rows.dropped)
-
-
-def add_counts(counts: dict, found: dict) -> None:
-    for key, n in found.items():
-        counts[key] += n
-
-
-def corrections_line(corrected: dict) -> str:
-    """What the --corrections model's corrections did to the rows, in one sentence."""
-    name = corrected["model"]
-    if not any(corrected[key] for key in ("added", "replaced", "unchanged")):
-        return f"Corrections: no corrections stored for {name}; trained on the data as it is."
-    unchanged = f", {corrected['unchanged']} already so labelled" if corrected["unchanged"] else ""
-    return f"Corrections from {name}: {corrected['added']} added, {corrected['replaced']} replaced{unchanged}."
 
 
 def cleaned(frame, markup: str) -> tuple:

@@ -22,7 +22,8 @@ from predictor.training.evaluation import (
 from predictor.training.members import fit_members, fit_nbsvm, private_temp_files, release_tensorflow, save_nbsvm
 from predictor.training.plan import describe, make_plan, validation_warnings
 from predictor.training.progress import Stopwatch, chunks, now, still_working
-from predictor.training.rows import Labelled, cleaned, corrections_line, read_labelled, read_unlabelled, sha256
+from predictor.corrections.merge import corrections_line
+from predictor.training.rows import Labelled, cleaned, read_labelled, read_unlabelled, sha256
 from predictor.training.settings import Settings, check_settings, models_root
 
 

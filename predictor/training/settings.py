@@ -48,8 +48,9 @@ class Settings:
         "share of rows held out for validation, stratified by class (default: %(default)s)", "data", type=float,
         exclusive="split"))
     sheet: str | None = field(default=None, metadata=option("Excel sheet to read (default: the first)", "data"))
-    # A model in the models folder whose analysts' corrections (predictor/corrections.py) are merged into the training
-    # rows: a name or path; the folder itself may be gone, its corrections outlive it. See with_corrections.
+    # A model in the models folder whose analysts' corrections (predictor/corrections/) are merged into the training
+    # rows: a name or path; the folder itself may be gone, its corrections outlive it. See
+    # corrections.merge.with_corrections.
     corrections: Path | None = field(default=None, metadata=option(
         "add the corrections analysts saved in the page for this model (a name or path in the models folder; its "
         "folder may be gone): a corrected text that is in the data takes the corrected label, the others are added "

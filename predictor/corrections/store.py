@@ -1,5 +1,5 @@
 """Analysts' corrections of a model's labels ("the right label is X"), kept in a SQLite file (merged into training
-rows by predictor/corrected_rows.py).
+rows by predictor/corrections/merge.py).
 
 Where: one file, `corrections.sqlite`, in the models folder beside the model folders, never inside one. Retraining a
 model with --force replaces its folder wholesale (model_folder.staged), and the corrections made on it must outlive

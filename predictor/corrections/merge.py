@@ -1,14 +1,16 @@
 """Training rows with analysts' corrections merged in: what `train.py --corrections MODEL` trains on.
 
-The corrections themselves (a SQLite store in the models folder, one correction per row) are predictor/corrections.py;
+The corrections themselves (a SQLite store in the models folder, one correction per row) are store.py beside this;
 this module only applies them to predictor/dataset.py's rows, so training rows have one definition of their columns.
 """
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from predictor.corrections import LABEL_SEPARATOR, split_labels
+from predictor import dataset
+from predictor.corrections.store import LABEL_SEPARATOR, CorrectionsStore, split_labels, store_path
 from predictor.dataset import LABEL, TEXT
 from predictor.errors import UserError
 
@@ -121,3 +123,66 @@ def _refuse_new_classes(carried: Counter, classes: list[str], allow_new_classes:
                     f"are: {', '.join(map(str, classes))}. Pass --allow-new-classes to train a model with the new "
                     "class(es), or correct those texts again in the page with one of the classes (the latest "
                     "correction of a text is the one trained on).")
+
+
+def with_corrections(rows: dataset.LabelledRows, val: dataset.LabelledRows | None, model: str | None,
+                     allow_new_classes: bool, val_file: Path | None
+                     ) -> tuple[dataset.LabelledRows, dataset.LabelledRows | None, dict | None]:
+    """The rows with the corrections of `model` (train.py's --corrections) merged in (`merge`), and the counts
+    {"model", "added", "replaced", "unchanged"} for training.json; None for the counts without a model.
+
+    A corrected text relabels its rows; other corrected texts are added to the training rows. Their labels are
+    checked against the classes of the data trained on (a new one is refused unless --allow-new-classes). With
+    --val-data, a corrected text found in the validation file relabels its rows there and is not added to training:
+    a validation row must not be trained on, nor keep a label an analyst said is wrong.
+    """
+    if model is None:
+        return rows, val, None
+    latest = CorrectionsStore(store_path()).latest_by_text(model)
+    counts = {"model": model, "added": 0, "replaced": 0, "unchanged": 0}
+    if not latest:
+        return rows, val, counts
+    classes = dataset.classes_of(rows)
+    val_texts = set() if val is None else set(val.frame[dataset.TEXT])  # stripped, as latest_by_text's keys are
+    in_train = set(rows.frame[dataset.TEXT])
+    merged, found = merge(rows.frame, {text: label for text, label in latest.items()
+                                                   if text in in_train or text not in val_texts},
+                                      classes, allow_new_classes)
+    add_counts(counts, found)
+    rows = relabelled(rows, merged)
+    if val is not None:
+        had = set(dataset.classes_of(val))
+        merged, found = merge(val.frame, {text: label for text, label in latest.items()
+                                                      if text in val_texts}, classes, allow_new_classes)
+        add_counts(counts, found)
+        val = relabelled(val, merged)
+        extra = sorted(set(dataset.classes_of(val)) - had - set(dataset.classes_of(rows)))
+        if extra:
+            raise UserError(f"The corrections of {model} give rows of the validation file "
+                            f"{Path(val_file).name} the new label(s) {', '.join(map(repr, extra))}, which no "
+                            "training row has, so the model could never predict them. Add training rows of them, or "
+                            "correct those texts again in the page with a class.")
+        if val.multilabel:  # a new class of the training rows applies to no validation row
+            val = relabelled(val, val.frame.assign(**{c: 0 for c in rows.label_columns if c not in val.frame}))
+    return rows, val, counts
+
+
+def relabelled(rows: dataset.LabelledRows, frame) -> dataset.LabelledRows:
+    """`rows` with a merged frame (multi-label: its label columns, the new ones last, are its class columns)."""
+    labels = [c for c in frame.columns if c != dataset.TEXT] if rows.multilabel else rows.label_columns
+    return dataset.LabelledRows(frame[[dataset.TEXT, *labels]] if rows.multilabel else frame, list(labels),
+                                rows.multilabel, rows.read, rows.dropped)
+
+
+def add_counts(counts: dict, found: dict) -> None:
+    for key, n in found.items():
+        counts[key] += n
+
+
+def corrections_line(corrected: dict) -> str:
+    """What the --corrections model's corrections did to the rows, in one sentence."""
+    name = corrected["model"]
+    if not any(corrected[key] for key in ("added", "replaced", "unchanged")):
+        return f"Corrections: no corrections stored for {name}; trained on the data as it is."
+    unchanged = f", {corrected['unchanged']} already so labelled" if corrected["unchanged"] else ""
+    return f"Corrections from {name}: {corrected['added']} added, {corrected['replaced']} replaced{unchanged}."
