@@ -33,6 +33,7 @@ SHARE = 0.5
 class Pool:
     """The unlabelled reviews to learn from, and what became of the file's rows."""
 
+    path: Path  # the file they were read from
     texts: list[str]
     counts: dict  # read, dropped by reason, in the labelled rows, repeated, kept
 
@@ -59,7 +60,7 @@ def read_pool(path: Path, text_column: str, label_columns: list[str], labelled_t
     if not kept:
         raise UserError(f"{where} has no review to learn from: {describe(counts)}. Check that --text-column names "
                         "the column holding the reviews, or train without --unlabelled.")
-    return Pool(kept, counts)
+    return Pool(Path(path), kept, counts)
 
 
 def describe(counts: dict) -> str:

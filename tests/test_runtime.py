@@ -194,13 +194,11 @@ def test_without_native_bfloat16_the_model_scores_in_fp32_and_the_record_says_wh
     keras = models.BertMember.load(folder, record.maxlen, record.reading)
     monkeypatch.setattr(runtime, "native_precisions", lambda: (runtime.FP32,))
     plan = training.Plan(None, None, record.maxlen, 8, 1, {})
-    settings = training.Settings(data=Path("x.csv"), text_column="review", label_columns=["sentiment"],
-                                 reading=record.reading)
     texts = TEXTS[:5]
     y = np.array([0, 1, 2, 0, 1])
 
     saved = training.checked_bert(folder, keras.forward(training.check_ids(keras, texts)), keras.tokenizer, plan,
-                                  settings, texts, texts, y, record.classes, False)
+                                  record.reading, texts, texts, y, record.classes, False)
 
     check = saved.runtime["precision_check"]
     assert saved.runtime["precision"] == check["chosen"] == "fp32" and "no native bfloat16" in check["why"]

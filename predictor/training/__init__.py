@@ -8,6 +8,9 @@ The package, in the order a run goes: settings (what the run depends on, and tra
 read and cleaned), plan (choices from data and machine), learning_rate, members (BERT and NBSVM trained and saved),
 evaluation (the blend, calibration, thresholds, metrics) and run (train() itself); progress says what is happening.
 Only train.py and the benchmarks import it: it imports TensorFlow, and scoring must not.
+
+Settings is read where the options are turned into the run: train() itself, check_settings, make_plan and
+describe (the plan), read_labelled and read_unlabelled (the rows). Every step after those takes the values it uses.
 """
 from predictor.training.settings import (  # noqa: F401
     HYBRID, CLASSIFIERS, DEFAULT_CLASSIFIER, DEFAULT_READING, DEFAULT_VAL_FRACTION, DEFAULT_SEED, MAX_BERT_MAXLEN,

@@ -22,7 +22,7 @@ from predictor.training.learning_rate import find_learning_rate, lr_find_batches
 from predictor.training.plan import Plan
 from predictor.training.progress import Stopwatch, fit_progress, quiet, still_working
 from predictor.training.rows import Labelled
-from predictor.training.settings import HYBRID, Settings
+from predictor.training.settings import HYBRID
 
 
 PRECISION_WORDS = {runtime.FP32: "32-bit numbers (fp32)", runtime.BF16: "16-bit numbers (bf16)"}
@@ -57,23 +57,24 @@ class Saved:
     runtime: dict
 
 
-def fit_members(labelled: Labelled, plan: Plan, settings: Settings, folder: Path, clock: Stopwatch,
-                log: Callable[[str], None]) -> tuple[dict, dict | None]:
-    """Train the members settings.classifier names on the training rows, save each into `folder` and score the
-    validation rows with the saved copy, as the page will score it. Returns the Saved members by kind, and how BERT's
-    learning rate was chosen (None without BERT)."""
+def fit_members(labelled: Labelled, plan: Plan, classifier: str, reading: str, lr: float | None, seed: int,
+                folder: Path, clock: Stopwatch, log: Callable[[str], None]) -> tuple[dict, dict | None]:
+    """Train the members `classifier` names (train.py's --classifier) on the training rows, BERT reading texts as
+    `reading` says at the rate `lr` (None: lr_find's), save each into `folder` and score the validation rows with the
+    saved copy, as the page will score it. Returns the Saved members by kind, and how BERT's learning rate was chosen
+    (None without BERT)."""
     classes = dataset.classes_of(labelled.train)
     multilabel = labelled.train.multilabel
     val_texts = labelled.val.frame[dataset.TEXT].tolist()
     y_val = label_matrix(labelled.val, classes)
-    saved, lr = {}, None
-    if settings.classifier in (HYBRID, BERT):
-        bert_run = fit_bert(labelled, plan, settings, folder, clock, log)
-        lr, tokenizer, check_texts = bert_run.lr, bert_run.tokenizer, val_texts[:runtime.CHECK_ROWS]
+    saved, chosen_lr = {}, None
+    if classifier in (HYBRID, BERT):
+        bert_run = fit_bert(labelled, plan, reading, lr, seed, folder, clock, log)
+        chosen_lr, tokenizer, check_texts = bert_run.lr, bert_run.tokenizer, val_texts[:runtime.CHECK_ROWS]
         log("Saving BERT:")
         with clock.timed("save_bert"), still_working(log, "saving BERT"):
             log("  writing the trained model and its vocabulary...")
-            weights, expected = save_bert(folder, bert_run, plan, settings, check_texts)
+            weights, expected = save_bert(folder, bert_run, plan, reading, check_texts)
             del bert_run  # the Keras model: scoring from the saved graph no longer needs it
             release_tensorflow()
             log("  converting it into the faster form the page and score.py run (an OpenVINO graph)...")
@@ -81,13 +82,13 @@ def fit_members(labelled: Labelled, plan: Plan, settings: Settings, folder: Path
             del weights  # each step holds as little as it can: the training's peak is the run's peak
             log(f"  checking that the converted copy gives the trained model's answers, and scoring the "
                 f"{len(val_texts)} validation rows with it...")
-            saved[BERT] = checked_bert(folder, expected, tokenizer, plan, settings, check_texts, val_texts, y_val,
+            saved[BERT] = checked_bert(folder, expected, tokenizer, plan, reading, check_texts, val_texts, y_val,
                                        classes, multilabel)
         log(describe_precision(saved[BERT].runtime["precision_check"]))
-    if settings.classifier in (HYBRID, NBSVM):
+    if classifier in (HYBRID, NBSVM):
         log("Training NBSVM (word 1-3 grams)...")
         with clock.timed("fit_nbsvm"), still_working(log, "training NBSVM"):
-            nbsvm_run = fit_nbsvm(labelled, classes, settings.seed, log)
+            nbsvm_run = fit_nbsvm(labelled, classes, seed, log)
         if nbsvm_run is not None:
             log(f"Saving NBSVM, checking the saved copy gives its answers, and scoring the {len(val_texts)} "
                 "validation rows with it...")
@@ -95,38 +96,39 @@ def fit_members(labelled: Labelled, plan: Plan, settings: Settings, folder: Path
                 saved[NBSVM] = save_nbsvm(folder, nbsvm_run, val_texts, multilabel, classes)
             del nbsvm_run  # ktrain's NBSVM in Keras: its arrays score it from now on
             release_tensorflow()
-    return saved, lr
+    return saved, chosen_lr
 
 
-def fit_bert(labelled: Labelled, plan: Plan, settings: Settings, staging: Path, clock: Stopwatch,
-             log: Callable[[str], None]) -> BertRun:
-    """Fine-tune BERT with ktrain (texts_from_df, text_classifier('bert'), lr_find, fit_onecycle)."""
+def fit_bert(labelled: Labelled, plan: Plan, reading: str, lr: float | None, seed: int, staging: Path,
+             clock: Stopwatch, log: Callable[[str], None]) -> BertRun:
+    """Fine-tune BERT with ktrain (texts_from_df, text_classifier('bert'), lr_find unless `lr` is given,
+    fit_onecycle) on the part of each training text that `reading` keeps."""
     import ktrain
 
     log("Preparing BERT: reading the texts into word pieces and building the classifier on the pretrained weights...")
     with clock.timed("prepare_bert"), still_working(log, "preparing BERT"):
-        trn, preproc, model = build_classifier(labelled.train, labelled.val, plan, settings.seed)
+        trn, preproc, model = build_classifier(labelled.train, labelled.val, plan, seed)
     tokenizer = WordPieces.of_preprocessor(preproc)
     # ktrain keeps the start of each text; the model trains on the part the chosen reading keeps (same ids for head).
     (_, segments), y = trn
-    trn = ([tokenizer.training_ids(labelled.train.frame[dataset.TEXT], plan.maxlen, settings.reading), segments], y)
-    if settings.lr is None:
+    trn = ([tokenizer.training_ids(labelled.train.frame[dataset.TEXT], plan.maxlen, reading), segments], y)
+    if lr is None:
         batches = lr_find_batches(len(trn[1]), plan.batch_size, plan.epochs)
         log(f"Finding how fast BERT should learn: a trial run on {batches} batches of training rows at rising "
             "learning rates (ktrain's lr_find)...")
         with clock.timed("lr_find"), still_working(log, "trying learning rates"):
-            lr = find_learning_rate(model, trn, plan.batch_size, batches, settings.seed, staging)
+            rate = find_learning_rate(model, trn, plan.batch_size, batches, seed, staging)
     else:
-        lr = {"chosen": settings.lr, "source": "--lr"}
-    log(f"Training BERT with learning rate {lr['chosen']:.2e} ({lr['source']}"
-        + (f": {lr['why']}" if lr.get("why") else "") + ").")
+        rate = {"chosen": lr, "source": "--lr"}
+    log(f"Training BERT with learning rate {rate['chosen']:.2e} ({rate['source']}"
+        + (f": {rate['why']}" if rate.get("why") else "") + ").")
     # No validation data for Keras: its per-epoch figure read the rows as training does (never over windows), so it
     # differed from the validation reported at the end, and cost a pass over them each epoch (about a minute on IMDB).
     learner = ktrain.get_learner(model, train_data=trn, batch_size=plan.batch_size)
     with clock.timed("fit"):  # verbose=0: no "begin training using onecycle policy..." and no bar redrawn per batch
-        learner.fit_onecycle(lr["chosen"], plan.epochs, verbose=0, callbacks=[fit_progress(plan.epochs, log)])
+        learner.fit_onecycle(rate["chosen"], plan.epochs, verbose=0, callbacks=[fit_progress(plan.epochs, log)])
     model = with_fresh_optimizer(learner.model, labelled.train.multilabel)  # drops Adam's state: 272 -> 90 MB saved
-    return BertRun(ktrain.get_predictor(model, preproc, batch_size=plan.batch_size), tokenizer, lr)
+    return BertRun(ktrain.get_predictor(model, preproc, batch_size=plan.batch_size), tokenizer, rate)
 
 
 def build_classifier(train_rows: dataset.LabelledRows, val_rows: dataset.LabelledRows, plan: Plan,
@@ -200,14 +202,14 @@ def nbsvm_predictor(texts: list[str], y: np.ndarray, classes: list[str], seed: i
     return ktrain.get_predictor(with_fresh_optimizer(learner.model, False), preproc, batch_size=256)
 
 
-def save_bert(folder: Path, run: BertRun, plan: Plan, settings: Settings,
+def save_bert(folder: Path, run: BertRun, plan: Plan, reading: str,
               check_texts: list[str]) -> tuple[graph.ClassifierWeights, np.ndarray]:
     """Save ktrain's predictor of the fine-tuned BERT into the staging folder (so ktrain.load_predictor reads it) and
     its vocabulary. Returns what the rest needs of the Keras model: its weights, and its probabilities of the rows of
     ids the graph is checked on (every window of `check_texts`, as the model reads them)."""
     run.predictor.save(str(folder / MEMBER_PATHS[BERT]))
     run.tokenizer.write_vocab_file(folder / model_folder.VOCAB_FILE)  # the tokenizer without unpickling ktrain
-    keras = BertMember(run.predictor.model, run.tokenizer, plan.maxlen, settings.reading, overlap=DEFAULT_OVERLAP)
+    keras = BertMember(run.predictor.model, run.tokenizer, plan.maxlen, reading, overlap=DEFAULT_OVERLAP)
     return graph.weights_of(run.predictor.model), keras.forward(check_ids(keras, check_texts))
 
 
@@ -216,7 +218,7 @@ def check_ids(member: BertMember, texts: list[str]) -> np.ndarray:
     return np.array([row for text in texts for row in member.encode(text).ids], np.int64).reshape(-1, member.maxlen)
 
 
-def checked_bert(folder: Path, expected: np.ndarray, tokenizer: WordPieces, plan: Plan, settings: Settings,
+def checked_bert(folder: Path, expected: np.ndarray, tokenizer: WordPieces, plan: Plan, reading: str,
                  check_texts: list[str], val_texts: list[str], y_val: np.ndarray, classes: list[str],
                  multilabel: bool) -> Saved:
     """BERT's graph in the staging folder checked against the Keras model's probabilities `expected` on the rows of
@@ -227,7 +229,7 @@ def checked_bert(folder: Path, expected: np.ndarray, tokenizer: WordPieces, plan
     path = folder / runtime.ONNX_FILE
 
     def member(precision: str) -> BertMember:
-        return BertMember(None, tokenizer, plan.maxlen, settings.reading, runtime.GraphForward.shared(path, precision),
+        return BertMember(None, tokenizer, plan.maxlen, reading, runtime.GraphForward.shared(path, precision),
                           DEFAULT_OVERLAP)
 
     kept = {runtime.FP32: member(runtime.FP32)}

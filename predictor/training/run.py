@@ -55,12 +55,14 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
     for caution in cautions:
         log(f"Warning: {caution}")
     with model_folder.staged(out) as staging, private_temp_files():
-        saved, lr = fit_members(labelled, plan, settings, staging, clock, log)
+        saved, lr = fit_members(labelled, plan, settings.classifier, settings.reading, settings.lr, settings.seed,
+                                staging, clock, log)
         taught = None
         if pool is not None:  # read_unlabelled refused the models without an NBSVM
-            saved, taught = learn_from_unlabelled(labelled, pool, saved, settings, staging, clock, log)
+            saved, taught = learn_from_unlabelled(labelled, pool, saved, settings.bert_weight, settings.seed, staging,
+                                                  clock, log)
         with clock.timed("label_audit"), still_working(log, "auditing the labels"):
-            label_audit = audit_labels(labelled, classes, settings, log)
+            label_audit = audit_labels(labelled, classes, settings.markup, settings.seed, log)
         audit.write(label_audit, staging)
         if not saved:
             raise UserError("NBSVM alone cannot learn this data: a label is the same on every training row. Train with "
@@ -119,17 +121,19 @@ def train(settings: Settings, log: Callable[[str], None] = print) -> Path:
     return out
 
 
-def learn_from_unlabelled(labelled: Labelled, pool: unlabelled.Pool, saved: dict, settings: Settings, staging: Path,
-                          clock: Stopwatch, log: Callable[[str], None]) -> tuple[dict, dict]:
+def learn_from_unlabelled(labelled: Labelled, pool: unlabelled.Pool, saved: dict, bert_weight: float | None,
+                          seed: int, staging: Path, clock: Stopwatch,
+                          log: Callable[[str], None]) -> tuple[dict, dict]:
     """Self-training (predictor/unlabelled.py): the model just trained, blended as usual on the validation rows,
     labels the unlabelled reviews; the ones it is surest of join the training rows and NBSVM is trained again on them
     all, in place of the first NBSVM. BERT is kept as trained: training it again on the same rows took 40 minutes
-    and gained nothing on dev rows (bench/self_training.py: 88.3% either way). Returns the members and the record's
+    and gained nothing on dev rows (bench/self_training.py: 88.3% either way). `bert_weight` is --bert-weight (None:
+    the blend chosen on the validation rows), `seed` NBSVM's. Returns the members and the record's
     `self_training`."""
     classes = dataset.classes_of(labelled.train)
     y_val = label_matrix(labelled.val, classes)
     probabilities = {kind: s.probabilities for kind, s in saved.items()}
-    weight, _ = combination_for(y_val, probabilities, False, settings.bert_weight)
+    weight, _ = combination_for(y_val, probabilities, False, bert_weight)
     first_scores = evaluate(y_val, hybrid.combine(probabilities.get(BERT), probabilities.get(NBSVM), weight),
                             classes, False)
     log(f"Self-training: the model trained on the labelled rows scores {headline(first_scores)} on the validation "
@@ -149,7 +153,7 @@ def learn_from_unlabelled(labelled: Labelled, pool: unlabelled.Pool, saved: dict
     log(f"{len(rows):,} reviews it is surest of ({unlabelled.SHARE:.0%} of each label it gave) join the "
         f"{len(labelled.train.frame):,} labelled training rows; training NBSVM again on all {len(both):,}...")
     with clock.timed("fit_nbsvm_again"), still_working(log, "training NBSVM again"):
-        nbsvm_run = fit_nbsvm(joined, classes, settings.seed, log)
+        nbsvm_run = fit_nbsvm(joined, classes, seed, log)
     shutil.rmtree(staging / MEMBER_PATHS[NBSVM])  # the first NBSVM's files: the new one takes its place
     val_texts = labelled.val.frame[dataset.TEXT].tolist()
     with clock.timed("save_nbsvm_again"), still_working(log, "saving NBSVM"):
@@ -157,7 +161,7 @@ def learn_from_unlabelled(labelled: Labelled, pool: unlabelled.Pool, saved: dict
     del nbsvm_run
     release_tensorflow()
     record = {"method": "self-training: NBSVM trained again", "file": {
-                  "path": str(Path(settings.unlabelled).resolve()), "sha256": sha256(settings.unlabelled)},
+                  "path": str(pool.path.resolve()), "sha256": sha256(pool.path)},
               "share": unlabelled.SHARE, "unlabelled_rows": pool.counts, "joined": len(rows),
               "joined_by_label": {c: int(n) for c, n in rows[dataset.LABEL].value_counts().items()},
               "nbsvm_rows": len(both),
@@ -182,7 +186,7 @@ def settle_default(out: Path, make: bool) -> str:
             "'Make default' in the page's sidebar, or train with --make-default.")
 
 
-def audit_labels(labelled: Labelled, classes: list[str], settings: Settings,
+def audit_labels(labelled: Labelled, classes: list[str], markup: str, seed: int,
                  log: Callable[[str], None]) -> audit.Audit:
     """The label audit of the training file (predictor/audit.py), and what it found in one line."""
     rows = labelled.file_rows
@@ -192,9 +196,9 @@ def audit_labels(labelled: Labelled, classes: list[str], settings: Settings,
     log(f"Auditing the labels: a word-count classifier fitted on {audit.FOLDS} parts of the {len(rows.frame):,} "
         "labelled rows in turn, each row scored by the fit that did not see it...")
     shown = rows.frame[dataset.TEXT].tolist()
-    texts = cleaned(rows.frame, settings.markup)[0][dataset.TEXT].tolist()
+    texts = cleaned(rows.frame, markup)[0][dataset.TEXT].tolist()
     result = audit.run(texts, shown, [labelled.positions.get(text) for text in shown],
-                       rows.frame[dataset.LABEL].tolist(), classes, settings.seed)
+                       rows.frame[dataset.LABEL].tolist(), classes, seed)
     found = result.record
     if not found["audited"]:
         log(f"Label audit skipped: {found['why']}.")
