@@ -195,7 +195,7 @@ def score_frame(scorer: object, df: pd.DataFrame, text_column: str, *, batch_siz
         chunk = texts[start:start + batch_size]
         scores = scorer.score_batch(chunk, batch_size=batch_size)
         for text, row_probabilities, truncated, piece_count in zip(chunk, scores.probabilities, scores.truncated,
-                                                                scores.piece_counts):
+                                                                     scores.piece_counts):
             rows = rows_by_text[text]
             probabilities[rows] = row_probabilities
             far = longest is not None and piece_count > longest
