@@ -93,8 +93,8 @@ def main(argv=None):
             f"{fmt_s(np.median(seconds))} median ({fmt_s(min(seconds))}-{fmt_s(max(seconds))}) start to exit")
     if not args.quick:
         ci = run.results["ci"] = ci_from_clean_clone()
-        run.row("CI=true bash .ci/run (fresh clone)", ", ".join(f"{name}: {t['counts']}" for name, t in
-                                                               ci["tiers"].items()), "",
+        tiers = ", ".join(f"{name}: {tier['counts']}" for name, tier in ci["tiers"].items())
+        run.row("CI=true bash .ci/run (fresh clone)", tiers, "",
                 f"{fmt_s(ci['seconds'])} start to exit, the venv installed")
     run.finish()
 

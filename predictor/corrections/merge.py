@@ -146,14 +146,14 @@ def with_corrections(rows: dataset.LabelledRows, val: dataset.LabelledRows | Non
     val_texts = set() if val is None else set(val.frame[dataset.TEXT])  # stripped, as latest_by_text's keys are
     in_train = set(rows.frame[dataset.TEXT])
     merged, found = merge(rows.frame, {text: label for text, label in latest.items()
-                                                   if text in in_train or text not in val_texts},
-                                      classes, allow_new_classes)
+                                       if text in in_train or text not in val_texts},
+                          classes, allow_new_classes)
     add_counts(counts, found)
     rows = relabelled(rows, merged)
     if val is not None:
         had = set(dataset.classes_of(val))
-        merged, found = merge(val.frame, {text: label for text, label in latest.items()
-                                                      if text in val_texts}, classes, allow_new_classes)
+        merged, found = merge(val.frame, {text: label for text, label in latest.items() if text in val_texts},
+                              classes, allow_new_classes)
         add_counts(counts, found)
         val = relabelled(val, merged)
         extra = sorted(set(dataset.classes_of(val)) - had - set(dataset.classes_of(rows)))
